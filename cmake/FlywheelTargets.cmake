@@ -1,0 +1,83 @@
+# One way to make each kind of target. Every library, service, test and
+# benchmark of the project goes through these functions, so warnings, include
+# layout, aliases and test labels are the same everywhere.
+
+include(GoogleTest)
+
+set(FLYWHEEL_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+
+function(_flywheel_common target)
+  target_compile_options(${target} PRIVATE ${FLYWHEEL_WARNINGS})
+  target_compile_features(${target} PUBLIC cxx_std_20)
+endfunction()
+
+# flywheel_library(<name> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
+# Builds libs/<name>: public headers in include/, code in src/. The target is
+# flywheel_<name> with the alias flywheel::<name>.
+function(flywheel_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  set(target flywheel_${name})
+  if(ARG_SOURCES)
+    add_library(${target} STATIC ${ARG_SOURCES})
+    target_include_directories(${target}
+      PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+      PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+    target_link_libraries(${target} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+    _flywheel_common(${target})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_link_libraries(${target} INTERFACE ${ARG_DEPS})
+  endif()
+  add_library(flywheel::${name} ALIAS ${target})
+endfunction()
+
+# flywheel_service(<name> SOURCES ... [DEPS ...])
+# Builds services/<name>: a library flywheel_<name>_service with the logic
+# (what tests link) and the executable flywheel-<name> from main.cc alone.
+function(flywheel_service name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  set(lib flywheel_${name}_service)
+  add_library(${lib} STATIC ${ARG_SOURCES})
+  target_include_directories(${lib} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${lib} PUBLIC ${ARG_DEPS})
+  _flywheel_common(${lib})
+  add_library(flywheel::${name}_service ALIAS ${lib})
+
+  add_executable(flywheel-${name} main.cc)
+  target_link_libraries(flywheel-${name} PRIVATE ${lib})
+  _flywheel_common(flywheel-${name})
+endfunction()
+
+# flywheel_test(<name> LABEL unit|integration SOURCES ... [DEPS ...])
+# A GoogleTest executable registered with CTest per test case. Unit tests need
+# nothing running; integration tests read FLYWHEEL_TEST_KAFKA and
+# FLYWHEEL_TEST_REDIS and are skipped by nothing: without them they fail.
+function(flywheel_test name)
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_LABEL MATCHES "^(unit|integration)$")
+    message(FATAL_ERROR "flywheel_test(${name}): LABEL must be unit or integration")
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  _flywheel_common(${name})
+  if(ARG_LABEL STREQUAL "integration")
+    set(timeout 120)
+  else()
+    set(timeout 30)
+  endif()
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${timeout}
+    DISCOVERY_TIMEOUT 30)
+endfunction()
+
+# flywheel_benchmark(<name> SOURCES ... [DEPS ...])
+function(flywheel_benchmark name)
+  if(NOT FLYWHEEL_BUILD_BENCHMARKS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark_main)
+  _flywheel_common(${name})
+endfunction()

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace flywheel::metrics {
+
+/// Histogram bucket edges in seconds for every latency the platform measures,
+/// from 1 ms to 30 s; 0.3, 2 and 5 are among them.
+const std::vector<double>& LatencyBuckets();
+
+/// OK when `name` reads `flywheel_<service>_<what>[_<unit>]`: lowercase
+/// snake_case starting with `flywheel_`. Units are checked per kind by
+/// `Metrics`: counters end in `_total`, histograms in `_seconds` or `_bytes`.
+absl::Status CheckName(std::string_view name);
+
+/// One registry per process, shared by every component that exports metrics.
+/// Registration is thread-safe; so is updating a metric.
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+  prometheus::Family<prometheus::Counter>& Counter(const std::string& name,
+                                                   const std::string& help);
+  prometheus::Family<prometheus::Gauge>& Gauge(const std::string& name, const std::string& help);
+  prometheus::Family<prometheus::Histogram>& Histogram(const std::string& name,
+                                                       const std::string& help);
+
+  /// Starts answering `GET /metrics` on `address` (`0.0.0.0:9464`,
+  /// `127.0.0.1:0`). Returns the port bound, useful when asking for port 0.
+  absl::StatusOr<int> Serve(const std::string& address);
+
+  /// The text exposition of everything registered, as `/metrics` serves it.
+  std::string Render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace flywheel::metrics
