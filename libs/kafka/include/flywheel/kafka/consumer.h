@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "flywheel/core/clock.h"
+#include "flywheel/kafka/cloud_event.h"
+#include "flywheel/kafka/record.h"
+
+namespace flywheel::metrics {
+class Metrics;
+}
+
+namespace flywheel::kafka {
+
+/// Dead-letter headers added to the original record's headers.
+inline constexpr char kDeadLetterReasonHeader[] = "flywheel_dlq_reason";
+inline constexpr char kDeadLetterTopicHeader[] = "flywheel_dlq_topic";
+inline constexpr char kDeadLetterPartitionHeader[] = "flywheel_dlq_partition";
+inline constexpr char kDeadLetterOffsetHeader[] = "flywheel_dlq_offset";
+inline constexpr char kDeadLetterHandlerHeader[] = "flywheel_dlq_handler";
+
+struct ConsumerOptions {
+  std::string bootstrap_servers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  /// Where records that cannot be handled go, with the reason in a header.
+  std::string dead_letter_topic;
+  /// Names the handler in metrics and logs (`routing.request_submitted`).
+  std::string handler_name;
+  /// How often consumer lag is refreshed.
+  std::chrono::milliseconds stats_interval{5000};
+  /// Backoff bounds for retryable handler failures.
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{5000};
+  /// When false the handler gets every record raw (`ConsumedEvent::event`
+  /// left empty), for tools that read dead-letter topics or replay.
+  bool decode_cloud_events = true;
+  /// Extra librdkafka properties; they cannot turn on auto offset store.
+  std::map<std::string, std::string> properties;
+};
+
+/// What the handler sees: the decoded event and the record it came in.
+struct ConsumedEvent {
+  CloudEvent event;
+  Record record;
+};
+
+/// Handles one event. Return OK only once the effect is durable (written to
+/// Redis, produced and acknowledged): only then is the offset stored.
+/// Retryable failures (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+/// RESOURCE_EXHAUSTED) are retried with backoff, holding the partition;
+/// any other failure sends the record to the dead-letter topic with the
+/// status as reason. The handler must be idempotent on `event.id`: delivery
+/// is at least once.
+using EventHandler = std::function<absl::Status(const ConsumedEvent&)>;
+
+/// A consumer-group member with at-least-once processing and
+/// cooperative-sticky rebalancing. Records that do not decode as CloudEvents
+/// go to the dead-letter topic and the consumer goes on. Runs the handler on
+/// its own thread, one record at a time. Non-copyable.
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(const ConsumerOptions& options,
+                                                          EventHandler handler,
+                                                          metrics::Metrics* metrics = nullptr,
+                                                          const Clock* clock = nullptr);
+  virtual ~Consumer() = default;
+
+  /// Joins the group and starts consuming on a background thread.
+  virtual absl::Status Start() = 0;
+  /// Finishes the record in hand, commits stored offsets, leaves the group.
+  /// Idempotent.
+  virtual void Stop() = 0;
+  /// True while the consumer holds at least one partition.
+  virtual bool HasAssignment() const = 0;
+};
+
+}  // namespace flywheel::kafka

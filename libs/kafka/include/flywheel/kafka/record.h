@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flywheel::kafka {
+
+/// One Kafka record header. Kafka allows repeated keys; lookups take the last.
+struct Header {
+  std::string key;
+  std::string value;
+
+  bool operator==(const Header&) const = default;
+};
+
+/// A Kafka record as the project sees it: plain values, no librdkafka types.
+struct Record {
+  std::string topic;
+  int32_t partition = -1;  ///< -1 until the broker has placed the record.
+  int64_t offset = -1;     ///< -1 until the broker has placed the record.
+  std::string key;
+  std::string value;
+  std::vector<Header> headers;
+
+  /// The value of the last header named `key`, if any.
+  std::optional<std::string_view> header(std::string_view key) const;
+};
+
+}  // namespace flywheel::kafka

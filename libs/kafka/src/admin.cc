@@ -1,0 +1,64 @@
+#include "flywheel/kafka/admin.h"
+
+#include "flywheel/core/status.h"
+#include "rdkafka_handles.h"
+
+namespace flywheel::kafka {
+namespace {
+
+using NewTopicHandle = std::unique_ptr<rd_kafka_NewTopic_t, Deleter<rd_kafka_NewTopic_destroy>>;
+using QueueHandle = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_destroy>>;
+using EventHandle = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_destroy>>;
+using AdminOptionsHandle =
+    std::unique_ptr<rd_kafka_AdminOptions_t, Deleter<rd_kafka_AdminOptions_destroy>>;
+
+}  // namespace
+
+absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vector<TopicSpec>& topics,
+                          std::chrono::milliseconds timeout) {
+  if (topics.empty()) return absl::OkStatus();
+  ConfHandle conf(rd_kafka_conf_new());
+  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), {{"bootstrap.servers", bootstrap_servers}}));
+  char error[512];
+  KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
+  if (!admin) return absl::InvalidArgumentError(std::string("kafka admin: ") + error);
+  conf.release();
+
+  std::vector<NewTopicHandle> owned;
+  std::vector<rd_kafka_NewTopic_t*> raw;
+  for (const TopicSpec& spec : topics) {
+    owned.emplace_back(rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions,
+                                             spec.replication_factor, error, sizeof(error)));
+    if (!owned.back()) {
+      return absl::InvalidArgumentError("topic " + spec.name + ": " + error);
+    }
+    raw.push_back(owned.back().get());
+  }
+
+  AdminOptionsHandle options(rd_kafka_AdminOptions_new(admin.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
+                                              error, sizeof(error));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                            error, sizeof(error));
+  QueueHandle queue(rd_kafka_queue_new(admin.get()));
+  rd_kafka_CreateTopics(admin.get(), raw.data(), raw.size(), options.get(), queue.get());
+
+  EventHandle event(rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
+  if (!event) return absl::DeadlineExceededError("kafka admin: no answer to CreateTopics");
+  FLYWHEEL_RETURN_IF_ERROR(
+      StatusFromKafkaError(rd_kafka_event_error(event.get()), "create topics"));
+  const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const char* message = rd_kafka_topic_result_error_string(results[i]);
+    return StatusFromKafkaError(err, std::string("create topic ") +
+                                         rd_kafka_topic_result_name(results[i]) +
+                                         (message ? std::string(": ") + message : ""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace flywheel::kafka

@@ -1,0 +1,288 @@
+#include "flywheel/kafka/consumer.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/time/clock.h"
+#include "flywheel/core/status.h"
+#include "flywheel/kafka/producer.h"
+#include "flywheel/log/log.h"
+#include "kafka_metrics.h"
+#include "rdkafka_handles.h"
+
+namespace flywheel::kafka {
+namespace {
+
+bool IsRetryable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class KafkaConsumer final : public Consumer {
+ public:
+  KafkaConsumer(ConsumerOptions options, EventHandler handler, metrics::Metrics* metrics,
+                const Clock* clock)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        kafka_metrics_(metrics),
+        clock_(clock ? *clock : SystemClock::Instance()) {}
+
+  ~KafkaConsumer() override { Stop(); }
+
+  absl::Status Init(metrics::Metrics* metrics) {
+    ConfHandle conf(rd_kafka_conf_new());
+    std::map<std::string, std::string> props = options_.properties;
+    props["bootstrap.servers"] = options_.bootstrap_servers;
+    props["group.id"] = options_.group_id;
+    props["partition.assignment.strategy"] = "cooperative-sticky";
+    // At least once: the offset of a record is stored only after its handler
+    // has returned OK (or it went to the dead-letter topic); auto commit then
+    // commits what was stored.
+    props["enable.auto.offset.store"] = "false";
+    props["enable.auto.commit"] = "true";
+    props.try_emplace("auto.offset.reset", "earliest");
+    props["statistics.interval.ms"] = std::to_string(options_.stats_interval.count());
+    FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), props));
+    RouteLogs(conf.get());
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaConsumer::OnRebalance);
+    rd_kafka_conf_set_stats_cb(conf.get(), &KafkaConsumer::OnStats);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+
+    char error[512];
+    handle_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error, sizeof(error)));
+    if (!handle_) return absl::InvalidArgumentError(std::string("kafka consumer: ") + error);
+    conf.release();
+    rd_kafka_poll_set_consumer(handle_.get());
+
+    ProducerOptions dlq;
+    dlq.bootstrap_servers = options_.bootstrap_servers;
+    dlq.client_id = options_.group_id + "-dlq";
+    dlq.linger = std::chrono::milliseconds(0);
+    FLYWHEEL_ASSIGN_OR_RETURN(dead_letters_, Producer::Create(dlq, metrics));
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    TopicPartitionListHandle topics(
+        rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+    for (const auto& topic : options_.topics) {
+      rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    FLYWHEEL_RETURN_IF_ERROR(
+        StatusFromKafkaError(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribe"));
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (handle_) {
+      // Leaves the group: the final revoke commits stored offsets.
+      rd_kafka_consumer_close(handle_.get());
+    }
+  }
+
+  bool HasAssignment() const override { return assigned_partitions_.load() > 0; }
+
+ private:
+  // The consumer thread: polls, handles one record at a time, stores offsets.
+  void Run() {
+    while (!IsStopping()) {
+      MessageHandle msg(rd_kafka_consumer_poll(handle_.get(), 100));
+      if (!msg) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err) {
+        log::Warn("kafka consume error", {{"handler", options_.handler_name},
+                                          {"error", rd_kafka_message_errstr(msg.get())}});
+        continue;
+      }
+      if (Process(*msg)) {
+        rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
+      }
+    }
+  }
+
+  TopicPartitionListHandle OneOffset(const rd_kafka_message_t& msg) {
+    TopicPartitionListHandle list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), rd_kafka_topic_name(msg.rkt), msg.partition)
+        ->offset = msg.offset + 1;
+    return list;
+  }
+
+  // Returns true when the record is done with (handled or dead-lettered) and
+  // its offset may be stored; false when stopping before that.
+  bool Process(const rd_kafka_message_t& msg) {
+    const absl::Time started = absl::Now();
+    ConsumedEvent consumed;
+    consumed.record = RecordFromMessage(msg);
+    if (options_.decode_cloud_events) {
+      auto decoded = Decode(consumed.record);
+      if (!decoded.ok()) return DeadLetter(consumed.record, decoded.status(), started);
+      consumed.event = *std::move(decoded);
+    }
+
+    absl::Duration backoff = absl::FromChrono(options_.retry_initial);
+    while (true) {
+      absl::Status status = handler_(consumed);
+      if (status.ok()) {
+        kafka_metrics_.RecordHandled(options_.handler_name, "ok",
+                                     absl::ToDoubleSeconds(absl::Now() - started));
+        if (consumed.event.time) {
+          kafka_metrics_.RecordEventAge(
+              options_.handler_name, absl::ToDoubleSeconds(clock_.Now() - *consumed.event.time));
+        }
+        return true;
+      }
+      if (!IsRetryable(status)) return DeadLetter(consumed.record, status, started);
+
+      kafka_metrics_.RecordHandled(options_.handler_name, "retried",
+                                   absl::ToDoubleSeconds(absl::Now() - started));
+      log::Warn("handler failed, will retry",
+                {{"handler", options_.handler_name}, {"event_id", consumed.event.id},
+                 {"error", status.ToString()}, {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stopping_; })) {
+        return false;  // not done: redelivered to whoever owns the partition next
+      }
+      backoff = std::min(backoff * 2, absl::FromChrono(options_.retry_max));
+    }
+  }
+
+  bool DeadLetter(const Record& original, const absl::Status& reason, absl::Time started) {
+    Record dead = original;
+    dead.topic = options_.dead_letter_topic;
+    dead.headers.push_back({kDeadLetterReasonHeader, std::string(reason.ToString())});
+    dead.headers.push_back({kDeadLetterTopicHeader, original.topic});
+    dead.headers.push_back({kDeadLetterPartitionHeader, std::to_string(original.partition)});
+    dead.headers.push_back({kDeadLetterOffsetHeader, std::to_string(original.offset)});
+    dead.headers.push_back({kDeadLetterHandlerHeader, options_.handler_name});
+
+    absl::Duration backoff = absl::FromChrono(options_.retry_initial);
+    while (true) {
+      auto written = dead_letters_->SendAndWait(dead);
+      if (written.ok()) break;
+      log::Error("dead-letter write failed, will retry",
+                 {{"handler", options_.handler_name}, {"error", written.status().ToString()}});
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stopping_; })) {
+        return false;
+      }
+      backoff = std::min(backoff * 2, absl::FromChrono(options_.retry_max));
+    }
+    log::Warn("record dead-lettered", {{"handler", options_.handler_name},
+                                       {"topic", original.topic},
+                                       {"partition", original.partition},
+                                       {"offset", original.offset},
+                                       {"reason", std::string(reason.ToString())}});
+    kafka_metrics_.RecordHandled(options_.handler_name, "dead_lettered",
+                                 absl::ToDoubleSeconds(absl::Now() - started));
+    return true;
+  }
+
+  bool IsStopping() {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
+
+  // Runs on the consumer thread, inside rd_kafka_consumer_poll.
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<KafkaConsumer*>(opaque);
+    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (cooperative) {
+        rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
+        if (error) rd_kafka_error_destroy(error);
+      } else {
+        rd_kafka_assign(rk, partitions);
+      }
+      self->assigned_partitions_ += partitions->cnt;
+    } else {
+      // Commit what was stored before the partitions move to another member.
+      rd_kafka_commit(rk, nullptr, /*async=*/0);
+      if (cooperative) {
+        rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
+        if (error) rd_kafka_error_destroy(error);
+        self->assigned_partitions_ -= partitions->cnt;
+      } else {
+        rd_kafka_assign(rk, nullptr);
+        self->assigned_partitions_ = 0;
+      }
+    }
+    log::Info("kafka rebalance", {{"handler", self->options_.handler_name},
+                                  {"event", err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign"
+                                                                                         : "revoke"},
+                                  {"partitions", partitions->cnt}});
+  }
+
+  // Runs on the consumer thread, inside rd_kafka_consumer_poll. Returning 0
+  // lets librdkafka free the JSON.
+  static int OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+    auto* self = static_cast<KafkaConsumer*>(opaque);
+    nlohmann::json stats = nlohmann::json::parse(json, json + len, nullptr, false);
+    if (stats.is_discarded() || !stats.contains("topics")) return 0;
+    for (const auto& [topic, t] : stats["topics"].items()) {
+      if (!t.contains("partitions")) continue;
+      for (const auto& [partition, p] : t["partitions"].items()) {
+        const int64_t lag = p.value("consumer_lag", int64_t{-1});
+        if (partition == "-1" || lag < 0) continue;
+        self->kafka_metrics_.SetLag(self->options_.group_id, topic, partition,
+                                    static_cast<double>(lag));
+      }
+    }
+    return 0;
+  }
+
+  ConsumerOptions options_;
+  EventHandler handler_;
+  KafkaMetrics kafka_metrics_;
+  const Clock& clock_;
+  std::unique_ptr<Producer> dead_letters_;
+  KafkaHandle handle_;
+  std::atomic<int> assigned_partitions_{0};
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& options,
+                                                           EventHandler handler,
+                                                           metrics::Metrics* metrics,
+                                                           const Clock* clock) {
+  if (options.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: bootstrap_servers is empty");
+  }
+  if (options.group_id.empty()) return absl::InvalidArgumentError("kafka consumer: group_id is empty");
+  if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
+  if (options.dead_letter_topic.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: dead_letter_topic is empty");
+  }
+  if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+  auto consumer =
+      std::make_unique<KafkaConsumer>(options, std::move(handler), metrics, clock);
+  FLYWHEEL_RETURN_IF_ERROR(consumer->Init(metrics));
+  return consumer;
+}
+
+}  // namespace flywheel::kafka

@@ -1,0 +1,228 @@
+#include "flywheel/kafka/consumer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "flywheel/core/id.h"
+#include "flywheel/kafka/producer.h"
+#include "flywheel/kafka/testing/kafka_test_env.h"
+#include "flywheel/metrics/metrics.h"
+
+namespace flywheel::kafka {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Polls `condition` until it holds or `deadline` passes.
+template <typename F>
+bool WaitFor(F condition, absl::Duration deadline = absl::Seconds(60)) {
+  const absl::Time give_up = absl::Now() + deadline;
+  while (absl::Now() < give_up) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return condition();
+}
+
+// Records what a handler saw, thread-safely.
+class Seen {
+ public:
+  void Add(const std::string& id) {
+    std::lock_guard lock(mu_);
+    ids_.push_back(id);
+  }
+  std::vector<std::string> ids() const {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+  size_t size() const { return ids().size(); }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> ids_;
+};
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto servers = testing::BootstrapServers();
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    servers_ = *servers;
+    auto topic = testing::CreateUniqueTopic(servers_, "events");
+    ASSERT_TRUE(topic.ok()) << topic.status();
+    topic_ = *topic;
+    auto dlq = testing::CreateUniqueTopic(servers_, "dlq", 1);
+    ASSERT_TRUE(dlq.ok()) << dlq.status();
+    dlq_ = *dlq;
+    auto producer = Producer::Create({.bootstrap_servers = servers_});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+    group_ = "test-group-" + NewRandomId().substr(0, 12);
+  }
+
+  // Publishes a CloudEvent with id `id`; every event of a test shares one key
+  // so they sit on one partition in order.
+  void Publish(const std::string& id) {
+    CloudEvent event{.id = id,
+                     .source = "//tests",
+                     .type = "dev.flywheel.test.v1",
+                     .time = absl::Now(),
+                     .data_content_type = kProtobufContentType,
+                     .key = "aggregate-1",
+                     .data = "payload-" + id};
+    auto record = EncodeBinary(event, topic_);
+    ASSERT_TRUE(record.ok());
+    ASSERT_TRUE(producer_->SendAndWait(*record).ok());
+  }
+
+  void PublishRaw(const std::string& value) {
+    ASSERT_TRUE(
+        producer_->SendAndWait(Record{.topic = topic_, .key = "aggregate-1", .value = value}).ok());
+  }
+
+  std::unique_ptr<Consumer> StartConsumer(EventHandler handler,
+                                          metrics::Metrics* metrics = nullptr) {
+    ConsumerOptions options{.bootstrap_servers = servers_,
+                            .group_id = group_,
+                            .topics = {topic_},
+                            .dead_letter_topic = dlq_,
+                            .handler_name = "test.handler",
+                            .stats_interval = std::chrono::milliseconds(200),
+                            .retry_initial = std::chrono::milliseconds(20),
+                            .retry_max = std::chrono::milliseconds(100)};
+    auto consumer = Consumer::Create(options, std::move(handler), metrics);
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return nullptr;
+    EXPECT_TRUE((*consumer)->Start().ok());
+    return *std::move(consumer);
+  }
+
+  std::string servers_;
+  std::string topic_;
+  std::string dlq_;
+  std::string group_;
+  std::unique_ptr<Producer> producer_;
+};
+
+TEST_F(ConsumerTest, HandledOffsetsAreCommittedSoARestartResumesAfterThem) {
+  for (int i = 0; i < 5; ++i) Publish("e" + std::to_string(i));
+  Seen first;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    first.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return first.size() == 5; })) << first.size();
+  EXPECT_THAT(first.ids(), ElementsAre("e0", "e1", "e2", "e3", "e4"));
+  consumer->Stop();
+
+  Publish("e5");
+  Seen second;
+  auto restarted = StartConsumer([&](const ConsumedEvent& c) {
+    second.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return second.size() >= 1; }));
+  // Same partition, in order: had any earlier offset not been committed,
+  // it would come before e5.
+  EXPECT_EQ(second.ids().front(), "e5");
+}
+
+TEST_F(ConsumerTest, UndecodableRecordGoesToDeadLetterAndConsumingGoesOn) {
+  PublishRaw("this is not a cloud event");
+  Publish("good");
+  Seen seen;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    seen.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 1; }));
+  EXPECT_THAT(seen.ids(), ElementsAre("good"));
+
+  std::vector<Record> dead = testing::ReadTopic(servers_, dlq_, 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "this is not a cloud event");
+  EXPECT_EQ(dead[0].key, "aggregate-1");
+  EXPECT_THAT(std::string(dead[0].header(kDeadLetterReasonHeader).value_or("")),
+              HasSubstr("no ce_specversion header"));
+  EXPECT_EQ(dead[0].header(kDeadLetterTopicHeader), topic_);
+  EXPECT_EQ(dead[0].header(kDeadLetterOffsetHeader), "0");
+  EXPECT_EQ(dead[0].header(kDeadLetterHandlerHeader), "test.handler");
+}
+
+TEST_F(ConsumerTest, PermanentHandlerFailureIsDeadLetteredWithTheStatus) {
+  Publish("poison");
+  Publish("fine");
+  Seen handled;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    if (c.event.id == "poison") return absl::InvalidArgumentError("title: is required");
+    handled.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  std::vector<Record> dead = testing::ReadTopic(servers_, dlq_, 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].header("ce_id"), "poison");
+  EXPECT_EQ(dead[0].header(kDeadLetterReasonHeader), "INVALID_ARGUMENT: title: is required");
+}
+
+TEST_F(ConsumerTest, RetryableFailureIsRetriedUntilItSucceeds) {
+  Publish("flaky");
+  metrics::Metrics metrics;
+  std::atomic<int> attempts{0};
+  Seen handled;
+  auto consumer = StartConsumer(
+      [&](const ConsumedEvent& c) {
+        if (++attempts < 3) return absl::UnavailableError("redis is restarting");
+        handled.Add(c.event.id);
+        return absl::OkStatus();
+      },
+      &metrics);
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  EXPECT_EQ(attempts.load(), 3);
+  const std::string text = metrics.Render();
+  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="retried"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="ok"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_event_age_seconds_count{handler="test.handler"} 1)"));
+}
+
+TEST_F(ConsumerTest, StoppingWhileRetryingLeavesTheEventForTheNextMember) {
+  Publish("stuck");
+  std::atomic<int> attempts{0};
+  auto failing = StartConsumer([&](const ConsumedEvent&) {
+    ++attempts;
+    return absl::UnavailableError("downstream unavailable");
+  });
+  ASSERT_TRUE(WaitFor([&] { return attempts.load() >= 1; }));
+  failing->Stop();
+
+  Seen handled;
+  auto next = StartConsumer([&](const ConsumedEvent& c) {
+    handled.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  EXPECT_THAT(handled.ids(), ElementsAre("stuck"));
+}
+
+TEST_F(ConsumerTest, ConsumerLagIsExported) {
+  for (int i = 0; i < 3; ++i) Publish("lag" + std::to_string(i));
+  metrics::Metrics metrics;
+  Seen handled;
+  auto consumer = StartConsumer(
+      [&](const ConsumedEvent& c) {
+        handled.Add(c.event.id);
+        return absl::OkStatus();
+      },
+      &metrics);
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 3; }));
+  const std::string expected =
+      "flywheel_kafka_consumer_lag_messages{group=\"" + group_ + "\",partition=";
+  EXPECT_TRUE(WaitFor([&] { return metrics.Render().find(expected) != std::string::npos; }))
+      << metrics.Render();
+}
+
+}  // namespace
+}  // namespace flywheel::kafka

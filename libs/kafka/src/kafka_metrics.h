@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "flywheel/metrics/metrics.h"
+
+namespace flywheel::kafka {
+
+/// Every metric the kafka library exports. Families are shared by all
+/// producers and consumers of one process (prometheus-cpp merges families of
+/// the same name). A null `Metrics` gives a private registry nobody reads,
+/// so callers never check for null.
+class KafkaMetrics {
+ public:
+  explicit KafkaMetrics(metrics::Metrics* metrics);
+
+  void RecordProduced(const std::string& topic, bool ok, double seconds);
+  void RecordHandled(const std::string& handler, const std::string& outcome, double seconds);
+  void RecordEventAge(const std::string& handler, double seconds);
+  void SetLag(const std::string& group, const std::string& topic, const std::string& partition,
+              double lag);
+
+ private:
+  metrics::Metrics own_;
+  metrics::Metrics& metrics_;
+  prometheus::Family<prometheus::Counter>& produced_;
+  prometheus::Family<prometheus::Histogram>& delivery_;
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& handler_duration_;
+  prometheus::Family<prometheus::Histogram>& event_age_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+};
+
+}  // namespace flywheel::kafka

@@ -1,0 +1,65 @@
+#include "flywheel/kafka/testing/kafka_test_env.h"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "flywheel/core/id.h"
+#include "flywheel/kafka/admin.h"
+#include "flywheel/kafka/consumer.h"
+
+namespace flywheel::kafka::testing {
+
+absl::StatusOr<std::string> BootstrapServers() {
+  const char* value = std::getenv("FLYWHEEL_TEST_KAFKA");
+  if (value == nullptr || *value == '\0') {
+    return absl::FailedPreconditionError(
+        "FLYWHEEL_TEST_KAFKA is not set: run integration tests through the test bed "
+        "(./flywheel test) or point it at a broker");
+  }
+  return std::string(value);
+}
+
+absl::StatusOr<std::string> CreateUniqueTopic(const std::string& bootstrap_servers,
+                                              const std::string& name, int partitions) {
+  std::string topic = "test." + NewRandomId().substr(0, 12) + "." + name;
+  if (absl::Status st = EnsureTopics(bootstrap_servers, {{topic, partitions, 1}}); !st.ok()) {
+    return st;
+  }
+  return topic;
+}
+
+std::vector<Record> ReadTopic(const std::string& bootstrap_servers, const std::string& topic,
+                              size_t count, absl::Duration deadline) {
+  std::mutex mu;
+  std::vector<Record> seen;
+  ConsumerOptions options;
+  options.bootstrap_servers = bootstrap_servers;
+  options.group_id = "test-reader-" + NewRandomId().substr(0, 12);
+  options.topics = {topic};
+  options.dead_letter_topic = topic + ".reader-dlq";
+  options.handler_name = "test.reader";
+  // Dead-letter topics hold records that may not decode: read them raw.
+  options.decode_cloud_events = false;
+  auto consumer = Consumer::Create(
+      options,
+      [&](const ConsumedEvent& consumed) {
+        std::lock_guard lock(mu);
+        seen.push_back(consumed.record);
+        return absl::OkStatus();
+      },
+      nullptr);
+  if (!consumer.ok() || !(*consumer)->Start().ok()) return {};
+  const absl::Time give_up = absl::Now() + deadline;
+  while (absl::Now() < give_up) {
+    {
+      std::lock_guard lock(mu);
+      if (seen.size() >= count) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));  // polling a condition with a deadline
+  }
+  (*consumer)->Stop();
+  std::lock_guard lock(mu);
+  return seen;
+}
+
+}  // namespace flywheel::kafka::testing
