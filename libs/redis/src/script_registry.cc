@@ -1,0 +1,93 @@
+#include "flywheel/redis/script_registry.h"
+
+#include <openssl/evp.h>
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "flywheel/redis/error.h"
+
+namespace flywheel::redis {
+namespace {
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+}  // namespace
+
+std::string ScriptSha1(std::string_view source) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(source.data(), source.size(), digest, &len, EVP_sha1(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+absl::Status ScriptRegistry::Register(std::string name, std::string source) {
+  if (name.empty()) return absl::InvalidArgumentError("redis script name is empty");
+  if (source.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("redis script \"", name, "\" has no source"));
+  }
+  auto it = scripts_.find(name);
+  if (it != scripts_.end()) {
+    if (it->second.source == source) return absl::OkStatus();
+    return absl::AlreadyExistsError(
+        absl::StrCat("redis script \"", name, "\" is already registered with other source"));
+  }
+  std::string sha = ScriptSha1(source);
+  scripts_.emplace(std::move(name), Script{std::move(source), std::move(sha)});
+  return absl::OkStatus();
+}
+
+bool ScriptRegistry::Contains(std::string_view name) const {
+  return scripts_.contains(AbslView(name));
+}
+
+absl::StatusOr<std::string> ScriptRegistry::Sha1(std::string_view name) const {
+  auto it = scripts_.find(AbslView(name));
+  if (it == scripts_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("redis script \"", AbslView(name), "\" is not registered"));
+  }
+  return it->second.sha1;
+}
+
+absl::StatusOr<Reply> ScriptRegistry::Eval(Connection& conn, std::string_view name,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args) const {
+  auto it = scripts_.find(AbslView(name));
+  if (it == scripts_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("redis script \"", AbslView(name), "\" is not registered"));
+  }
+  const Script& script = it->second;
+  std::vector<std::string> cmd;
+  cmd.reserve(3 + keys.size() + args.size());
+  cmd.push_back("EVALSHA");
+  cmd.push_back(script.sha1);
+  cmd.push_back(std::to_string(keys.size()));
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+
+  absl::StatusOr<Reply> result = conn.Command(cmd);
+  if (result.ok() || ServerErrorCode(result.status()) != "NOSCRIPT") return result;
+
+  absl::StatusOr<Reply> loaded = conn.Command({"SCRIPT", "LOAD", script.source});
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->is_string() || loaded->str() != script.sha1) {
+    return absl::InternalError(absl::StrCat("redis script \"", AbslView(name),
+                                            "\": SCRIPT LOAD returned ", loaded->DebugString(),
+                                            ", expected ", script.sha1));
+  }
+  return conn.Command(std::move(cmd));
+}
+
+absl::Status ScriptRegistry::LoadAll(Connection& conn) const {
+  for (const auto& [name, script] : scripts_) {
+    absl::StatusOr<Reply> loaded = conn.Command({"SCRIPT", "LOAD", script.source});
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat("redis script \"", name, "\": ", loaded.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace flywheel::redis
