@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "flywheel/core/id.h"
+#include "flywheel/core/testing/wait_for.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
@@ -14,18 +15,9 @@ namespace flywheel::kafka {
 namespace {
 
 using ::testing::ElementsAre;
+using ::flywheel::testing::WaitFor;
 using ::testing::HasSubstr;
 
-// Polls `condition` until it holds or `deadline` passes.
-template <typename F>
-bool WaitFor(F condition, absl::Duration deadline = absl::Seconds(60)) {
-  const absl::Time give_up = absl::Now() + deadline;
-  while (absl::Now() < give_up) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return condition();
-}
 
 // Records what a handler saw, thread-safely.
 class Seen {

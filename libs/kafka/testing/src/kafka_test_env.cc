@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "flywheel/core/id.h"
+#include "flywheel/core/testing/wait_for.h"
 #include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/consumer.h"
 
@@ -49,14 +50,12 @@ std::vector<Record> ReadTopic(const std::string& bootstrap_servers, const std::s
       },
       nullptr);
   if (!consumer.ok() || !(*consumer)->Start().ok()) return {};
-  const absl::Time give_up = absl::Now() + deadline;
-  while (absl::Now() < give_up) {
-    {
-      std::lock_guard lock(mu);
-      if (seen.size() >= count) break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));  // polling a condition with a deadline
-  }
+  flywheel::testing::WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return seen.size() >= count;
+      },
+      deadline);
   (*consumer)->Stop();
   std::lock_guard lock(mu);
   return seen;

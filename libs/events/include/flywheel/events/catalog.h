@@ -1,0 +1,25 @@
+#pragma once
+
+namespace flywheel::events {
+
+// Topics carry one aggregate's stream: every event about one request (or
+// lead) goes to one topic with the aggregate id as key, so consumers see an
+// aggregate's events in the order they happened. `ce_type` tells them apart.
+
+/// Lifecycle of work requests: submitted, updated, cancelled, rejected.
+inline constexpr char kRequestsTopic[] = "flywheel.intake.requests.v1";
+/// Submissions other services publish for intake to validate.
+inline constexpr char kSubmissionsTopic[] = "flywheel.intake.submissions.v1";
+/// Workflow instances: routed, task assigned, stage changes.
+inline constexpr char kWorkflowsTopic[] = "flywheel.routing.workflows.v1";
+
+/// Where each service's consumers put what they cannot handle, with the
+/// reason in the `flywheel_dlq_reason` header.
+inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1";
+inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
+
+inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
+inline constexpr char kRequestRejected[] = "dev.flywheel.request.rejected.v1";
+inline constexpr char kRequestRouted[] = "dev.flywheel.request.routed.v1";
+
+}  // namespace flywheel::events

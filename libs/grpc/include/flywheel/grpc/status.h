@@ -1,0 +1,30 @@
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "flywheel/core/field_errors.h"
+
+namespace flywheel::rpc {
+
+/// The one mapping from our statuses to gRPC's, used by every handler at the
+/// edge. Codes map one to one (a code outside the canonical set becomes
+/// UNKNOWN); the message is kept. When `status` carries field violations
+/// (`FieldViolationsOf`), the result also carries a `google.rpc.Status` with
+/// one `google.rpc.BadRequest` detail listing every field, in the binary error
+/// details that travel as the `grpc-status-details-bin` trailer.
+/// Pure function; any thread.
+::grpc::Status ToGrpcStatus(const absl::Status& status);
+
+/// The reverse, for clients and tests: code and message, plus the field
+/// violations of a BadRequest detail so `FieldViolationsOf` sees them.
+/// Details that do not parse are ignored. Pure function; any thread.
+absl::Status FromGrpcStatus(const ::grpc::Status& status);
+
+/// Every field violation in the BadRequest details of `status`, in order;
+/// empty when there are none or the details do not parse.
+std::vector<FieldViolation> BadRequestFields(const ::grpc::Status& status);
+
+}  // namespace flywheel::rpc

@@ -1,0 +1,382 @@
+#include "flywheel/grpc/server.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/sync_stream.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "flywheel/core/field_errors.h"
+#include "flywheel/grpc/status.h"
+#include "flywheel/metrics/metrics.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpc_test_service.grpc.pb.h"
+
+namespace flywheel::rpc {
+namespace {
+
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Health has no generated stub here (only *_service.proto files get stubs),
+// so the tests call it the way a generated stub would.
+const ::grpc::internal::RpcMethod kHealthCheck("/grpc.health.v1.Health/Check",
+                                               ::grpc::internal::RpcMethod::NORMAL_RPC);
+
+constexpr char kEcho[] = "/flywheel.rpctest.TestService/Echo";
+constexpr char kReject[] = "/flywheel.rpctest.TestService/Reject";
+constexpr char kHold[] = "/flywheel.rpctest.TestService/Hold";
+
+class TestServiceImpl : public flywheel::rpctest::TestService::Service {
+ public:
+  ::grpc::Status Echo(::grpc::ServerContext*, const flywheel::rpctest::EchoRequest* req,
+                      flywheel::rpctest::EchoReply* reply) override {
+    reply->set_text(req->text());
+    return ::grpc::Status::OK;
+  }
+
+  ::grpc::Status Reject(::grpc::ServerContext*, const flywheel::rpctest::EchoRequest*,
+                        flywheel::rpctest::EchoReply*) override {
+    FieldErrors errors;
+    errors.Add("brief.title", "is required");
+    errors.Add("brief.due_date", "must be in the future");
+    return ToGrpcStatus(errors.ToStatus());
+  }
+
+  // Blocks until Release() or until the call is cancelled.
+  ::grpc::Status Hold(::grpc::ServerContext* ctx, const flywheel::rpctest::EchoRequest* req,
+                      flywheel::rpctest::EchoReply* reply) override {
+    entered_.Notify();
+    while (!release_.WaitForNotificationWithTimeout(absl::Milliseconds(10))) {
+      if (ctx->IsCancelled()) return ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled");
+    }
+    reply->set_text(req->text());
+    return ::grpc::Status::OK;
+  }
+
+  void AwaitEntered() { entered_.WaitForNotification(); }
+  bool entered_within(absl::Duration d) { return entered_.WaitForNotificationWithTimeout(d); }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification entered_;
+  absl::Notification release_;
+};
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+ServerOptions TestOptions() {
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.service_name = "rpctest";
+  options.drain_timeout = absl::Seconds(10);
+  return options;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(std::vector<::grpc::Service*> services, ServerOptions options = TestOptions()) {
+    absl::StatusOr<std::unique_ptr<Server>> started =
+        Server::Start(std::move(options), std::move(services), metrics_);
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = std::move(*started);
+    ASSERT_GT(server_->port(), 0);
+    channel_ = ::grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                     ::grpc::InsecureChannelCredentials());
+  }
+
+  // The health status the server reports for `service`, or the call's error.
+  absl::StatusOr<HealthCheckResponse::ServingStatus> CheckHealth(const std::string& service) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    HealthCheckRequest req;
+    req.set_service(service);
+    HealthCheckResponse resp;
+    ::grpc::Status st = ::grpc::internal::BlockingUnaryCall<HealthCheckRequest, HealthCheckResponse,
+                                                            google::protobuf::MessageLite,
+                                                            google::protobuf::MessageLite>(
+        channel_.get(), kHealthCheck, &ctx, req, &resp);
+    if (!st.ok()) return FromGrpcStatus(st);
+    return resp.status();
+  }
+
+  ::grpc::Status Call(const char* method, const std::string& text,
+                      flywheel::rpctest::EchoReply* reply) {
+    auto stub = flywheel::rpctest::TestService::NewStub(channel_);
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    flywheel::rpctest::EchoRequest req;
+    req.set_text(text);
+    if (std::string(method) == kEcho) return stub->Echo(&ctx, req, reply);
+    if (std::string(method) == kReject) return stub->Reject(&ctx, req, reply);
+    return stub->Hold(&ctx, req, reply);
+  }
+
+  bool RenderHas(const std::string& text) {
+    return metrics_.Render().find(text) != std::string::npos;
+  }
+
+  metrics::Metrics metrics_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<::grpc::Channel> channel_;
+};
+
+TEST_F(ServerTest, HealthServingWithOnlyHealthThenStopsOnShutdown) {
+  StartServer({});
+  absl::StatusOr<HealthCheckResponse::ServingStatus> status = CheckHealth("");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, HealthCheckResponse::SERVING);
+
+  // Nothing in flight: the drain does not wait for the timeout.
+  const absl::Time start = absl::Now();
+  server_->Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(CheckHealth("").status().code(), absl::StatusCode::kUnavailable);
+  server_->Shutdown();  // A second call returns at once.
+}
+
+TEST_F(ServerTest, EveryServiceIsServingAndUnknownServiceIsNotFound) {
+  TestServiceImpl service;
+  StartServer({&service});
+  absl::StatusOr<HealthCheckResponse::ServingStatus> status =
+      CheckHealth("flywheel.rpctest.TestService");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, HealthCheckResponse::SERVING);
+  EXPECT_EQ(CheckHealth("flywheel.nope.v1.Nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ServerTest, RedMetricsByMethodAndCode) {
+  TestServiceImpl service;
+  StartServer({&service});
+  flywheel::rpctest::EchoReply reply;
+  ASSERT_TRUE(Call(kEcho, "hi", &reply).ok());
+  EXPECT_EQ(reply.text(), "hi");
+  ASSERT_TRUE(Call(kEcho, "again", &reply).ok());
+  EXPECT_EQ(Call(kReject, "x", &reply).error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(CheckHealth("").ok());
+
+  const std::string echo_ok =
+      absl::StrCat("flywheel_rpctest_grpc_requests_total{code=\"OK\",method=\"", kEcho, "\"} 2");
+  const std::string reject_invalid = absl::StrCat(
+      "flywheel_rpctest_grpc_requests_total{code=\"INVALID_ARGUMENT\",method=\"", kReject, "\"} 1");
+  const std::string health_ok =
+      "flywheel_rpctest_grpc_requests_total{code=\"OK\",method=\"/grpc.health.v1.Health/Check\"} 1";
+  ASSERT_TRUE(WaitFor([&] {
+    return RenderHas(echo_ok) && RenderHas(reject_invalid) && RenderHas(health_ok);
+  })) << metrics_.Render();
+
+  const std::string text = metrics_.Render();
+  EXPECT_THAT(
+      text, HasSubstr(absl::StrCat("flywheel_rpctest_grpc_request_duration_seconds_count{method=\"",
+                                   kEcho, "\"} 2")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                        "flywheel_rpctest_grpc_request_duration_seconds_bucket{method=\"", kEcho,
+                        "\",le=\"0.3\"}")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("flywheel_rpctest_grpc_in_flight_requests{method=\"",
+                                           kEcho, "\"} 0")));
+  // Message text never becomes a label.
+  EXPECT_THAT(text, Not(HasSubstr("again")));
+}
+
+TEST_F(ServerTest, UnknownMethodDoesNotBecomeALabel) {
+  TestServiceImpl service;
+  StartServer({&service});
+  ::grpc::ClientContext ctx;
+  flywheel::rpctest::EchoRequest req;
+  flywheel::rpctest::EchoReply reply;
+  const ::grpc::internal::RpcMethod bogus("/flywheel.rpctest.TestService/Bogus12345",
+                                          ::grpc::internal::RpcMethod::NORMAL_RPC);
+  ::grpc::Status st = ::grpc::internal::BlockingUnaryCall<
+      flywheel::rpctest::EchoRequest, flywheel::rpctest::EchoReply, google::protobuf::MessageLite,
+      google::protobuf::MessageLite>(channel_.get(), bogus, &ctx, req, &reply);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::UNIMPLEMENTED);
+  ASSERT_TRUE(Call(kEcho, "after", &reply).ok());
+  ASSERT_TRUE(WaitFor([&] { return RenderHas(kEcho); }));
+  EXPECT_THAT(metrics_.Render(), Not(HasSubstr("Bogus12345")));
+}
+
+TEST_F(ServerTest, BadRequestDetailsReachTheClient) {
+  TestServiceImpl service;
+  StartServer({&service});
+  flywheel::rpctest::EchoReply reply;
+  ::grpc::Status st = Call(kReject, "x", &reply);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestFields(st),
+              ElementsAre(FieldViolation{"brief.title", "is required"},
+                          FieldViolation{"brief.due_date", "must be in the future"}));
+  absl::Status back = FromGrpcStatus(st);
+  EXPECT_EQ(back.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolationsOf(back).size(), 2u);
+}
+
+// Lists services through grpc.reflection.v1alpha with messages built from the
+// descriptors libgrpc++_reflection registers (Debian ships no client header).
+TEST_F(ServerTest, ReflectionListsServices) {
+  TestServiceImpl service;
+  StartServer({&service});
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::Descriptor* req_type =
+      pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
+  const google::protobuf::Descriptor* resp_type =
+      pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionResponse");
+  ASSERT_NE(req_type, nullptr);
+  ASSERT_NE(resp_type, nullptr);
+  google::protobuf::DynamicMessageFactory factory(pool);
+  std::unique_ptr<google::protobuf::Message> req(factory.GetPrototype(req_type)->New());
+  std::unique_ptr<google::protobuf::Message> resp(factory.GetPrototype(resp_type)->New());
+  req->GetReflection()->SetString(req.get(), req_type->FindFieldByName("list_services"), "*");
+
+  ::grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  const ::grpc::internal::RpcMethod method(
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      ::grpc::internal::RpcMethod::BIDI_STREAMING);
+  std::unique_ptr<::grpc::ClientReaderWriter<google::protobuf::Message, google::protobuf::Message>>
+      stream(::grpc::internal::ClientReaderWriterFactory<
+             google::protobuf::Message, google::protobuf::Message>::Create(channel_.get(), method,
+                                                                           &ctx));
+  ASSERT_TRUE(stream->Write(*req));
+  ASSERT_TRUE(stream->WritesDone());
+  ASSERT_TRUE(stream->Read(resp.get()));
+  ::grpc::Status st = stream->Finish();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  const google::protobuf::FieldDescriptor* list_field =
+      resp_type->FindFieldByName("list_services_response");
+  ASSERT_NE(list_field, nullptr);
+  ASSERT_TRUE(resp->GetReflection()->HasField(*resp, list_field)) << resp->DebugString();
+  const google::protobuf::Message& list = resp->GetReflection()->GetMessage(*resp, list_field);
+  const google::protobuf::FieldDescriptor* service_field =
+      list.GetDescriptor()->FindFieldByName("service");
+  std::vector<std::string> names;
+  for (int i = 0; i < list.GetReflection()->FieldSize(list, service_field); ++i) {
+    const google::protobuf::Message& entry =
+        list.GetReflection()->GetRepeatedMessage(list, service_field, i);
+    names.push_back(
+        entry.GetReflection()->GetString(entry, entry.GetDescriptor()->FindFieldByName("name")));
+  }
+  EXPECT_THAT(names, Contains("flywheel.rpctest.TestService"));
+  EXPECT_THAT(names, Contains("grpc.health.v1.Health"));
+  EXPECT_THAT(names, Contains("grpc.reflection.v1alpha.ServerReflection"));
+}
+
+TEST_F(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
+  TestServiceImpl service;
+  StartServer({&service});
+
+  auto held = std::async(std::launch::async, [&] {
+    flywheel::rpctest::EchoReply reply;
+    ::grpc::Status st = Call(kHold, "held", &reply);
+    return std::make_pair(st.error_code(), reply.text());
+  });
+  service.AwaitEntered();
+  EXPECT_EQ(server_->in_flight(), 1);
+
+  auto shutdown = std::async(std::launch::async, [&] { server_->Shutdown(); });
+
+  ASSERT_TRUE(WaitFor([&] {
+    auto status = CheckHealth("");
+    return status.ok() && *status == HealthCheckResponse::NOT_SERVING;
+  })) << "health never turned NOT_SERVING during the drain";
+  auto per_service = CheckHealth("flywheel.rpctest.TestService");
+  ASSERT_TRUE(per_service.ok()) << per_service.status();
+  EXPECT_EQ(*per_service, HealthCheckResponse::NOT_SERVING);
+
+  // The call is still running and the drain still waiting on it.
+  EXPECT_EQ(held.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  EXPECT_EQ(shutdown.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+
+  service.Release();
+  auto [code, text] = held.get();
+  EXPECT_EQ(code, ::grpc::StatusCode::OK);
+  EXPECT_EQ(text, "held");
+  ASSERT_EQ(shutdown.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(CheckHealth("").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(metrics_.Render(),
+              HasSubstr(absl::StrCat("flywheel_rpctest_grpc_requests_total{code=\"OK\",method=\"",
+                                     kHold, "\"} 1")));
+}
+
+TEST_F(ServerTest, DrainCancelsCallsStillRunningAtTheDeadline) {
+  TestServiceImpl service;
+  ServerOptions options = TestOptions();
+  options.drain_timeout = absl::Milliseconds(200);
+  StartServer({&service}, options);
+
+  auto held = std::async(std::launch::async, [&] {
+    flywheel::rpctest::EchoReply reply;
+    return Call(kHold, "never released", &reply).error_code();
+  });
+  service.AwaitEntered();
+  const absl::Time start = absl::Now();
+  server_->Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_NE(held.get(), ::grpc::StatusCode::OK);
+  EXPECT_TRUE(WaitFor([&] { return server_->in_flight() == 0; }));
+}
+
+TEST(ServerStartTest, RefusesBadServiceName) {
+  metrics::Metrics metrics;
+  ServerOptions options = TestOptions();
+  options.service_name = "Bad-Name";
+  auto started = Server::Start(options, {}, metrics);
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(started.status().message()), HasSubstr("Bad-Name"));
+}
+
+TEST(ServerStartTest, RefusesBadOptions) {
+  metrics::Metrics metrics;
+  ServerOptions options = TestOptions();
+  options.max_message_bytes = 0;
+  EXPECT_EQ(Server::Start(options, {}, metrics).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = TestOptions();
+  options.drain_timeout = absl::Seconds(-1);
+  EXPECT_EQ(Server::Start(options, {}, metrics).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Server::Start(TestOptions(), {nullptr}, metrics).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ServerStartTest, PortInUseIsUnavailable) {
+  metrics::Metrics metrics;
+  auto first = Server::Start(TestOptions(), {}, metrics);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ServerOptions options = TestOptions();
+  options.address = absl::StrCat("127.0.0.1:", (*first)->port());
+  auto second = Server::Start(options, {}, metrics);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(ServerStartTest, UnparsableAddressIsUnavailable) {
+  metrics::Metrics metrics;
+  ServerOptions options = TestOptions();
+  options.address = "no port here";
+  EXPECT_EQ(Server::Start(options, {}, metrics).status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace flywheel::rpc
