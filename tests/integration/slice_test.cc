@@ -3,8 +3,8 @@
 // routing, and recorded as routed in Redis. Both services run in this process,
 // wired exactly as their main() wires them, on their own topic and key prefix.
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
@@ -26,7 +26,6 @@ namespace {
 using ::flywheel::testing::WaitFor;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
 
 class SliceTest : public redis::RedisTestEnv {
  protected:
@@ -106,7 +105,8 @@ TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
     auto found = store_->Find("acme", response.request_id());
     if (found.ok() && found->has_value()) routed = **found;
     return routed.has_value();
-  })) << "request " << response.request_id() << " was never recorded as routed";
+  })) << "request "
+      << response.request_id() << " was never recorded as routed";
   EXPECT_EQ(routed->tenant_id, "acme");
   EXPECT_EQ(routed->request_type, "campaign_launch");
   EXPECT_EQ(routed->title, "Autumn campaign launch");
@@ -119,8 +119,10 @@ TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
                R"(flywheel_kafka_event_age_seconds_count{handler="routing.requests"} 1)") !=
            std::string::npos;
   }));
-  EXPECT_THAT(intake_metrics_.Render(),
-              HasSubstr(R"(flywheel_intake_grpc_requests_total{code="OK",method="/flywheel.intake.v1.IntakeService/SubmitRequest"} 1)"));
+  EXPECT_THAT(
+      intake_metrics_.Render(),
+      HasSubstr(
+          R"(flywheel_intake_grpc_requests_total{code="OK",method="/flywheel.intake.v1.IntakeService/SubmitRequest"} 1)"));
 }
 
 TEST_F(SliceTest, BadRequestIsRefusedWithEveryFailingField) {

@@ -14,8 +14,8 @@ using AdminOptionsHandle =
 
 }  // namespace
 
-absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vector<TopicSpec>& topics,
-                          std::chrono::milliseconds timeout) {
+absl::Status EnsureTopics(const std::string& bootstrap_servers,
+                          const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout) {
   if (topics.empty()) return absl::OkStatus();
   ConfHandle conf(rd_kafka_conf_new());
   FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), {{"bootstrap.servers", bootstrap_servers}}));
@@ -35,11 +35,12 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vecto
     raw.push_back(owned.back().get());
   }
 
-  AdminOptionsHandle options(rd_kafka_AdminOptions_new(admin.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  AdminOptionsHandle options(
+      rd_kafka_AdminOptions_new(admin.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
   rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
                                               error, sizeof(error));
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
-                                            error, sizeof(error));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()), error,
+                                            sizeof(error));
   QueueHandle queue(rd_kafka_queue_new(admin.get()));
   rd_kafka_CreateTopics(admin.get(), raw.data(), raw.size(), options.get(), queue.get());
 
@@ -52,7 +53,8 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vecto
   const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
   for (size_t i = 0; i < count; ++i) {
     const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      continue;
     const char* message = rd_kafka_topic_result_error_string(results[i]);
     return StatusFromKafkaError(err, std::string("create topic ") +
                                          rd_kafka_topic_result_name(results[i]) +

@@ -67,7 +67,8 @@ absl::StatusOr<CloudEvent> DecodeBinary(const Record& record) {
 
 absl::StatusOr<CloudEvent> DecodeStructured(const Record& record) {
   nlohmann::json doc = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Invalid("structured event is not a JSON object");
+  if (doc.is_discarded() || !doc.is_object())
+    return Invalid("structured event is not a JSON object");
 
   CloudEvent event;
   event.key = record.key;

@@ -133,11 +133,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadRecordCase{"binary_no_source",
                       Binary({{"ce_specversion", "1.0"}, {"ce_id", "a"}, {"ce_type", "t"}}),
                       "source is missing"},
-        BadRecordCase{"binary_bad_time", Binary({{"ce_specversion", "1.0"},
-                                                 {"ce_id", "a"},
-                                                 {"ce_source", "s"},
-                                                 {"ce_type", "t"},
-                                                 {"ce_time", "yesterday"}}),
+        BadRecordCase{"binary_bad_time",
+                      Binary({{"ce_specversion", "1.0"},
+                              {"ce_id", "a"},
+                              {"ce_source", "s"},
+                              {"ce_type", "t"},
+                              {"ce_time", "yesterday"}}),
                       "not RFC 3339"}),
     [](const auto& info) { return info.param.name; });
 

@@ -3,9 +3,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "flywheel/core/status.h"
@@ -145,8 +144,8 @@ class KafkaConsumer final : public Consumer {
         kafka_metrics_.RecordHandled(options_.handler_name, "ok",
                                      absl::ToDoubleSeconds(absl::Now() - started));
         if (consumed.event.time) {
-          kafka_metrics_.RecordEventAge(
-              options_.handler_name, absl::ToDoubleSeconds(clock_.Now() - *consumed.event.time));
+          kafka_metrics_.RecordEventAge(options_.handler_name,
+                                        absl::ToDoubleSeconds(clock_.Now() - *consumed.event.time));
         }
         return true;
       }
@@ -154,9 +153,10 @@ class KafkaConsumer final : public Consumer {
 
       kafka_metrics_.RecordHandled(options_.handler_name, "retried",
                                    absl::ToDoubleSeconds(absl::Now() - started));
-      log::Warn("handler failed, will retry",
-                {{"handler", options_.handler_name}, {"event_id", consumed.event.id},
-                 {"error", status.ToString()}, {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
+      log::Warn("handler failed, will retry", {{"handler", options_.handler_name},
+                                               {"event_id", consumed.event.id},
+                                               {"error", status.ToString()},
+                                               {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
       std::unique_lock lock(mu_);
       if (wake_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stopping_; })) {
         return false;  // not done: redelivered to whoever owns the partition next
@@ -226,10 +226,10 @@ class KafkaConsumer final : public Consumer {
         self->assigned_partitions_ = 0;
       }
     }
-    log::Info("kafka rebalance", {{"handler", self->options_.handler_name},
-                                  {"event", err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign"
-                                                                                         : "revoke"},
-                                  {"partitions", partitions->cnt}});
+    log::Info("kafka rebalance",
+              {{"handler", self->options_.handler_name},
+               {"event", err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign" : "revoke"},
+               {"partitions", partitions->cnt}});
   }
 
   // Runs on the consumer thread, inside rd_kafka_consumer_poll. Returning 0
@@ -273,14 +273,14 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
   if (options.bootstrap_servers.empty()) {
     return absl::InvalidArgumentError("kafka consumer: bootstrap_servers is empty");
   }
-  if (options.group_id.empty()) return absl::InvalidArgumentError("kafka consumer: group_id is empty");
+  if (options.group_id.empty())
+    return absl::InvalidArgumentError("kafka consumer: group_id is empty");
   if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
   if (options.dead_letter_topic.empty()) {
     return absl::InvalidArgumentError("kafka consumer: dead_letter_topic is empty");
   }
   if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
-  auto consumer =
-      std::make_unique<KafkaConsumer>(options, std::move(handler), metrics, clock);
+  auto consumer = std::make_unique<KafkaConsumer>(options, std::move(handler), metrics, clock);
   FLYWHEEL_RETURN_IF_ERROR(consumer->Init(metrics));
   return consumer;
 }

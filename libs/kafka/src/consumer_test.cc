@@ -14,10 +14,9 @@
 namespace flywheel::kafka {
 namespace {
 
-using ::testing::ElementsAre;
 using ::flywheel::testing::WaitFor;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
 
 // Records what a handler saw, thread-safely.
 class Seen {
@@ -175,9 +174,15 @@ TEST_F(ConsumerTest, RetryableFailureIsRetriedUntilItSucceeds) {
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   EXPECT_EQ(attempts.load(), 3);
   const std::string text = metrics.Render();
-  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="retried"} 2)"));
-  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="ok"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(flywheel_kafka_event_age_seconds_count{handler="test.handler"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="retried"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="ok"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(flywheel_kafka_event_age_seconds_count{handler="test.handler"} 1)"));
 }
 
 TEST_F(ConsumerTest, StoppingWhileRetryingLeavesTheEventForTheNextMember) {

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <string>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+
+#include <string>
 
 #include "flywheel/metrics/metrics.h"
 

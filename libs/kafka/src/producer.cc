@@ -63,18 +63,17 @@ class KafkaProducer final : public Producer {
     auto* in_flight = new InFlight{std::move(done), absl::Now(), record.topic};
     rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
     for (const Header& h : record.headers) {
-      rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
-                          h.value.data(), static_cast<ssize_t>(h.value.size()));
+      rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
     }
     const absl::Time give_up = absl::Now() + absl::FromChrono(options_.queue_full_wait);
     rd_kafka_resp_err_t err;
     while (true) {
-      err = rd_kafka_producev(
-          handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-          RD_KAFKA_V_KEY(record.key.data(), record.key.size()),
-          RD_KAFKA_V_VALUE(record.value.data(), record.value.size()),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_OPAQUE(in_flight), RD_KAFKA_V_END);
+      err = rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
+                              RD_KAFKA_V_KEY(record.key.data(), record.key.size()),
+                              RD_KAFKA_V_VALUE(record.value.data(), record.value.size()),
+                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_OPAQUE(in_flight), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() >= give_up) break;
       // The queue drains as the poll thread serves delivery reports.
       rd_kafka_poll(handle_.get(), 10);
@@ -83,7 +82,8 @@ class KafkaProducer final : public Producer {
 
     rd_kafka_headers_destroy(headers);
     absl::Status status = StatusFromKafkaError(err, "produce to " + record.topic);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) status = absl::ResourceExhaustedError(status.message());
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      status = absl::ResourceExhaustedError(status.message());
     kafka_metrics_.RecordProduced(record.topic, false, 0);
     in_flight->done(status, record);
     delete in_flight;
@@ -116,7 +116,8 @@ class KafkaProducer final : public Producer {
     self->kafka_metrics_.RecordProduced(in_flight->topic, status.ok(),
                                         absl::ToDoubleSeconds(absl::Now() - in_flight->sent));
     if (!status.ok()) {
-      log::Warn("kafka delivery failed", {{"topic", in_flight->topic}, {"error", status.ToString()}});
+      log::Warn("kafka delivery failed",
+                {{"topic", in_flight->topic}, {"error", status.ToString()}});
     }
     in_flight->done(status, RecordFromMessage(*msg));
   }

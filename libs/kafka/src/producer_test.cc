@@ -32,8 +32,10 @@ TEST_F(ProducerTest, AcknowledgedRecordsAreReadBackWithKeysAndHeaders) {
   ASSERT_TRUE(producer.ok()) << producer.status();
 
   for (int i = 0; i < 10; ++i) {
-    Record record{.topic = topic_, .key = "key-" + std::to_string(i % 3),
-                  .value = "value-" + std::to_string(i), .headers = {{"h", std::to_string(i)}}};
+    Record record{.topic = topic_,
+                  .key = "key-" + std::to_string(i % 3),
+                  .value = "value-" + std::to_string(i),
+                  .headers = {{"h", std::to_string(i)}}};
     auto written = (*producer)->SendAndWait(record);
     ASSERT_TRUE(written.ok()) << written.status();
     EXPECT_GE(written->offset, 0);
@@ -65,10 +67,9 @@ TEST_F(ProducerTest, AsynchronousSendsAllReportDelivery) {
   std::atomic<int> failed{0};
   constexpr int kCount = 500;
   for (int i = 0; i < kCount; ++i) {
-    (*producer)->Send(Record{.topic = topic_, .key = std::to_string(i), .value = "v"},
-                      [&](const absl::Status& status, const Record&) {
-                        (status.ok() ? delivered : failed)++;
-                      });
+    (*producer)->Send(
+        Record{.topic = topic_, .key = std::to_string(i), .value = "v"},
+        [&](const absl::Status& status, const Record&) { (status.ok() ? delivered : failed)++; });
   }
   ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
   EXPECT_EQ(delivered.load(), kCount);

@@ -44,16 +44,17 @@ absl::Status StatusFromKafkaError(rd_kafka_resp_err_t err, const std::string& co
 
 void RouteLogs(rd_kafka_conf_t* conf) {
   // Runs on librdkafka's internal threads; flywheel::log is thread-safe.
-  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* facility,
-                                    const char* message) {
-    // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-    const log::Level mapped = level <= 3   ? log::Level::kError
-                              : level == 4 ? log::Level::kWarn
-                              : level <= 6 ? log::Level::kInfo
-                                           : log::Level::kDebug;
-    log::Write(mapped, message,
-               {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)}, {"facility", facility}});
-  });
+  rd_kafka_conf_set_log_cb(
+      conf, [](const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+        // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+        const log::Level mapped = level <= 3   ? log::Level::kError
+                                  : level == 4 ? log::Level::kWarn
+                                  : level <= 6 ? log::Level::kInfo
+                                               : log::Level::kDebug;
+        log::Write(
+            mapped, message,
+            {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)}, {"facility", facility}});
+      });
 }
 
 Record RecordFromMessage(const rd_kafka_message_t& msg) {
@@ -68,11 +69,11 @@ Record RecordFromMessage(const rd_kafka_message_t& msg) {
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      record.headers.push_back({name, value ? std::string(static_cast<const char*>(value), size)
-                                            : std::string()});
+      record.headers.push_back(
+          {name, value ? std::string(static_cast<const char*>(value), size) : std::string()});
     }
   }
   return record;

@@ -21,13 +21,14 @@ struct Deleter {
 
 using KafkaHandle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_destroy>>;
 using ConfHandle = std::unique_ptr<rd_kafka_conf_t, Deleter<rd_kafka_conf_destroy>>;
-using TopicPartitionListHandle =
-    std::unique_ptr<rd_kafka_topic_partition_list_t, Deleter<rd_kafka_topic_partition_list_destroy>>;
+using TopicPartitionListHandle = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                                 Deleter<rd_kafka_topic_partition_list_destroy>>;
 using MessageHandle = std::unique_ptr<rd_kafka_message_t, Deleter<rd_kafka_message_destroy>>;
 
 /// Builds a librdkafka configuration from `properties`; the first property
 /// librdkafka refuses becomes INVALID_ARGUMENT naming it.
-absl::Status SetProperties(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& properties);
+absl::Status SetProperties(rd_kafka_conf_t* conf,
+                           const std::map<std::string, std::string>& properties);
 
 /// Maps a librdkafka error to a status code: transient broker and transport
 /// errors are UNAVAILABLE, timeouts DEADLINE_EXCEEDED, the rest INTERNAL.

@@ -12,17 +12,16 @@
 namespace flywheel::metrics {
 
 const std::vector<double>& LatencyBuckets() {
-  static const std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                              0.2,   0.3,    0.5,   1.0,  2.0,   5.0,  10.0,
-                                              30.0};
+  static const std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2,
+                                              0.3,   0.5,    1.0,   2.0,  5.0,   10.0, 30.0};
   return buckets;
 }
 
 absl::Status CheckName(std::string_view name) {
   static const std::regex kShape("^flywheel_[a-z][a-z0-9]*(_[a-z0-9]+)+$");
   if (!std::regex_match(name.begin(), name.end(), kShape)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metric name '", std::string(name), "' must read flywheel_<service>_<what>_<unit>"));
+    return absl::InvalidArgumentError(absl::StrCat("metric name '", std::string(name),
+                                                   "' must read flywheel_<service>_<what>_<unit>"));
   }
   return absl::OkStatus();
 }
@@ -59,7 +58,8 @@ prometheus::Family<prometheus::Histogram>& Metrics::Histogram(const std::string&
                                                               const std::string& help) {
   RequireName(name);
   if (!name.ends_with("_seconds") && !name.ends_with("_bytes")) {
-    throw std::invalid_argument(absl::StrCat("histogram '", name, "' must end in _seconds or _bytes"));
+    throw std::invalid_argument(
+        absl::StrCat("histogram '", name, "' must end in _seconds or _bytes"));
   }
   return prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
 }
@@ -68,7 +68,8 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot serve /metrics on ", address, ": ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve /metrics on ", address, ": ", e.what()));
   }
   exposer_->RegisterCollectable(registry_);
   auto ports = exposer_->GetListeningPorts();

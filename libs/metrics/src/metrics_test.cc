@@ -33,9 +33,7 @@ TEST(LatencyBucketsTest, IncludeTheSloEdges) {
 TEST(MetricsTest, RendersWhatWasRecorded) {
   Metrics metrics;
   metrics.Counter("flywheel_test_things_total", "Things.").Add({{"kind", "a"}}).Increment(3);
-  metrics.Histogram("flywheel_test_wait_seconds", "Wait.")
-      .Add({}, LatencyBuckets())
-      .Observe(1.5);
+  metrics.Histogram("flywheel_test_wait_seconds", "Wait.").Add({}, LatencyBuckets()).Observe(1.5);
   const std::string text = metrics.Render();
   EXPECT_THAT(text, HasSubstr("flywheel_test_things_total{kind=\"a\"} 3"));
   EXPECT_THAT(text, HasSubstr("flywheel_test_wait_seconds_bucket{le=\"2\"} 1"));

@@ -31,14 +31,14 @@ CommonSettings ReadCommonSettings(config::Config& config, const std::string& ser
   log::SetService(service);
   log::SetLevel(config.Get<log::Level>("log.level", log::Level::kInfo));
   s.grpc_listen = config.Get<std::string>("grpc.listen", "0.0.0.0:8080", config::HostPort());
-  s.metrics_listen =
-      config.Get<std::string>("metrics.listen", "0.0.0.0:9464", config::HostPort());
+  s.metrics_listen = config.Get<std::string>("metrics.listen", "0.0.0.0:9464", config::HostPort());
   s.kafka_bootstrap_servers =
       config.Required<std::string>("kafka.bootstrap_servers", config::NonEmpty());
-  if (needs_redis) s.redis_endpoint = config.Required<std::string>("redis.endpoint", config::HostPort());
-  s.drain_timeout = config.Get<absl::Duration>(
-      "shutdown.drain_timeout", absl::Seconds(20),
-      config::InRange(absl::ZeroDuration(), absl::Minutes(10)));
+  if (needs_redis)
+    s.redis_endpoint = config.Required<std::string>("redis.endpoint", config::HostPort());
+  s.drain_timeout =
+      config.Get<absl::Duration>("shutdown.drain_timeout", absl::Seconds(20),
+                                 config::InRange(absl::ZeroDuration(), absl::Minutes(10)));
   s.kafka_topic_prefix = config.Get<std::string>("kafka.topic_prefix", "");
   s.redis_key_prefix = config.Get<std::string>("redis.key_prefix", "");
   return s;

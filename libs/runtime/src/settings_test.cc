@@ -17,9 +17,9 @@ TEST(ConfigPathTest, CommandLineWins) {
 }
 
 TEST(CommonSettingsTest, DefaultsAndOverrides) {
-  auto config = config::Config::FromString("kafka:\n  bootstrap_servers: k:9092\n", "test.yaml",
-                                           {{"FLYWHEEL_GRPC_LISTEN", "127.0.0.1:7000"},
-                                            {"FLYWHEEL_REDIS_ENDPOINT", "r:6379"}});
+  auto config = config::Config::FromString(
+      "kafka:\n  bootstrap_servers: k:9092\n", "test.yaml",
+      {{"FLYWHEEL_GRPC_LISTEN", "127.0.0.1:7000"}, {"FLYWHEEL_REDIS_ENDPOINT", "r:6379"}});
   ASSERT_TRUE(config.ok()) << config.status();
   CommonSettings s = ReadCommonSettings(*config, "intake", /*needs_redis=*/true);
   EXPECT_TRUE(config->Check().ok()) << config->Check();

@@ -84,8 +84,9 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
     metrics_.CountSubmission(type_label, "failed");
     log::Error("could not publish request.submitted",
                {{"request_id", request_id}, {"error", published.status().ToString()}});
-    return absl::UnavailableError("the request could not be recorded; retry with the same "
-                                  "idempotency key");
+    return absl::UnavailableError(
+        "the request could not be recorded; retry with the same "
+        "idempotency key");
   }
   metrics_.CountSubmission(type_label, "accepted");
   log::Info("request submitted", {{"request_id", request_id},

@@ -22,8 +22,7 @@ class App final : public runtime::App {
         intake_metrics_(metrics),
         intake_({.request_types = DefaultRequestTypes(),
                  .requests_topic = settings.Topic(events::kRequestsTopic)},
-                publisher_, intake_metrics_,
-                SystemClock::Instance()),
+                publisher_, intake_metrics_, SystemClock::Instance()),
         grpc_(intake_) {}
 
   ~App() override { Stop(); }
@@ -60,9 +59,10 @@ class App final : public runtime::App {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<runtime::App>> StartIntake(const runtime::CommonSettings& settings,
-                                                            metrics::Metrics& metrics) {
-  FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(settings.kafka_bootstrap_servers,
-                                               {{.name = settings.Topic(events::kRequestsTopic), .partitions = 6}}));
+                                                          metrics::Metrics& metrics) {
+  FLYWHEEL_RETURN_IF_ERROR(
+      kafka::EnsureTopics(settings.kafka_bootstrap_servers,
+                          {{.name = settings.Topic(events::kRequestsTopic), .partitions = 6}}));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto producer, kafka::Producer::Create({.bootstrap_servers = settings.kafka_bootstrap_servers,
                                               .client_id = "flywheel-intake"},

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include <prometheus/counter.h>
+
+#include <string>
 
 #include "flywheel/metrics/metrics.h"
 

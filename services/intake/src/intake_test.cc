@@ -43,7 +43,9 @@ class IntakeTest : public ::testing::Test {
   IntakeMetrics intake_metrics_{metrics_};
   RecordingPublisher publisher_;
   Intake intake_{{.request_types = DefaultRequestTypes(), .requests_topic = "p.requests"},
-                 publisher_, intake_metrics_, clock_};
+                 publisher_,
+                 intake_metrics_,
+                 clock_};
 };
 
 TEST_F(IntakeTest, AcceptedRequestIsPublishedAsRequestSubmitted) {
@@ -65,8 +67,9 @@ TEST_F(IntakeTest, AcceptedRequestIsPublishedAsRequestSubmitted) {
   EXPECT_EQ(payload.request().spec().title(), "Newsletter, May");
   EXPECT_EQ(payload.request().status(), v1::REQUEST_STATUS_SUBMITTED);
   EXPECT_EQ(payload.request().create_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
-  EXPECT_THAT(metrics_.Render(),
-              HasSubstr(R"(flywheel_intake_submissions_total{request_type="email",result="accepted"} 1)"));
+  EXPECT_THAT(
+      metrics_.Render(),
+      HasSubstr(R"(flywheel_intake_submissions_total{request_type="email",result="accepted"} 1)"));
 }
 
 TEST_F(IntakeTest, InvalidRequestPublishesNothing) {
@@ -75,8 +78,9 @@ TEST_F(IntakeTest, InvalidRequestPublishesNothing) {
   auto response = intake_.Submit(r);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(publisher_.published.empty());
-  EXPECT_THAT(metrics_.Render(),
-              HasSubstr(R"(flywheel_intake_submissions_total{request_type="unknown",result="invalid"} 1)"));
+  EXPECT_THAT(
+      metrics_.Render(),
+      HasSubstr(R"(flywheel_intake_submissions_total{request_type="unknown",result="invalid"} 1)"));
 }
 
 TEST_F(IntakeTest, ValidateOnlyRanksButPublishesNothing) {

@@ -14,8 +14,8 @@ PriorityAssessment AssessPriority(const v1::RequestSpec& spec, absl::Time now) {
               "due within 48 hours"};
     }
     if (left <= absl::Hours(24 * 7) || impact == v1::IMPACT_LEVEL_HIGH) {
-      return {common::v1::PRIORITY_P2, left <= absl::Hours(24 * 7) ? "due within 7 days"
-                                                                    : "high business impact"};
+      return {common::v1::PRIORITY_P2,
+              left <= absl::Hours(24 * 7) ? "due within 7 days" : "high business impact"};
     }
   } else if (impact == v1::IMPACT_LEVEL_HIGH) {
     return {common::v1::PRIORITY_P2, "high business impact"};

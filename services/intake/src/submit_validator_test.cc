@@ -57,7 +57,8 @@ TEST(ValidateSubmitTest, UnknownTypeListsTheKnownOnes) {
   auto violations = FieldViolationsOf(ValidateSubmit(r, kTypes, kNow));
   ASSERT_EQ(violations.size(), 1u);
   EXPECT_EQ(violations[0].field, "spec.request_type_id");
-  EXPECT_THAT(violations[0].reason, HasSubstr("unknown request type 'podcast'; known: blog_post, email"));
+  EXPECT_THAT(violations[0].reason,
+              HasSubstr("unknown request type 'podcast'; known: blog_post, email"));
 }
 
 TEST(ValidateSubmitTest, MissingSpecIsOneViolation) {

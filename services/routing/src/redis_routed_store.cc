@@ -54,12 +54,18 @@ absl::StatusOr<std::optional<RoutedRequest>> RedisRoutedStore::Find(const std::s
   for (size_t i = 0; i + 1 < items.size(); i += 2) {
     FLYWHEEL_ASSIGN_OR_RETURN(std::string field, items[i].AsString());
     FLYWHEEL_ASSIGN_OR_RETURN(std::string value, items[i + 1].AsString());
-    if (field == "tenant_id") r.tenant_id = value;
-    else if (field == "request_id") r.request_id = value;
-    else if (field == "request_type") r.request_type = value;
-    else if (field == "title") r.title = value;
-    else if (field == "priority") r.priority = value;
-    else if (field == "event_id") r.event_id = value;
+    if (field == "tenant_id")
+      r.tenant_id = value;
+    else if (field == "request_id")
+      r.request_id = value;
+    else if (field == "request_type")
+      r.request_type = value;
+    else if (field == "title")
+      r.title = value;
+    else if (field == "priority")
+      r.priority = value;
+    else if (field == "event_id")
+      r.event_id = value;
     else if (field == "routed_at_us") {
       int64_t micros = 0;
       if (!absl::SimpleAtoi(value, &micros)) {

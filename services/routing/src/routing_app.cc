@@ -64,9 +64,10 @@ class App final : public runtime::App {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<runtime::App>> StartRouting(
-    const runtime::CommonSettings& settings, metrics::Metrics& metrics) {
-  FLYWHEEL_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::ParseEndpoint(settings.redis_endpoint));
+absl::StatusOr<std::unique_ptr<runtime::App>> StartRouting(const runtime::CommonSettings& settings,
+                                                           metrics::Metrics& metrics) {
+  FLYWHEEL_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
+                            redis::ParseEndpoint(settings.redis_endpoint));
   FLYWHEEL_ASSIGN_OR_RETURN(auto pool, redis::Pool::Create({.connection = {.endpoint = endpoint}}));
   FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(
       settings.kafka_bootstrap_servers,

@@ -34,8 +34,7 @@ class FieldErrors {
 };
 
 /// The type URL under which the violations ride in an absl::Status payload.
-inline constexpr char kFieldViolationsPayload[] =
-    "type.flywheel.dev/flywheel.core.FieldViolations";
+inline constexpr char kFieldViolationsPayload[] = "type.flywheel.dev/flywheel.core.FieldViolations";
 
 /// The violations a status carries; empty for a status made any other way.
 std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);

@@ -4,11 +4,11 @@
 #include "absl/status/statusor.h"
 
 /// Returns the status of `expr` from the calling function if it is not OK.
-#define FLYWHEEL_RETURN_IF_ERROR(expr)             \
-  do {                                             \
+#define FLYWHEEL_RETURN_IF_ERROR(expr)            \
+  do {                                            \
     if (::absl::Status _st = (expr); !_st.ok()) { \
-      return _st;                                  \
-    }                                              \
+      return _st;                                 \
+    }                                             \
   } while (false)
 
 #define FLYWHEEL_STATUS_CONCAT_INNER(a, b) a##b
@@ -16,9 +16,9 @@
 
 /// `FLYWHEEL_ASSIGN_OR_RETURN(auto x, MakeX());` binds the value of a
 /// `StatusOr` or returns its status from the calling function.
-#define FLYWHEEL_ASSIGN_OR_RETURN(lhs, expr)                                       \
-  auto FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__) = (expr);                      \
-  if (!FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__).ok()) {                        \
-    return std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)).status();       \
-  }                                                                                \
+#define FLYWHEEL_ASSIGN_OR_RETURN(lhs, expr)                                 \
+  auto FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__) = (expr);                \
+  if (!FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__).ok()) {                  \
+    return std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)).status(); \
+  }                                                                          \
   lhs = *std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__))

@@ -16,7 +16,8 @@ struct TopicSpec {
 
 /// Creates the topics that do not exist yet; existing ones are left as they
 /// are. Used at start-up by `flywheel dev` and by tests.
-absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vector<TopicSpec>& topics,
+absl::Status EnsureTopics(const std::string& bootstrap_servers,
+                          const std::vector<TopicSpec>& topics,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace flywheel::kafka

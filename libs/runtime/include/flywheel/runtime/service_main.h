@@ -23,8 +23,8 @@ class App {
   virtual void Stop() = 0;
 };
 
-using AppFactory = std::function<absl::StatusOr<std::unique_ptr<App>>(const CommonSettings&,
-                                                                      metrics::Metrics&)>;
+using AppFactory =
+    std::function<absl::StatusOr<std::unique_ptr<App>>(const CommonSettings&, metrics::Metrics&)>;
 
 /// The body of every service's `main`: blocks termination signals, loads and
 /// checks config (exit 2 with one line when it is bad), serves `/metrics`,

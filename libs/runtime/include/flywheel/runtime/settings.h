@@ -9,8 +9,8 @@ namespace flywheel::runtime {
 
 /// Settings every service process has.
 struct CommonSettings {
-  std::string grpc_listen;     ///< `grpc.listen`, default `0.0.0.0:8080`
-  std::string metrics_listen;  ///< `metrics.listen`, default `0.0.0.0:9464`
+  std::string grpc_listen;              ///< `grpc.listen`, default `0.0.0.0:8080`
+  std::string metrics_listen;           ///< `metrics.listen`, default `0.0.0.0:9464`
   std::string kafka_bootstrap_servers;  ///< `kafka.bootstrap_servers`, required
   std::string redis_endpoint;           ///< `redis.endpoint`, required when `needs_redis`
   absl::Duration drain_timeout;         ///< `shutdown.drain_timeout`, default 20s
