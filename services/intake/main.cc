@@ -5,6 +5,7 @@
 #include "intake_app.h"
 
 int main(int argc, char** argv) {
-  return flywheel::runtime::ServiceMain(argc, argv, "intake", /*needs_redis=*/false,
-                                        &flywheel::intake::StartIntake);
+  return flywheel::runtime::ServiceMain(
+      argc, argv,
+      {.name = "intake", .needs_redis = false, .start = &flywheel::intake::StartIntake});
 }

@@ -5,6 +5,7 @@
 #include "routing_app.h"
 
 int main(int argc, char** argv) {
-  return flywheel::runtime::ServiceMain(argc, argv, "routing", /*needs_redis=*/true,
-                                        &flywheel::routing::StartRouting);
+  return flywheel::runtime::ServiceMain(
+      argc, argv,
+      {.name = "routing", .needs_redis = true, .start = &flywheel::routing::StartRouting});
 }

@@ -42,10 +42,10 @@ class SliceTest : public redis::RedisTestEnv {
     settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
     settings_.redis_key_prefix = prefix();
 
-    auto routing = routing::StartRouting(settings_, routing_metrics_);
+    auto routing = routing::StartRouting(settings_, config_, routing_metrics_);
     ASSERT_TRUE(routing.ok()) << routing.status();
     routing_ = *std::move(routing);
-    auto intake = intake::StartIntake(settings_, intake_metrics_);
+    auto intake = intake::StartIntake(settings_, config_, intake_metrics_);
     ASSERT_TRUE(intake.ok()) << intake.status();
     intake_ = *std::move(intake);
 
@@ -84,6 +84,7 @@ class SliceTest : public redis::RedisTestEnv {
   }
 
   runtime::CommonSettings settings_;
+  config::Config config_ = *config::Config::FromString("{}", "test", {});
   metrics::Metrics intake_metrics_;
   metrics::Metrics routing_metrics_;
   std::unique_ptr<runtime::App> routing_;

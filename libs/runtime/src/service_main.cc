@@ -1,21 +1,61 @@
 #include "flywheel/runtime/service_main.h"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <string_view>
+
 #include "flywheel/grpc/termination.h"
 #include "flywheel/log/log.h"
 #include "flywheel/metrics/metrics.h"
 
 namespace flywheel::runtime {
+namespace {
 
-int ServiceMain(int argc, char** argv, const std::string& service, bool needs_redis,
-                const AppFactory& start) {
-  // Before any thread starts, so every thread inherits the mask and the
-  // signal is only ever taken by WaitForTerminationSignal.
+// `--validate FILE`: the file's path, or empty when not asked.
+std::string ValidatePath(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--validate" && i + 1 < argc) return argv[i + 1];
+    if (arg.starts_with("--validate=")) return std::string(arg.substr(11));
+  }
+  return "";
+}
+
+int Validate(const ServiceSpec& spec, const std::string& path) {
+  if (!spec.validate) {
+    std::cerr << "flywheel-" << spec.name << " has no policy file to validate\n";
+    return 2;
+  }
+  absl::Status status = spec.validate(path);
+  if (status.ok()) {
+    std::cout << path << ": ok\n";
+    return 0;
+  }
+  std::cerr << path << ": " << status.message() << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
+  if (std::string path = ValidatePath(argc, argv); !path.empty()) return Validate(spec, path);
+
+  // Before any thread starts, so every thread inherits the mask: termination
+  // signals are taken only by WaitForTerminationSignal, SIGHUP only by a
+  // Reloader.
   if (absl::Status st = rpc::BlockTerminationSignals(); !st.ok()) {
     log::Error("cannot block termination signals", {{"error", st.ToString()}});
     return 1;
   }
+  sigset_t hangup;
+  sigemptyset(&hangup);
+  sigaddset(&hangup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hangup, nullptr);
+
   config::Config config = LoadConfigOrExit(argc, argv);
-  const CommonSettings settings = ReadCommonSettings(config, service, needs_redis);
+  const CommonSettings settings = ReadCommonSettings(config, spec.name, spec.needs_redis);
   config.CheckOrExit();
 
   metrics::Metrics metrics;
@@ -24,8 +64,9 @@ int ServiceMain(int argc, char** argv, const std::string& service, bool needs_re
     log::Error("cannot serve metrics", {{"error", metrics_port.status().ToString()}});
     return 1;
   }
-  auto app = start(settings, metrics);
+  auto app = spec.start(settings, config, metrics);
   if (!app.ok()) {
+    config.CheckOrExit();  // a bad service-specific key is a config error: exit 2
     log::Error("failed to start", {{"error", app.status().ToString()}});
     return 1;
   }

@@ -59,6 +59,7 @@ class App final : public runtime::App {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<runtime::App>> StartIntake(const runtime::CommonSettings& settings,
+                                                          config::Config& /*config*/,
                                                           metrics::Metrics& metrics) {
   FLYWHEEL_RETURN_IF_ERROR(
       kafka::EnsureTopics(settings.kafka_bootstrap_servers,

@@ -11,6 +11,7 @@ namespace flywheel::intake {
 /// to if missing, the Kafka producer, the Intake logic and its gRPC server.
 /// `main.cc` and the integration tests start intake this way.
 absl::StatusOr<std::unique_ptr<runtime::App>> StartIntake(const runtime::CommonSettings& settings,
+                                                          config::Config& config,
                                                           metrics::Metrics& metrics);
 
 }  // namespace flywheel::intake

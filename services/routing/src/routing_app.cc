@@ -65,6 +65,7 @@ class App final : public runtime::App {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<runtime::App>> StartRouting(const runtime::CommonSettings& settings,
+                                                           config::Config& /*config*/,
                                                            metrics::Metrics& metrics) {
   FLYWHEEL_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
                             redis::ParseEndpoint(settings.redis_endpoint));

@@ -13,6 +13,7 @@ namespace flywheel::routing {
 /// reflection, metrics). `main.cc` and the integration tests start routing
 /// this way.
 absl::StatusOr<std::unique_ptr<runtime::App>> StartRouting(const runtime::CommonSettings& settings,
+                                                           config::Config& config,
                                                            metrics::Metrics& metrics);
 
 }  // namespace flywheel::routing

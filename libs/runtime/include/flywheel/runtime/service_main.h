@@ -23,14 +23,32 @@ class App {
   virtual void Stop() = 0;
 };
 
-using AppFactory =
-    std::function<absl::StatusOr<std::unique_ptr<App>>(const CommonSettings&, metrics::Metrics&)>;
+/// What a service tells `ServiceMain` about itself.
+struct ServiceSpec {
+  /// `intake`, `routing`: names metrics, logs and the executable.
+  std::string name;
+  /// Whether `redis.endpoint` is required.
+  bool needs_redis = false;
+  /// Starts the wired service. `config` is the loaded file plus environment:
+  /// read service-specific keys from it. When `start` fails, `ServiceMain`
+  /// checks `config` again, so a bad service-specific key stops the process
+  /// with exit 2 and its one line, like any other config error.
+  std::function<absl::StatusOr<std::unique_ptr<App>>(const CommonSettings&, config::Config&,
+                                                     metrics::Metrics&)>
+      start;
+  /// Validates a policy file without starting anything, for
+  /// `flywheel-<name> --validate FILE` in users' own CI. Null when the
+  /// service has no policy file.
+  std::function<absl::Status(const std::string& path)> validate;
+};
 
-/// The body of every service's `main`: blocks termination signals, loads and
-/// checks config (exit 2 with one line when it is bad), serves `/metrics`,
-/// starts the app (exit 1 when it cannot), waits for SIGTERM or SIGINT,
-/// drains, and returns 0.
-int ServiceMain(int argc, char** argv, const std::string& service, bool needs_redis,
-                const AppFactory& start);
+/// The body of every service's `main`:
+/// - `--validate FILE`: validates the policy file, prints `FILE: ok` or the
+///   problem, exits 0 or 2.
+/// - otherwise: blocks SIGTERM, SIGINT and SIGHUP in every thread, loads and
+///   checks config (exit 2 with one line when it is bad), serves `/metrics`,
+///   starts the app (exit 1 when it cannot), waits for SIGTERM or SIGINT,
+///   drains, and returns 0.
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec);
 
 }  // namespace flywheel::runtime
