@@ -81,3 +81,13 @@ function(flywheel_benchmark name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark_main)
   _flywheel_common(${name})
 endfunction()
+
+# flywheel_tool(<name> SOURCES ... [DEPS ...])
+# A command-line program of the project's own (load generators, operator
+# tools); not installed with the services.
+function(flywheel_tool name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  _flywheel_common(${name})
+endfunction()
