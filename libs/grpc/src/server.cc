@@ -72,7 +72,7 @@ Server::Server(ServerOptions options, std::shared_ptr<CallTracker> tracker)
     : options_(std::move(options)), tracker_(std::move(tracker)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
-                                                      std::vector<::grpc::Service*> services,
+                                                      const std::vector<::grpc::Service*>& services,
                                                       metrics::Metrics& metrics) {
   if (absl::Status st = CheckOptions(options); !st.ok()) return st;
   for (::grpc::Service* service : services) {

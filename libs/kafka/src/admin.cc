@@ -22,7 +22,7 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers,
   char error[512];
   KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
   if (!admin) return absl::InvalidArgumentError(std::string("kafka admin: ") + error);
-  conf.release();
+  (void)conf.release();
 
   std::vector<NewTopicHandle> owned;
   std::vector<rd_kafka_NewTopic_t*> raw;

@@ -61,7 +61,7 @@ class KafkaConsumer final : public Consumer {
     char error[512];
     handle_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error, sizeof(error)));
     if (!handle_) return absl::InvalidArgumentError(std::string("kafka consumer: ") + error);
-    conf.release();
+    (void)conf.release();
     rd_kafka_poll_set_consumer(handle_.get());
 
     ProducerOptions dlq;

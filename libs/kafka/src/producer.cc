@@ -52,7 +52,7 @@ class KafkaProducer final : public Producer {
     char error[512];
     handle_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
     if (!handle_) return absl::InvalidArgumentError(std::string("kafka producer: ") + error);
-    conf.release();  // rd_kafka_new owns it now
+    (void)conf.release();  // rd_kafka_new owns it now
     poller_ = std::thread([this] {
       while (!stopping_) rd_kafka_poll(handle_.get(), 100);
     });

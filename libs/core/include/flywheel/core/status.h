@@ -21,4 +21,5 @@
   if (!FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__).ok()) {                  \
     return std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)).status(); \
   }                                                                          \
-  lhs = *std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__))
+  lhs = *std::move(                                                          \
+      FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)) /* NOLINT(bugprone-macro-parentheses) */

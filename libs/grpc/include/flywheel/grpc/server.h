@@ -57,9 +57,9 @@ class Server {
   /// Binds, registers `services` and starts serving. Fails with
   /// INVALID_ARGUMENT for bad options and UNAVAILABLE when the address
   /// cannot be bound.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options,
-                                                       std::vector<::grpc::Service*> services,
-                                                       metrics::Metrics& metrics);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      ServerOptions options, const std::vector<::grpc::Service*>& services,
+      metrics::Metrics& metrics);
 
   /// Drains with the configured timeout if `Shutdown` was not called.
   ~Server();
