@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <set>
 
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
@@ -202,6 +203,39 @@ TEST_F(ConsumerTest, StoppingWhileRetryingLeavesTheEventForTheNextMember) {
   });
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   EXPECT_THAT(handled.ids(), ElementsAre("stuck"));
+}
+
+TEST_F(ConsumerTest, SecondMemberTakesOverPartitionsWithoutLosingEvents) {
+  Seen seen;
+  auto handler = [&](const ConsumedEvent& c) {
+    seen.Add(c.event.id);
+    return absl::OkStatus();
+  };
+  auto first = StartConsumer(handler);
+  ASSERT_TRUE(WaitFor([&] { return first->HasAssignment(); }));
+  // Spread events over the three partitions with distinct keys.
+  auto publish_batch = [&](const std::string& prefix) {
+    for (int i = 0; i < 30; ++i) {
+      CloudEvent event{.id = prefix + std::to_string(i),
+                       .source = "//tests",
+                       .type = "dev.flywheel.test.v1",
+                       .key = "aggregate-" + std::to_string(i)};
+      ASSERT_TRUE(producer_->SendAndWait(*EncodeBinary(event, topic_)).ok());
+    }
+  };
+  publish_batch("before-");
+  ASSERT_TRUE(WaitFor([&] { return seen.size() >= 30; }));
+
+  auto second = StartConsumer(handler);
+  // Both members end up holding partitions, and nothing published before,
+  // during or after the rebalance is lost.
+  ASSERT_TRUE(WaitFor([&] { return second->HasAssignment() && first->HasAssignment(); }));
+  publish_batch("after-");
+  ASSERT_TRUE(WaitFor([&] {
+    std::set<std::string> unique;
+    for (const auto& id : seen.ids()) unique.insert(id);
+    return unique.size() == 60;
+  })) << seen.size();
 }
 
 TEST_F(ConsumerTest, ConsumerLagIsExported) {
