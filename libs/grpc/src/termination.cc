@@ -83,7 +83,7 @@ absl::StatusOr<int> WaitForTerminationSignal() {
       return absl::InternalError(Errno("poll"));
     }
     if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info;
+      signalfd_siginfo info{};
       const ssize_t n = read(signals.get(), &info, sizeof(info));
       if (n == static_cast<ssize_t>(sizeof(info))) return static_cast<int>(info.ssi_signo);
     }

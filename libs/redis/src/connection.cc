@@ -17,7 +17,7 @@ using internal::ContextHandle;
 using internal::ReplyHandle;
 
 absl::Status ConnectionOptions::Validate() const {
-  auto bad = [](std::string why) {
+  auto bad = [](const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat("redis connection options: ", why));
   };
   if (endpoint.host.empty()) return bad("endpoint.host is empty");
@@ -74,7 +74,7 @@ absl::StatusOr<ContextHandle> ConnectOnce(const ConnectionOptions& o, const std:
   }
   redisEnableKeepAlive(ctx.get());  // best effort
 
-  auto run = [&](std::vector<std::string> args) -> absl::Status {
+  auto run = [&](const std::vector<std::string>& args) -> absl::Status {
     std::vector<const char*> argv;
     std::vector<size_t> argvlen;
     for (const std::string& a : args) {
@@ -93,7 +93,7 @@ absl::StatusOr<ContextHandle> ConnectOnce(const ConnectionOptions& o, const std:
     std::vector<std::string> auth = {"AUTH"};
     if (!o.username.empty()) auth.push_back(o.username);
     auth.push_back(o.password);
-    if (absl::Status s = run(std::move(auth)); !s.ok()) {
+    if (absl::Status s = run(auth); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("redis ", where, ": AUTH failed: ", s.message()));
     }
   }
@@ -154,7 +154,7 @@ absl::Status Connection::EnsureConnected() {
   return last;
 }
 
-absl::StatusOr<Reply> Connection::Command(std::vector<std::string> args) {
+absl::StatusOr<Reply> Connection::Command(const std::vector<std::string>& args) {
   if (args.empty()) return absl::InvalidArgumentError("redis command has no arguments");
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   std::vector<const char*> argv;

@@ -20,7 +20,7 @@ std::string ScriptSha1(std::string_view source) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
-absl::Status ScriptRegistry::Register(std::string name, std::string source) {
+absl::Status ScriptRegistry::Register(const std::string& name, std::string source) {
   if (name.empty()) return absl::InvalidArgumentError("redis script name is empty");
   if (source.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("redis script \"", name, "\" has no source"));
@@ -32,7 +32,7 @@ absl::Status ScriptRegistry::Register(std::string name, std::string source) {
         absl::StrCat("redis script \"", name, "\" is already registered with other source"));
   }
   std::string sha = ScriptSha1(source);
-  scripts_.emplace(std::move(name), Script{std::move(source), std::move(sha)});
+  scripts_.emplace(name, Script{std::move(source), std::move(sha)});
   return absl::OkStatus();
 }
 
@@ -76,7 +76,7 @@ absl::StatusOr<Reply> ScriptRegistry::Eval(Connection& conn, std::string_view na
                                             "\": SCRIPT LOAD returned ", loaded->DebugString(),
                                             ", expected ", script.sha1));
   }
-  return conn.Command(std::move(cmd));
+  return conn.Command(cmd);
 }
 
 absl::Status ScriptRegistry::LoadAll(Connection& conn) const {

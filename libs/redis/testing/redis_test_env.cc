@@ -49,7 +49,7 @@ void RedisTestEnv::TearDown() {
     std::vector<std::string> del = {"UNLINK"};
     for (const Reply& key : scan->elements()[1].elements()) del.push_back(key.str());
     if (del.size() > 1) {
-      absl::StatusOr<Reply> deleted = admin_->Command(std::move(del));
+      absl::StatusOr<Reply> deleted = admin_->Command(del);
       EXPECT_TRUE(deleted.ok()) << "cleanup UNLINK: " << deleted.status();
     }
     if (cursor == "0") break;

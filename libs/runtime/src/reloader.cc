@@ -108,7 +108,7 @@ class FileReloader final : public Reloader {
       if (fds[0].revents & POLLIN) return;
       std::string cause;
       if (ready > 0 && (fds[1].revents & POLLIN)) {
-        signalfd_siginfo info;
+        signalfd_siginfo info{};
         (void)!read(hangup_->get(), &info, sizeof(info));
         cause = "SIGHUP";
       } else if (Changed()) {

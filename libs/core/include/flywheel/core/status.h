@@ -16,10 +16,12 @@
 
 /// `FLYWHEEL_ASSIGN_OR_RETURN(auto x, MakeX());` binds the value of a
 /// `StatusOr` or returns its status from the calling function.
+// `lhs` is a declaration, so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define FLYWHEEL_ASSIGN_OR_RETURN(lhs, expr)                                 \
   auto FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__) = (expr);                \
   if (!FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__).ok()) {                  \
     return std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)).status(); \
   }                                                                          \
-  lhs = *std::move(                                                          \
-      FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)) /* NOLINT(bugprone-macro-parentheses) */
+  lhs = *std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__))
+// NOLINTEND(bugprone-macro-parentheses)

@@ -69,7 +69,7 @@ class Connection {
 
   /// Runs one command, e.g. `{"SET", key, value}`. INVALID_ARGUMENT for an
   /// empty `args` (nothing is sent).
-  absl::StatusOr<Reply> Command(std::vector<std::string> args);
+  absl::StatusOr<Reply> Command(const std::vector<std::string>& args);
 
   /// Sends every command at once and then reads every reply: one round trip.
   /// Returns one result per command, in order. An empty command gets

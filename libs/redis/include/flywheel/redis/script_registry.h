@@ -31,7 +31,7 @@ class ScriptRegistry {
   /// Adds `source` under `name`. Registering the same name with the same
   /// source again is OK; with a different source it is ALREADY_EXISTS and
   /// the first one stays. An empty name or source is INVALID_ARGUMENT.
-  absl::Status Register(std::string name, std::string source);
+  absl::Status Register(const std::string& name, std::string source);
 
   bool Contains(std::string_view name) const;
   /// The script's SHA1; NOT_FOUND for an unknown name.
