@@ -1,6 +1,6 @@
-// The foundation's thin slice through real Kafka and Redis: a request
-// submitted to intake over gRPC is published as request.submitted, consumed by
-// routing, and recorded as routed in Redis. Both services run in this process,
+// The slice through real Kafka and Redis: a request submitted to intake over
+// gRPC is published as request.submitted, consumed by routing, and stored as
+// a workflow with its team, owner and approval tier in Redis. Both services run in this process,
 // wired exactly as their main() wires them, on their own topic and key prefix.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -17,7 +17,7 @@
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "intake_app.h"
-#include "redis_routed_store.h"
+#include "redis_workflow_store.h"
 #include "routing_app.h"
 
 namespace flywheel {
@@ -56,7 +56,7 @@ class SliceTest : public redis::RedisTestEnv {
     auto pool = redis::Pool::Create({.connection = options(), .capacity = 1});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
-    store_ = std::make_unique<routing::RedisRoutedStore>(*pool_, prefix());
+    store_ = std::make_unique<routing::RedisWorkflowStore>(*pool_, prefix());
   }
 
   void TearDown() override {
@@ -91,7 +91,7 @@ class SliceTest : public redis::RedisTestEnv {
   std::unique_ptr<runtime::App> intake_;
   std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
   std::unique_ptr<redis::Pool> pool_;
-  std::unique_ptr<routing::RedisRoutedStore> store_;
+  std::unique_ptr<routing::RedisWorkflowStore> store_;
 };
 
 TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
@@ -101,17 +101,23 @@ TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
   ASSERT_FALSE(response.request_id().empty());
   EXPECT_EQ(response.priority(), common::v1::PRIORITY_P2);
 
-  std::optional<routing::RoutedRequest> routed;
+  // Routed by the shipped default policy: campaign launches go to the
+  // content team, least loaded first (ties by id), default approval tier.
+  std::optional<routing::StoredWorkflow> routed;
   ASSERT_TRUE(WaitFor([&] {
     auto found = store_->Find("acme", response.request_id());
     if (found.ok() && found->has_value()) routed = **found;
     return routed.has_value();
   })) << "request "
-      << response.request_id() << " was never recorded as routed";
-  EXPECT_EQ(routed->tenant_id, "acme");
-  EXPECT_EQ(routed->request_type, "campaign_launch");
-  EXPECT_EQ(routed->title, "Autumn campaign launch");
-  EXPECT_EQ(routed->priority, "PRIORITY_P2");
+      << response.request_id() << " was never routed";
+  EXPECT_EQ(routed->workflow.tenant_id(), "acme");
+  EXPECT_EQ(routed->workflow.template_id(), "campaign");
+  EXPECT_EQ(routed->workflow.team_id(), "content");
+  EXPECT_EQ(routed->workflow.owner_id(), "ana");
+  EXPECT_EQ(routed->workflow.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
+  EXPECT_EQ(routed->workflow.priority(), common::v1::PRIORITY_P2);
+  EXPECT_EQ(routed->request.spec().title(), "Autumn campaign launch");
+  EXPECT_EQ(routed->assignment_rule_id, "campaigns-by-region");
   EXPECT_THAT(routed->event_id, ::testing::StartsWith("evt_"));
 
   // The processing SLI was observed for the handler that routed it.

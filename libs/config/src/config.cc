@@ -451,6 +451,11 @@ absl::Status Config::Check() const {
   return absl::InvalidArgumentError(all.front());
 }
 
+absl::Status Config::CheckRead() const {
+  if (impl_->errors.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(impl_->errors.front());
+}
+
 void Config::CheckOrExit() const {
   absl::Status st = Check();
   if (!st.ok()) ExitOnConfigError(st);

@@ -426,3 +426,19 @@ TEST(ConfigExitDeathTest, GoodConfigDoesNotExit) {
 
 }  // namespace
 }  // namespace flywheel::config
+
+namespace flywheel::config {
+namespace {
+
+TEST(CheckReadTest, IgnoresKeysNotDeclaredYetButReportsBadValues) {
+  auto cfg = Config::FromString("a: 1\nlater: x\n", "t.yaml", {});
+  ASSERT_TRUE(cfg.ok());
+  cfg->Get<int64_t>("a", 0);
+  EXPECT_TRUE(cfg->CheckRead().ok());
+  EXPECT_FALSE(cfg->Check().ok());  // `later` is still unknown to a full check
+  cfg->Get<int64_t>("later", 0);
+  EXPECT_FALSE(cfg->CheckRead().ok());  // now read, and not a number
+}
+
+}  // namespace
+}  // namespace flywheel::config

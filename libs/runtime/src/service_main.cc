@@ -56,7 +56,9 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
 
   config::Config config = LoadConfigOrExit(argc, argv);
   const CommonSettings settings = ReadCommonSettings(config, spec.name, spec.needs_redis);
-  config.CheckOrExit();
+  // The service's own keys are read by `start`; until then they would look
+  // unknown, so only the values read so far are checked here.
+  if (absl::Status st = config.CheckRead(); !st.ok()) config::ExitOnConfigError(st);
 
   metrics::Metrics metrics;
   auto metrics_port = metrics.Serve(settings.metrics_listen);
@@ -70,6 +72,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
     log::Error("failed to start", {{"error", app.status().ToString()}});
     return 1;
   }
+  config.CheckOrExit();
   log::Info("serving", {{"grpc_port", (*app)->grpc_port()}, {"metrics_port", *metrics_port}});
 
   auto signal = rpc::WaitForTerminationSignal();

@@ -4,10 +4,17 @@ namespace flywheel::intake {
 
 IntakeMetrics::IntakeMetrics(metrics::Metrics& metrics)
     : submissions_(metrics.Counter("flywheel_intake_submissions_total",
-                                   "Work request submissions by request type and result.")) {}
+                                   "Work request submissions by request type and result.")),
+      rejected_events_(metrics.Counter(
+          "flywheel_intake_rejected_events_total",
+          "Submission events refused and sent to the dead-letter topic, by reason.")) {}
 
 void IntakeMetrics::CountSubmission(const std::string& request_type, const std::string& result) {
   submissions_.Add({{"request_type", request_type}, {"result", result}}).Increment();
+}
+
+void IntakeMetrics::CountRejectedEvent(const std::string& reason) {
+  rejected_events_.Add({{"reason", reason}}).Increment();
 }
 
 }  // namespace flywheel::intake

@@ -8,17 +8,26 @@
 
 namespace flywheel::intake {
 
-/// Every metric the intake service exports besides the shared gRPC and Kafka
-/// ones.
+/// Every metric the intake service exports besides the shared gRPC, Kafka
+/// and policy-reload ones (the reloader counts
+/// `flywheel_intake_policy_reloads_total`). Thread-safe.
 class IntakeMetrics {
  public:
   explicit IntakeMetrics(metrics::Metrics& metrics);
 
-  /// `result`: accepted, invalid, or failed (could not publish).
+  /// `flywheel_intake_submissions_total{request_type,result}`; `result`:
+  /// accepted, replayed, invalid, conflict, or failed (store or broker down).
+  /// `request_type` is a configured type id or `unknown`.
   void CountSubmission(const std::string& request_type, const std::string& result);
+
+  /// `flywheel_intake_rejected_events_total{reason}`: submission events sent
+  /// to the dead-letter topic; `reason`: undecodable, oversized, invalid,
+  /// conflict.
+  void CountRejectedEvent(const std::string& reason);
 
  private:
   prometheus::Family<prometheus::Counter>& submissions_;
+  prometheus::Family<prometheus::Counter>& rejected_events_;
 };
 
 }  // namespace flywheel::intake

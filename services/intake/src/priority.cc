@@ -1,27 +1,44 @@
 #include "priority.h"
 
 namespace flywheel::intake {
+namespace {
 
-PriorityAssessment AssessPriority(const v1::RequestSpec& spec, absl::Time now) {
+bool Matches(const PriorityRule& rule, const PriorityPolicy& policy, const v1::RequestSpec& spec,
+             absl::Time now) {
   const v1::ImpactLevel impact = spec.business_impact().level();
-  if (impact == v1::IMPACT_LEVEL_CRITICAL) {
-    return {common::v1::PRIORITY_P1, "critical business impact"};
+  const bool impact_stated = impact != v1::IMPACT_LEVEL_UNSPECIFIED;
+  if (rule.impact_at_least && (!impact_stated || impact < *rule.impact_at_least)) return false;
+  if (rule.impact_at_most && (!impact_stated || impact > *rule.impact_at_most)) return false;
+  if (rule.due_within) {
+    if (!spec.has_due_time()) return false;
+    const absl::Time due = absl::FromUnixSeconds(spec.due_time().seconds()) +
+                           absl::Nanoseconds(spec.due_time().nanos());
+    if (due - now > *rule.due_within) return false;
   }
-  if (spec.has_due_time()) {
-    const absl::Duration left = absl::FromUnixSeconds(spec.due_time().seconds()) - now;
-    if (left <= absl::Hours(48)) {
-      return {impact == v1::IMPACT_LEVEL_HIGH ? common::v1::PRIORITY_P1 : common::v1::PRIORITY_P2,
-              "due within 48 hours"};
-    }
-    if (left <= absl::Hours(24 * 7) || impact == v1::IMPACT_LEVEL_HIGH) {
-      return {common::v1::PRIORITY_P2,
-              left <= absl::Hours(24 * 7) ? "due within 7 days" : "high business impact"};
-    }
-  } else if (impact == v1::IMPACT_LEVEL_HIGH) {
-    return {common::v1::PRIORITY_P2, "high business impact"};
+  if (rule.requester_tier) {
+    auto tier = policy.tiers.find(spec.requester().team());
+    if (tier == policy.tiers.end() || tier->second != *rule.requester_tier) return false;
   }
-  if (impact == v1::IMPACT_LEVEL_LOW) return {common::v1::PRIORITY_P4, "low business impact"};
-  return {common::v1::PRIORITY_P3, "planned work with no near due date"};
+  return true;
+}
+
+}  // namespace
+
+PriorityAssessment AssessPriority(const PriorityPolicy& policy, const v1::RequestSpec& spec,
+                                  absl::Time now) {
+  for (const PriorityRule& rule : policy.rules) {
+    if (Matches(rule, policy, spec, now)) return {rule.priority, rule.reason, rule.id};
+  }
+  return {policy.default_priority, policy.default_reason, ""};
+}
+
+common::v1::SlaClass SlaClassFor(const Policy& policy, const RequestTypePolicy& type,
+                                 common::v1::Priority priority) {
+  common::v1::SlaClass sla = type.sla_class;
+  auto cap = policy.sla_by_priority.find(priority);
+  // Lower enum values are faster classes.
+  if (cap != policy.sla_by_priority.end() && cap->second < sla) sla = cap->second;
+  return sla;
 }
 
 }  // namespace flywheel::intake

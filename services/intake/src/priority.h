@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "flywheel/common/v1/common.pb.h"
 #include "flywheel/intake/v1/resources.pb.h"
+#include "policy.h"
 
 namespace flywheel::intake {
 
@@ -13,11 +14,18 @@ namespace flywheel::intake {
 struct PriorityAssessment {
   common::v1::Priority priority = common::v1::PRIORITY_P3;
   std::string reason;
+  /// The id of the rule that decided; empty when the default applied.
+  std::string rule_id;
 };
 
-/// Ranks a request by due-date proximity and business impact. The full rule
-/// set (requester tier, per-tenant rules as config) is the intake issue's;
-/// this is the foundation's fixed baseline.
-PriorityAssessment AssessPriority(const v1::RequestSpec& spec, absl::Time now);
+/// Ranks a request by the policy's rules, in order; the first rule whose
+/// conditions all hold decides, else the policy's default. Pure function.
+PriorityAssessment AssessPriority(const PriorityPolicy& policy, const v1::RequestSpec& spec,
+                                  absl::Time now);
+
+/// The SLA class of a request of `type` with `priority`: the type's class,
+/// made faster when the policy's `sla_by_priority` asks for it.
+common::v1::SlaClass SlaClassFor(const Policy& policy, const RequestTypePolicy& type,
+                                 common::v1::Priority priority);
 
 }  // namespace flywheel::intake

@@ -1,18 +1,19 @@
 #include "router.h"
 
 #include "flywheel/common/v1/common.pb.h"
+#include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
-#include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/log/log.h"
+#include "templates.h"
+#include "tiering.h"
 
 namespace flywheel::routing {
 
-Router::Router(RoutedStore& store, RoutingMetrics& metrics, const Clock& clock)
-    : store_(store), metrics_(metrics), clock_(clock) {}
+Router::Router(PolicyHolder& policy, Assigner& assigner, const Clock& clock)
+    : policy_(policy), assigner_(assigner), clock_(clock) {}
 
 absl::Status Router::Handle(const kafka::ConsumedEvent& consumed) {
   if (consumed.event.type != events::kRequestSubmitted) return absl::OkStatus();
-
   intake::v1::RequestSubmitted submitted;
   if (!submitted.ParseFromString(consumed.event.data)) {
     return absl::InvalidArgumentError("payload is not a flywheel.intake.v1.RequestSubmitted");
@@ -20,19 +21,71 @@ absl::Status Router::Handle(const kafka::ConsumedEvent& consumed) {
   if (submitted.tenant_id().empty() || submitted.request_id().empty()) {
     return absl::InvalidArgumentError("request.submitted without tenant_id or request_id");
   }
-  const std::string priority = common::v1::Priority_Name(submitted.request().priority());
-  RoutedRequest routed{.tenant_id = submitted.tenant_id(),
-                       .request_id = submitted.request_id(),
-                       .request_type = submitted.request().spec().request_type_id(),
-                       .title = submitted.request().spec().title(),
-                       .priority = priority,
-                       .event_id = consumed.event.id,
-                       .routed_at = clock_.Now()};
-  if (absl::Status st = store_.Record(routed); !st.ok()) return st;
-  metrics_.CountRouted(priority);
-  log::Info("request routed", {{"request_id", routed.request_id},
-                               {"tenant_id", routed.tenant_id},
-                               {"event_id", routed.event_id}});
+  return Route(submitted, consumed.event.id);
+}
+
+absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
+                           const std::string& event_id) {
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  intake::v1::Request request = submitted.request();
+  request.set_tenant_id(submitted.tenant_id());
+  request.set_request_id(submitted.request_id());
+
+  const WorkflowTemplate* tmpl = policy->TemplateFor(request.spec().request_type_id());
+  if (tmpl == nullptr) return absl::InternalError("policy has no default template");
+  const TierDecision tier = AssessTier(*policy, request);
+  const TeamChoice team = ChooseTeam(*policy, request);
+
+  StoredWorkflow wf{.workflow = BuildWorkflow(*tmpl, request, tier.tier, clock_.Now()),
+                    .request = request,
+                    .event_id = event_id,
+                    .required_skills = team.skills,
+                    .region = team.region,
+                    .assignment_rule_id = team.rule_id,
+                    .tiering_rule_id = tier.rule_id,
+                    .tiering_explanation = tier.explanation};
+  wf.workflow.set_team_id(team.team_id);
+  wf.workflow.set_approval_tier(TierEnum(tier.tier));
+  wf.workflow.set_approval_policy_id(tier.approval_policy_id);
+
+  FLYWHEEL_ASSIGN_OR_RETURN(AssignSpec spec, assigner_.SpecFor(*policy, wf));
+  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, assigner_.store().Create(wf, spec));
+  // Publish what is stored: on a redelivery that is the first routing's result.
+  FLYWHEEL_ASSIGN_OR_RETURN(auto stored,
+                            assigner_.store().Find(request.tenant_id(), request.request_id()));
+  if (!stored.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
+
+  const RoutingTopics& topics = assigner_.topics();
+  kafka::EventPublisher& publisher = assigner_.publisher();
+  FLYWHEEL_RETURN_IF_ERROR(
+      publisher.Publish(RoutedEvent(topics, *stored, event_id + "/routed")).status());
+  FLYWHEEL_RETURN_IF_ERROR(
+      publisher
+          .Publish(TaskAssignedEvent(topics, *stored, routing::v1::ASSIGNMENT_REASON_ROUTED, "",
+                                     event_id + "/assigned"))
+          .status());
+  auto stored_tmpl = policy->templates.find(stored->workflow.template_id());
+  const StageTemplate* stage =
+      FindStage(stored_tmpl == policy->templates.end() ? nullptr : &stored_tmpl->second,
+                stored->workflow.current_stage_id());
+  if (stage != nullptr && stage->sla > absl::ZeroDuration()) {
+    FLYWHEEL_RETURN_IF_ERROR(
+        publisher.Publish(TimerStartEvent(topics, *stored, stage->sla, event_id + "/timer"))
+            .status());
+  }
+
+  if (result.changed) {
+    assigner_.metrics().CountRouted(common::v1::Priority_Name(request.priority()));
+    assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
+  }
+  assigner_.RefreshGauge(request.tenant_id(), wf.workflow.team_id());
+  log::Info("request routed", {{"request_id", request.request_id()},
+                               {"tenant_id", request.tenant_id()},
+                               {"team_id", wf.workflow.team_id()},
+                               {"owner_id", result.assignee},
+                               {"queue_reason", result.queue_reason},
+                               {"approval_tier", tier.tier},
+                               {"event_id", event_id}});
   return absl::OkStatus();
 }
 

@@ -119,6 +119,11 @@ class Config {
   /// they were read, then keys in the file that nothing declared.
   absl::Status Check() const;
 
+  /// Like `Check`, but only the problems of the keys read so far, without
+  /// reporting keys nothing has declared yet. For a caller that reads some
+  /// keys, checks them, and hands the config on to code that reads the rest.
+  absl::Status CheckRead() const;
+
   /// Every problem `Check()` would consider, one line each.
   std::vector<std::string> Errors() const;
 

@@ -12,14 +12,26 @@ inline constexpr char kRequestsTopic[] = "flywheel.intake.requests.v1";
 inline constexpr char kSubmissionsTopic[] = "flywheel.intake.submissions.v1";
 /// Workflow instances: routed, task assigned, stage changes.
 inline constexpr char kWorkflowsTopic[] = "flywheel.routing.workflows.v1";
+/// Commands from routing to the scheduler: start, pause, resume, cancel timers.
+inline constexpr char kTimerRequestsTopic[] = "flywheel.routing.timer-requests.v1";
+/// Team capacity changes, keyed by team id.
+inline constexpr char kCapacityTopic[] = "flywheel.routing.capacity.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
 inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1";
 inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
 
+inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
+inline constexpr char kRequestUpdated[] = "dev.flywheel.request.updated.v1";
+inline constexpr char kRequestCancelled[] = "dev.flywheel.request.cancelled.v1";
 inline constexpr char kRequestRejected[] = "dev.flywheel.request.rejected.v1";
 inline constexpr char kRequestRouted[] = "dev.flywheel.request.routed.v1";
+inline constexpr char kTaskAssigned[] = "dev.flywheel.task.assigned.v1";
+inline constexpr char kStageAdvanced[] = "dev.flywheel.stage.advanced.v1";
+inline constexpr char kWorkflowCompleted[] = "dev.flywheel.workflow.completed.v1";
+inline constexpr char kTimerRequested[] = "dev.flywheel.timer.requested.v1";
+inline constexpr char kCapacityChanged[] = "dev.flywheel.capacity.changed.v1";
 
 }  // namespace flywheel::events

@@ -30,9 +30,9 @@ struct ServiceSpec {
   /// Whether `redis.endpoint` is required.
   bool needs_redis = false;
   /// Starts the wired service. `config` is the loaded file plus environment:
-  /// read service-specific keys from it. When `start` fails, `ServiceMain`
-  /// checks `config` again, so a bad service-specific key stops the process
-  /// with exit 2 and its one line, like any other config error.
+  /// read the service's own keys from it, then return `config.Check()`'s
+  /// error before connecting to anything. `ServiceMain` turns a config error
+  /// from `start` into exit 2 and its one line, like any other config error.
   std::function<absl::StatusOr<std::unique_ptr<App>>(const CommonSettings&, config::Config&,
                                                      metrics::Metrics&)>
       start;

@@ -1,0 +1,77 @@
+#include "in_memory_request_store.h"
+
+namespace flywheel::intake {
+
+absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
+    const v1::Request& request, const std::string& spec_fingerprint, const PendingEvent& event,
+    absl::Duration) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  const std::string key = request.tenant_id() + "/" + request.idempotency_key();
+  if (auto it = keys_.find(key); it != keys_.end()) {
+    return CreateResult{it->second.fingerprint == spec_fingerprint ? CreateOutcome::kReplayed
+                                                                   : CreateOutcome::kConflict,
+                        it->second.request_id};
+  }
+  keys_[key] = {request.request_id(), spec_fingerprint};
+  requests_[request.tenant_id() + "/" + request.request_id()] = {request, event};
+  index_[request.tenant_id()][IndexMember(request)] = request.request_id();
+  return CreateResult{CreateOutcome::kCreated, request.request_id()};
+}
+
+absl::StatusOr<std::optional<StoredRequest>> InMemoryRequestStore::Get(
+    const std::string& tenant_id, const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  auto it = requests_.find(tenant_id + "/" + request_id);
+  if (it == requests_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::Replace(
+    const v1::Request& updated, int64_t expected_revision, const PendingEvent& event) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  auto it = requests_.find(updated.tenant_id() + "/" + updated.request_id());
+  if (it == requests_.end()) return ReplaceOutcome::kNotFound;
+  if (it->second.request.revision() != expected_revision) return ReplaceOutcome::kStale;
+  if (it->second.outbox) return ReplaceOutcome::kOutboxPending;
+  it->second = {updated, event};
+  return ReplaceOutcome::kReplaced;
+}
+
+absl::Status InMemoryRequestStore::ClearOutbox(const std::string& tenant_id,
+                                               const std::string& request_id,
+                                               const std::string& event_id) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  auto it = requests_.find(tenant_id + "/" + request_id);
+  if (it != requests_.end() && it->second.outbox && it->second.outbox->id == event_id) {
+    it->second.outbox.reset();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::Scan(const std::string& tenant_id,
+                                                                    const std::string& after,
+                                                                    size_t limit) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  std::vector<v1::Request> out;
+  auto index = index_.find(tenant_id);
+  if (index == index_.end()) return out;
+  const auto& members = index->second;
+  auto it = after.empty() ? members.end() : members.lower_bound(after);
+  while (it != members.begin() && out.size() < limit) {
+    --it;
+    out.push_back(requests_.at(tenant_id + "/" + it->second).request);
+  }
+  return out;
+}
+
+size_t InMemoryRequestStore::size() const {
+  std::lock_guard lock(mu_);
+  return requests_.size();
+}
+
+}  // namespace flywheel::intake

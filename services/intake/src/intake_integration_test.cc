@@ -1,0 +1,395 @@
+// Intake through the real broker and Redis, started exactly as main() starts
+// it (StartIntake), on its own topic prefix and key prefix per test.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "flywheel/core/id.h"
+#include "flywheel/core/testing/wait_for.h"
+#include "flywheel/events/catalog.h"
+#include "flywheel/grpc/status.h"
+#include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/intake/v1/intake_service.grpc.pb.h"
+#include "flywheel/kafka/cloud_event.h"
+#include "flywheel/kafka/consumer.h"
+#include "flywheel/kafka/producer.h"
+#include "flywheel/kafka/testing/kafka_test_env.h"
+#include "flywheel/metrics/metrics.h"
+#include "flywheel/redis/testing/redis_test_env.h"
+#include "intake_app.h"
+
+namespace flywheel::intake {
+namespace {
+
+using ::flywheel::testing::WaitFor;
+using ::testing::HasSubstr;
+
+class IntakeIntegrationTest : public redis::RedisTestEnv {
+ protected:
+  void SetUp() override {
+    RedisTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    auto kafka = kafka::testing::BootstrapServers();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    settings_.grpc_listen = "127.0.0.1:0";
+    settings_.kafka_bootstrap_servers = *kafka;
+    settings_.redis_endpoint = options().endpoint.ToString();
+    settings_.drain_timeout = absl::Seconds(5);
+    settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
+    settings_.redis_key_prefix = prefix();
+    auto app = StartIntake(settings_, config_, metrics_);
+    ASSERT_TRUE(app.ok()) << app.status();
+    app_ = *std::move(app);
+    auto channel = ::grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->grpc_port()),
+                                         ::grpc::InsecureChannelCredentials());
+    stub_ = v1::IntakeService::NewStub(channel);
+  }
+
+  void TearDown() override {
+    if (app_) app_->Stop();
+    RedisTestEnv::TearDown();
+  }
+
+  static std::unique_ptr<::grpc::ClientContext> Context() {
+    auto context = std::make_unique<::grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  }
+
+  static v1::SubmitRequestRequest Valid(const std::string& key, const std::string& user = "maria") {
+    v1::SubmitRequestRequest r;
+    r.set_tenant_id("acme");
+    r.set_idempotency_key(key);
+    r.mutable_spec()->set_request_type_id("blog_post");
+    r.mutable_spec()->set_title("Autumn launch post");
+    r.mutable_spec()->mutable_requester()->set_user_id(user);
+    r.mutable_spec()->mutable_due_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 86400);
+    (*r.mutable_spec()->mutable_fields())["target_audience"] = "IT buyers";
+    return r;
+  }
+
+  ::grpc::Status Submit(const v1::SubmitRequestRequest& request,
+                        v1::SubmitRequestResponse* response) {
+    return stub_->SubmitRequest(Context().get(), request, response);
+  }
+
+  std::string SubmitOk(const v1::SubmitRequestRequest& request) {
+    v1::SubmitRequestResponse response;
+    ::grpc::Status status = Submit(request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.request_id();
+  }
+
+  // Records on the requests topic: waits for `count`, then a short while for
+  // any beyond it.
+  std::vector<kafka::Record> RequestsTopic(size_t expected) {
+    return kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
+                                     settings_.Topic(events::kRequestsTopic), expected + 1,
+                                     absl::Seconds(8));
+  }
+
+  static std::string TypeOf(const kafka::Record& record) {
+    return std::string(record.header("ce_type").value_or(""));
+  }
+
+  void PublishSubmission(const std::string& key, const std::string& data,
+                         const std::string& event_id) {
+    auto producer =
+        kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    kafka::CloudEvent event{.id = event_id,
+                            .source = "//tests/crm",
+                            .type = events::kRequestSubmissionReceived,
+                            .data_content_type = kafka::kProtobufContentType,
+                            .key = key,
+                            .data = data};
+    auto record = kafka::EncodeBinary(event, settings_.Topic(events::kSubmissionsTopic));
+    ASSERT_TRUE(record.ok()) << record.status();
+    auto sent = (*producer)->SendAndWait(*record);
+    ASSERT_TRUE(sent.ok()) << sent.status();
+  }
+
+  runtime::CommonSettings settings_;
+  config::Config config_ = *config::Config::FromString("{}", "test", {});
+  metrics::Metrics metrics_;
+  std::unique_ptr<runtime::App> app_;
+  std::unique_ptr<v1::IntakeService::Stub> stub_;
+};
+
+TEST_F(IntakeIntegrationTest, SubmitGetAndListWithFiltersAndPages) {
+  std::vector<std::string> bobs;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = SubmitOk(Valid("k" + std::to_string(i), i % 2 ? "bob" : "ann"));
+    if (i % 2) bobs.insert(bobs.begin(), id);  // Newest first.
+  }
+
+  v1::GetRequestRequest get;
+  get.set_tenant_id("acme");
+  get.set_request_id(bobs[0]);
+  v1::GetRequestResponse got;
+  ASSERT_TRUE(stub_->GetRequest(Context().get(), get, &got).ok());
+  EXPECT_EQ(got.request().spec().requester().user_id(), "bob");
+  EXPECT_EQ(got.request().status(), v1::REQUEST_STATUS_SUBMITTED);
+  EXPECT_EQ(got.request().workflow_template_id(), "content_standard");
+  EXPECT_EQ(got.request().priority_reason(), "due within 48 hours");
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  list.set_requester_user_id("bob");
+  list.add_request_type_ids("blog_post");
+  list.add_statuses(v1::REQUEST_STATUS_SUBMITTED);
+  list.set_page_size(1);
+  std::vector<std::string> listed;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListRequestsResponse response;
+    ::grpc::Status status = stub_->ListRequests(Context().get(), list, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const auto& r : response.requests()) listed.push_back(r.request_id());
+    if (response.next_page_token().empty()) break;
+    list.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(listed, bobs);
+
+  list.clear_page_token();
+  list.clear_statuses();
+  list.add_statuses(v1::REQUEST_STATUS_CANCELLED);
+  v1::ListRequestsResponse none;
+  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &none).ok());
+  EXPECT_EQ(none.requests_size(), 0);
+}
+
+TEST_F(IntakeIntegrationTest, ReplayPublishesNothingNewAndOtherBodyIsAlreadyExists) {
+  const v1::SubmitRequestRequest request = Valid("same-key");
+  v1::SubmitRequestResponse first;
+  v1::SubmitRequestResponse second;
+  ASSERT_TRUE(Submit(request, &first).ok());
+  ASSERT_TRUE(Submit(request, &second).ok());
+  EXPECT_EQ(second.request_id(), first.request_id());
+  EXPECT_TRUE(second.replayed());
+
+  v1::SubmitRequestRequest other = request;
+  other.mutable_spec()->set_title("A different post");
+  v1::SubmitRequestResponse refused;
+  ::grpc::Status status = Submit(other, &refused);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("idempotency_key 'same-key'"));
+
+  std::vector<kafka::Record> records = RequestsTopic(1);
+  ASSERT_EQ(records.size(), 1u) << "a replay must publish nothing new";
+  EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
+  EXPECT_EQ(records[0].key, first.request_id());
+}
+
+TEST_F(IntakeIntegrationTest, TenantsNeverSeeEachOthersRequests) {
+  const std::string id = SubmitOk(Valid("t1"));
+  v1::GetRequestRequest get;
+  get.set_tenant_id("demo");
+  get.set_request_id(id);
+  v1::GetRequestResponse got;
+  EXPECT_EQ(stub_->GetRequest(Context().get(), get, &got).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("demo");
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 0);
+
+  v1::CancelRequestRequest cancel;
+  cancel.set_tenant_id("demo");
+  cancel.set_request_id(id);
+  cancel.set_reason("not yours");
+  v1::CancelRequestResponse cancelled;
+  EXPECT_EQ(stub_->CancelRequest(Context().get(), cancel, &cancelled).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+
+  get.set_tenant_id("acme");
+  ASSERT_TRUE(stub_->GetRequest(Context().get(), get, &got).ok());
+  EXPECT_EQ(got.request().status(), v1::REQUEST_STATUS_SUBMITTED);
+}
+
+TEST_F(IntakeIntegrationTest, UpdateAndCancelArePublishedOnce) {
+  const std::string id = SubmitOk(Valid("u1"));
+  v1::UpdateRequestRequest update;
+  update.set_tenant_id("acme");
+  update.set_request_id(id);
+  update.mutable_spec()->set_title("Winter launch post");
+  update.mutable_update_mask()->add_paths("title");
+  update.set_expected_revision(1);
+  v1::UpdateRequestResponse updated;
+  ::grpc::Status status = stub_->UpdateRequest(Context().get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.request().revision(), 2);
+  EXPECT_EQ(updated.request().spec().title(), "Winter launch post");
+  // The same expected revision again is stale now.
+  EXPECT_EQ(stub_->UpdateRequest(Context().get(), update, &updated).error_code(),
+            ::grpc::StatusCode::ABORTED);
+
+  v1::CancelRequestRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_request_id(id);
+  cancel.set_reason("budget cut");
+  v1::CancelRequestResponse cancelled;
+  ASSERT_TRUE(stub_->CancelRequest(Context().get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.request().status(), v1::REQUEST_STATUS_CANCELLED);
+  ASSERT_TRUE(stub_->CancelRequest(Context().get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.request().revision(), 3);
+
+  update.set_expected_revision(0);
+  EXPECT_EQ(stub_->UpdateRequest(Context().get(), update, &updated).error_code(),
+            ::grpc::StatusCode::FAILED_PRECONDITION);
+
+  std::vector<kafka::Record> records = RequestsTopic(3);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
+  EXPECT_EQ(TypeOf(records[1]), events::kRequestUpdated);
+  EXPECT_EQ(TypeOf(records[2]), events::kRequestCancelled);
+  v1::RequestCancelled payload;
+  ASSERT_TRUE(payload.ParseFromString(records[2].value));
+  EXPECT_EQ(payload.reason(), "budget cut");
+}
+
+TEST_F(IntakeIntegrationTest, ValidSubmissionEventBecomesARequest) {
+  v1::RequestSubmissionReceived submission;
+  submission.set_tenant_id("acme");
+  submission.set_idempotency_key("crm-1");
+  submission.set_origin("crm");
+  submission.mutable_spec()->set_request_type_id("email");
+  submission.mutable_spec()->set_title("Event-driven newsletter");
+  submission.mutable_spec()->mutable_requester()->set_user_id("crm");
+  PublishSubmission("crm-1", submission.SerializeAsString(), "evt_crm_1");
+
+  std::vector<kafka::Record> records = RequestsTopic(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
+  v1::RequestSubmitted submitted;
+  ASSERT_TRUE(submitted.ParseFromString(records[0].value));
+  EXPECT_EQ(submitted.request().idempotency_key(), "crm-1");
+  EXPECT_EQ(submitted.request().spec().title(), "Event-driven newsletter");
+}
+
+TEST_F(IntakeIntegrationTest, InvalidSubmissionEventIsDeadLetteredAndRejected) {
+  v1::RequestSubmissionReceived submission;
+  submission.set_tenant_id("acme");
+  submission.set_idempotency_key("crm-2");
+  submission.mutable_spec()->set_request_type_id("email");
+  submission.mutable_spec()->mutable_requester()->set_user_id("crm");
+  (*submission.mutable_spec()->mutable_fields())["send_date"] = "soon";
+  PublishSubmission("crm-2", submission.SerializeAsString(), "evt_crm_2");
+  PublishSubmission("crm-3", "\xff\xff garbage", "evt_crm_3");
+
+  std::vector<kafka::Record> dead = kafka::testing::ReadTopic(
+      settings_.kafka_bootstrap_servers, settings_.Topic(events::kIntakeDeadLetterTopic), 2);
+  ASSERT_EQ(dead.size(), 2u);
+  std::map<std::string, std::string> reasons;
+  for (const auto& record : dead) {
+    reasons[std::string(record.header("ce_id").value_or(""))] =
+        std::string(record.header(kafka::kDeadLetterReasonHeader).value_or(""));
+  }
+  EXPECT_THAT(reasons["evt_crm_2"], HasSubstr("spec.title: is required"));
+  EXPECT_THAT(reasons["evt_crm_2"], HasSubstr("spec.fields.send_date"));
+  EXPECT_THAT(reasons["evt_crm_3"],
+              HasSubstr("not a flywheel.intake.v1.RequestSubmissionReceived"));
+
+  std::vector<kafka::Record> records = RequestsTopic(2);
+  ASSERT_EQ(records.size(), 2u);
+  std::map<std::string, v1::RequestRejected> rejected;
+  for (const auto& record : records) {
+    EXPECT_EQ(TypeOf(record), events::kRequestRejected);
+    ASSERT_TRUE(rejected[record.key].ParseFromString(record.value));
+  }
+  EXPECT_EQ(rejected["crm-2"].submission_event_id(), "evt_crm_2");
+  EXPECT_EQ(rejected["crm-2"].field_errors_size(), 2);
+  EXPECT_THAT(rejected["crm-3"].reason(), HasSubstr("not a flywheel.intake.v1"));
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 0) << "a refused submission leaves nothing behind";
+}
+
+TEST_F(IntakeIntegrationTest, BadInputOverGrpcIsRefusedAndLeavesNothing) {
+  v1::SubmitRequestRequest wrong = Valid("bad-1");
+  wrong.set_tenant_id("initech");
+  wrong.mutable_spec()->set_request_type_id("podcast");
+  wrong.mutable_spec()->clear_title();
+  v1::SubmitRequestResponse response;
+  ::grpc::Status status = Submit(wrong, &response);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<std::string> fields;
+  for (const auto& v : rpc::BadRequestFields(status)) fields.push_back(v.field);
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("tenant_id", "spec.request_type_id", "spec.title"));
+
+  v1::SubmitRequestRequest typed = Valid("bad-2");
+  (*typed.mutable_spec()->mutable_fields())["word_count"] = "abc";
+  (*typed.mutable_spec()->mutable_fields())["publish_date"] = "2001-01-01";
+  (*typed.mutable_spec()->mutable_fields())["reference_url"] = "not a url";
+  status = Submit(typed, &response);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  fields.clear();
+  for (const auto& v : rpc::BadRequestFields(status)) fields.push_back(v.field);
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("spec.fields.word_count", "spec.fields.publish_date",
+                                              "spec.fields.reference_url"));
+
+  v1::SubmitRequestRequest huge = Valid("bad-3");
+  huge.mutable_spec()->set_description(std::string(1024 * 1024 + 1, 'x'));
+  status = Submit(huge, &response);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("the limit is 1048576"));
+  // Far over: gRPC itself refuses it before intake reads it.
+  huge.mutable_spec()->set_description(std::string(2 * 1024 * 1024, 'x'));
+  status = Submit(huge, &response);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 0);
+  EXPECT_TRUE(RequestsTopic(0).empty());
+}
+
+TEST_F(IntakeIntegrationTest, PolicyFileIsReloadedAndABrokenOneIsRefused) {
+  const std::string path = ::testing::TempDir() + "intake_policy_" + NewRandomId() + ".yaml";
+  auto write = [&](const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  };
+  write("tenants: [acme]\nrequest_types:\n  - id: podcast\n");
+  auto config = config::Config::FromString("intake:\n  policy_file: " + path + "\n", "test", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  metrics::Metrics metrics;
+  auto app = StartIntake(settings_, *config, metrics);
+  ASSERT_TRUE(app.ok()) << app.status();
+  auto stub = v1::IntakeService::NewStub(::grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string((*app)->grpc_port()), ::grpc::InsecureChannelCredentials()));
+  auto submit = [&](const std::string& type, const std::string& key) {
+    v1::SubmitRequestRequest r = Valid(key);
+    r.mutable_spec()->set_request_type_id(type);
+    r.mutable_spec()->clear_fields();
+    v1::SubmitRequestResponse response;
+    return stub->SubmitRequest(Context().get(), r, &response).error_code();
+  };
+  EXPECT_EQ(submit("podcast", "p1"), ::grpc::StatusCode::OK);
+  EXPECT_EQ(submit("blog_post", "p2"), ::grpc::StatusCode::INVALID_ARGUMENT);
+
+  write("tenants: [acme\n");
+  EXPECT_TRUE(WaitFor([&] {
+    return metrics.Render().find(R"(flywheel_intake_policy_reloads_total{result="refused"} 1)") !=
+           std::string::npos;
+  })) << metrics.Render();
+  EXPECT_EQ(submit("podcast", "p3"), ::grpc::StatusCode::OK) << "the running policy stays";
+
+  write("tenants: [acme]\nrequest_types:\n  - id: podcast\n  - id: webinar\n");
+  EXPECT_TRUE(WaitFor([&] { return submit("webinar", "p4") == ::grpc::StatusCode::OK; }));
+  (*app)->Stop();
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace flywheel::intake

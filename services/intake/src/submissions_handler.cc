@@ -1,0 +1,132 @@
+#include "submissions_handler.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "flywheel/core/field_errors.h"
+#include "flywheel/events/catalog.h"
+#include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/log/log.h"
+#include "flywheel/redis/script_registry.h"
+#include "request_validation.h"
+
+namespace flywheel::intake {
+namespace {
+
+std::string TenantHint(const kafka::CloudEvent& event) {
+  auto it = event.extensions.find("tenant");
+  return it == event.extensions.end() ? std::string() : it->second;
+}
+
+absl::Status Decode(const kafka::CloudEvent& event, v1::RequestSubmissionReceived& out) {
+  if (absl::StrContains(event.data_content_type, "json")) {
+    auto parsed = google::protobuf::util::JsonStringToMessage(event.data, &out);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          "the data is not a flywheel.intake.v1.RequestSubmissionReceived in JSON: " +
+          std::string(parsed.message()));
+    }
+    return absl::OkStatus();
+  }
+  if (!out.ParseFromString(event.data)) {
+    return absl::InvalidArgumentError(
+        "the data is not a flywheel.intake.v1.RequestSubmissionReceived");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string RejectedRequestId(const std::string& tenant_id, const std::string& idempotency_key) {
+  return "req_" + redis::ScriptSha1(tenant_id + "/" + idempotency_key).substr(0, 32);
+}
+
+SubmissionsHandler::SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher,
+                                       std::string requests_topic, IntakeMetrics& metrics)
+    : intake_(intake),
+      publisher_(publisher),
+      requests_topic_(std::move(requests_topic)),
+      metrics_(metrics) {}
+
+absl::Status SubmissionsHandler::Handle(const kafka::ConsumedEvent& consumed) {
+  const kafka::CloudEvent& event = consumed.event;
+  if (event.type != events::kRequestSubmissionReceived) {
+    return Reject(consumed,
+                  {TenantHint(event), event.key, "undecodable",
+                   absl::InvalidArgumentError(absl::StrCat("ce_type '", event.type, "' is not ",
+                                                           events::kRequestSubmissionReceived))});
+  }
+  if (event.data.size() > kMaxSubmissionBytes) {
+    return Reject(consumed, {TenantHint(event), event.key, "oversized",
+                             absl::InvalidArgumentError(absl::StrCat(
+                                 "the submission is ", event.data.size(), " bytes; the limit is ",
+                                 kMaxSubmissionBytes, " (1 MiB)"))});
+  }
+  v1::RequestSubmissionReceived submission;
+  if (absl::Status decoded = Decode(event, submission); !decoded.ok()) {
+    return Reject(consumed, {TenantHint(event), event.key, "undecodable", decoded});
+  }
+
+  v1::SubmitRequestRequest request;
+  request.set_tenant_id(submission.tenant_id());
+  request.set_idempotency_key(submission.idempotency_key());
+  if (submission.has_spec()) *request.mutable_spec() = submission.spec();
+  auto submitted = intake_.Submit(request);
+  if (submitted.ok()) {
+    log::Info("submission event handled", {{"event_id", event.id},
+                                           {"origin", submission.origin()},
+                                           {"request_id", submitted->request_id()},
+                                           {"replayed", submitted->replayed() ? "true" : "false"}});
+    return absl::OkStatus();
+  }
+  switch (submitted.status().code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return Reject(consumed, {submission.tenant_id(), submission.idempotency_key(), "invalid",
+                               submitted.status()});
+    case absl::StatusCode::kAlreadyExists: {
+      FieldErrors errors;
+      errors.Add("idempotency_key", std::string(submitted.status().message()));
+      absl::Status conflict = errors.ToStatus();
+      return Reject(consumed,
+                    {submission.tenant_id(), submission.idempotency_key(), "conflict", conflict});
+    }
+    default:
+      return submitted.status();  // Outages: the consumer retries.
+  }
+}
+
+absl::Status SubmissionsHandler::Reject(const kafka::ConsumedEvent& consumed,
+                                        const Rejection& rejection) {
+  const std::string key =
+      rejection.idempotency_key.empty() ? consumed.event.id : rejection.idempotency_key;
+  const std::string reason = "submission refused: " + std::string(rejection.status.message());
+  v1::RequestRejected rejected;
+  rejected.set_tenant_id(rejection.tenant_id);
+  rejected.set_request_id(RejectedRequestId(rejection.tenant_id, key));
+  rejected.set_idempotency_key(rejection.idempotency_key);
+  rejected.set_submission_event_id(consumed.event.id);
+  rejected.set_reason(reason);
+  for (const FieldViolation& v : FieldViolationsOf(rejection.status)) {
+    v1::FieldError* error = rejected.add_field_errors();
+    error->set_field(v.field);
+    error->set_description(v.reason);
+  }
+  kafka::OutgoingEvent out{.topic = requests_topic_,
+                           .type = events::kRequestRejected,
+                           .key = key,
+                           .data = rejected.SerializeAsString(),
+                           .subject = rejected.request_id(),
+                           .id = "evt_rejected_" + consumed.event.id};
+  if (!rejection.tenant_id.empty()) out.extensions["tenant"] = rejection.tenant_id;
+  auto published = publisher_.Publish(out);
+  if (!published.ok()) {
+    return absl::UnavailableError("could not publish RequestRejected: " +
+                                  published.status().ToString());
+  }
+  metrics_.CountRejectedEvent(rejection.metric_reason);
+  log::Warn("submission event refused", {{"event_id", consumed.event.id}, {"reason", reason}});
+  return absl::InvalidArgumentError(reason);
+}
+
+}  // namespace flywheel::intake

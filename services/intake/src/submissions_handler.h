@@ -1,0 +1,52 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "flywheel/kafka/consumer.h"
+#include "flywheel/kafka/event_publisher.h"
+#include "intake.h"
+#include "intake_metrics.h"
+
+namespace flywheel::intake {
+
+/// Handles `RequestSubmissionReceived` events from the submissions topic:
+/// the event-driven twin of SubmitRequest, with the same validation and
+/// idempotency (keyed by tenant and idempotency key).
+///
+/// A submission that cannot be accepted (wrong ce_type, payload over 1 MiB,
+/// not decodable, invalid, idempotency key reused with another spec) first
+/// gets a RequestRejected event on the requests topic, keyed by its
+/// idempotency key (the record key when the payload does not decode), with
+/// the event id derived from the submission's so a retry does not duplicate
+/// it; then the handler returns INVALID_ARGUMENT with the reason, which
+/// sends the record to the dead-letter topic. Nothing is stored for it.
+/// Store or broker outages are returned as they are (UNAVAILABLE), so the
+/// consumer retries. Runs on the consumer's thread.
+class SubmissionsHandler {
+ public:
+  SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher, std::string requests_topic,
+                     IntakeMetrics& metrics);
+
+  absl::Status Handle(const kafka::ConsumedEvent& consumed);
+
+ private:
+  struct Rejection {
+    std::string tenant_id;
+    std::string idempotency_key;
+    std::string metric_reason;
+    absl::Status status;
+  };
+  absl::Status Reject(const kafka::ConsumedEvent& consumed, const Rejection& rejection);
+
+  Intake& intake_;
+  kafka::EventPublisher& publisher_;
+  const std::string requests_topic_;
+  IntakeMetrics& metrics_;
+};
+
+/// The request id intake names in a RequestRejected: derived from tenant and
+/// idempotency key, so every rejection of one submission names the same id.
+std::string RejectedRequestId(const std::string& tenant_id, const std::string& idempotency_key);
+
+}  // namespace flywheel::intake

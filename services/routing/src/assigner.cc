@@ -1,0 +1,91 @@
+#include "assigner.h"
+
+#include "flywheel/core/status.h"
+#include "flywheel/log/log.h"
+#include "templates.h"
+
+namespace flywheel::routing {
+namespace {
+
+constexpr size_t kDrainBatch = 50;
+
+}  // namespace
+
+Assigner::Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, RoutingMetrics& metrics,
+                   RoutingTopics topics)
+    : store_(store), publisher_(publisher), metrics_(metrics), topics_(std::move(topics)) {}
+
+absl::StatusOr<std::vector<MemberSpec>> Assigner::Roster(const Policy& policy,
+                                                         const std::string& tenant_id,
+                                                         const std::string& team_id) {
+  const TeamSpec* team = policy.FindTeam(team_id);
+  if (team == nullptr) return absl::NotFoundError("team " + team_id + " is not in the policy");
+  FLYWHEEL_ASSIGN_OR_RETURN(auto overrides, store_.MemberOverrides(tenant_id, team_id));
+  return EffectiveRoster(*team, overrides);
+}
+
+absl::StatusOr<AssignSpec> Assigner::SpecFor(const Policy& policy, const StoredWorkflow& wf) {
+  const std::string& team_id = wf.workflow.team_id();
+  if (team_id.empty()) return AssignSpec{.reason_if_none = kNoTeamMatches};
+  const TeamSpec* team = policy.FindTeam(team_id);
+  if (team == nullptr) {
+    return AssignSpec{.reason_if_none = "team " + team_id + " is no longer in the policy"};
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<MemberSpec> roster,
+                            Roster(policy, wf.workflow.tenant_id(), team_id));
+  std::vector<std::string> skills = wf.required_skills;
+  auto tmpl = policy.templates.find(wf.workflow.template_id());
+  if (const StageTemplate* stage =
+          FindStage(tmpl == policy.templates.end() ? nullptr : &tmpl->second,
+                    wf.workflow.current_stage_id())) {
+    skills.insert(skills.end(), stage->required_skills.begin(), stage->required_skills.end());
+  }
+  Eligibility eligible = EligibleMembers(roster, skills, wf.region);
+  return AssignSpec{.strategy = team->strategy,
+                    .candidates = std::move(eligible.candidates),
+                    .reason_if_none = std::move(eligible.reason)};
+}
+
+absl::Status Assigner::Drain(const Policy& policy, const std::string& tenant_id,
+                             const std::string& team_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<QueueEntry> queue,
+                            store_.Queue(tenant_id, team_id, kDrainBatch));
+  absl::Status first_error;
+  for (const QueueEntry& entry : queue) {
+    auto wf = store_.Find(tenant_id, entry.request_id);
+    if (!wf.ok() || !wf->has_value()) continue;
+    auto spec = SpecFor(policy, **wf);
+    if (!spec.ok() || spec->candidates.empty()) continue;
+    auto result = store_.AssignQueued(tenant_id, team_id, entry.request_id, *spec);
+    if (!result.ok()) {
+      first_error.Update(result.status());
+      break;
+    }
+    if (!result->changed) continue;
+    metrics_.CountAssignment("assigned");
+    auto assigned = store_.Find(tenant_id, entry.request_id);
+    if (!assigned.ok() || !assigned->has_value()) continue;
+    const auto& w = (*assigned)->workflow;
+    const bool first_stage = !w.stages().empty() && ActiveStage(w) >= 0 &&
+                             w.stages(0).stage_id() == w.current_stage_id();
+    auto published = publisher_.Publish(TaskAssignedEvent(
+        topics_, **assigned,
+        first_stage ? routing::v1::ASSIGNMENT_REASON_ROUTED
+                    : routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
+        "",
+        w.request_id() + "/" + w.current_stage_id() + "/assigned/" + std::to_string(w.revision())));
+    if (!published.ok()) first_error.Update(published.status());
+    log::Info("queued request assigned", {{"request_id", entry.request_id},
+                                          {"team_id", team_id},
+                                          {"assignee_id", result->assignee}});
+  }
+  RefreshGauge(tenant_id, team_id);
+  return first_error;
+}
+
+void Assigner::RefreshGauge(const std::string& tenant_id, const std::string& team_id) {
+  auto n = store_.QueueSize(tenant_id, team_id);
+  if (n.ok()) metrics_.SetQueued(tenant_id, team_id.empty() ? kUnroutedTeam : team_id, *n);
+}
+
+}  // namespace flywheel::routing

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "flywheel/kafka/event_publisher.h"
+#include "policy.h"
+#include "routing_events.h"
+#include "routing_metrics.h"
+#include "workflow_store.h"
+
+namespace flywheel::routing {
+
+/// What routing, AdvanceStage and the capacity calls share: who may take a
+/// stage's task, and handing queued work out as soon as capacity appears.
+/// Thread-safe (the store is atomic per step; the policy is a snapshot).
+class Assigner {
+ public:
+  Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, RoutingMetrics& metrics,
+           RoutingTopics topics);
+
+  /// The team's members now: the policy's roster with run-time changes.
+  /// NOT_FOUND when the policy has no such team.
+  absl::StatusOr<std::vector<MemberSpec>> Roster(const Policy& policy, const std::string& tenant_id,
+                                                 const std::string& team_id);
+
+  /// Who may take the active stage of `wf`: members of its team not on
+  /// leave with the rule's and the stage's skills and the rule's region;
+  /// the reason when nobody may ("no team matches", "everyone on leave" ...).
+  absl::StatusOr<AssignSpec> SpecFor(const Policy& policy, const StoredWorkflow& wf);
+
+  /// Assigns the team's queued requests, most urgent first, while members
+  /// have room; publishes task.assigned for each and refreshes the gauge.
+  absl::Status Drain(const Policy& policy, const std::string& tenant_id,
+                     const std::string& team_id);
+
+  /// Sets `flywheel_routing_queued_requests{team}` from the store.
+  void RefreshGauge(const std::string& tenant_id, const std::string& team_id);
+
+  WorkflowStore& store() { return store_; }
+  kafka::EventPublisher& publisher() { return publisher_; }
+  RoutingMetrics& metrics() { return metrics_; }
+  const RoutingTopics& topics() const { return topics_; }
+
+ private:
+  WorkflowStore& store_;
+  kafka::EventPublisher& publisher_;
+  RoutingMetrics& metrics_;
+  RoutingTopics topics_;
+};
+
+}  // namespace flywheel::routing

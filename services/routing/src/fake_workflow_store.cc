@@ -1,0 +1,194 @@
+#include "fake_workflow_store.h"
+
+#include <algorithm>
+
+namespace flywheel::routing {
+
+#define FAKE_CHECK_FAILURE() \
+  if (!fail_with.ok()) return fail_with
+
+AssignResult FakeWorkflowStore::Place(Entry& e, Team& team, const AssignSpec& assign) {
+  const std::string& id = e.wf.workflow.request_id();
+  std::optional<std::string> best =
+      PickMember(assign.strategy, assign.candidates, team.load, team.last);
+  auto queued = std::find(team.queue.begin(), team.queue.end(), id);
+  if (best) {
+    ++team.load[*best];
+    if (assign.strategy == Strategy::kRoundRobin) team.last = *best;
+    team.open.insert(id);
+    if (queued != team.queue.end()) team.queue.erase(queued);
+    team.reasons.erase(id);
+    e.assignee = *best;
+    if (e.owner.empty()) e.owner = *best;
+    e.wf.queue_reason.clear();
+    return {.changed = true, .assignee = *best};
+  }
+  std::string reason = assign.candidates.empty() ? assign.reason_if_none : kAllAtWipLimit;
+  if (queued == team.queue.end()) team.queue.push_back(id);
+  team.reasons[id] = reason;
+  e.assignee.clear();
+  e.wf.queue_reason = reason;
+  return {.changed = true, .queue_reason = reason};
+}
+
+absl::StatusOr<AssignResult> FakeWorkflowStore::Create(const StoredWorkflow& wf,
+                                                       const AssignSpec& assign) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string key = wf.workflow.tenant_id() + "/" + wf.workflow.request_id();
+  if (auto it = workflows_.find(key); it != workflows_.end()) {
+    return AssignResult{.assignee = it->second.assignee,
+                        .queue_reason = it->second.wf.queue_reason};
+  }
+  Entry& e = workflows_[key];
+  e.wf = wf;
+  return Place(e, TeamOf(wf.workflow.tenant_id(), wf.workflow.team_id()), assign);
+}
+
+absl::StatusOr<std::optional<StoredWorkflow>> FakeWorkflowStore::Find(
+    const std::string& tenant_id, const std::string& request_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workflows_.find(tenant_id + "/" + request_id);
+  if (it == workflows_.end()) return std::nullopt;
+  StoredWorkflow out = it->second.wf;
+  out.workflow.set_revision(it->second.revision);
+  out.workflow.set_owner_id(it->second.owner);
+  for (auto& stage : *out.workflow.mutable_stages()) {
+    if (stage.stage_id() == out.workflow.current_stage_id()) {
+      stage.set_assignee_id(it->second.assignee);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<AssignResult> FakeWorkflowStore::Advance(const StoredWorkflow& next,
+                                                        int64_t expected_revision,
+                                                        const AssignSpec& assign) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workflows_.find(next.workflow.tenant_id() + "/" + next.workflow.request_id());
+  if (it == workflows_.end() || it->second.revision != expected_revision) {
+    return absl::AbortedError("workflow changed meanwhile; retry");
+  }
+  Entry& e = it->second;
+  Team& team = TeamOf(next.workflow.tenant_id(), next.workflow.team_id());
+  const std::string id = next.workflow.request_id();
+  const std::string prev = e.assignee;
+  if (!prev.empty()) {
+    team.load[prev] = std::max(0, team.load[prev] - 1);
+    team.open.erase(id);
+  } else {
+    team.queue.erase(std::remove(team.queue.begin(), team.queue.end(), id), team.queue.end());
+    team.reasons.erase(id);
+  }
+  e.wf = next;
+  ++e.revision;
+  AssignResult result;
+  if (next.workflow.status() == routing::v1::WORKFLOW_STATUS_ACTIVE) {
+    result = Place(e, team, assign);
+  } else {
+    e.assignee.clear();
+    result.changed = true;
+  }
+  result.previous_assignee = prev;
+  return result;
+}
+
+absl::StatusOr<AssignResult> FakeWorkflowStore::AssignQueued(const std::string& tenant_id,
+                                                             const std::string& team_id,
+                                                             const std::string& request_id,
+                                                             const AssignSpec& assign) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  Team& team = TeamOf(tenant_id, team_id);
+  auto it = workflows_.find(tenant_id + "/" + request_id);
+  if (it == workflows_.end() ||
+      std::find(team.queue.begin(), team.queue.end(), request_id) == team.queue.end()) {
+    return AssignResult{};
+  }
+  AssignResult r = Place(it->second, team, assign);
+  if (r.assignee.empty()) return AssignResult{.queue_reason = r.queue_reason};
+  ++it->second.revision;
+  return r;
+}
+
+absl::Status FakeWorkflowStore::Unassign(const std::string& tenant_id, const std::string& team_id,
+                                         const std::string& request_id, const std::string& reason) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  Team& team = TeamOf(tenant_id, team_id);
+  auto it = workflows_.find(tenant_id + "/" + request_id);
+  if (it == workflows_.end() || team.open.count(request_id) == 0) return absl::OkStatus();
+  Entry& e = it->second;
+  team.load[e.assignee] = std::max(0, team.load[e.assignee] - 1);
+  team.open.erase(request_id);
+  team.queue.push_back(request_id);
+  team.reasons[request_id] = reason;
+  e.assignee.clear();
+  e.wf.queue_reason = reason;
+  ++e.revision;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<QueueEntry>> FakeWorkflowStore::Queue(const std::string& tenant_id,
+                                                                 const std::string& team_id,
+                                                                 size_t limit) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  Team& team = TeamOf(tenant_id, team_id);
+  std::vector<QueueEntry> out;
+  for (const std::string& id : team.queue) {
+    if (out.size() == limit) break;
+    out.push_back({.request_id = id, .reason = team.reasons[id]});
+  }
+  return out;
+}
+
+absl::StatusOr<size_t> FakeWorkflowStore::QueueSize(const std::string& tenant_id,
+                                                    const std::string& team_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  return TeamOf(tenant_id, team_id).queue.size();
+}
+
+absl::StatusOr<std::vector<std::string>> FakeWorkflowStore::OpenRequests(
+    const std::string& tenant_id, const std::string& team_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  const Team& team = TeamOf(tenant_id, team_id);
+  return std::vector<std::string>(team.open.begin(), team.open.end());
+}
+
+absl::StatusOr<std::map<std::string, int>> FakeWorkflowStore::Loads(const std::string& tenant_id,
+                                                                    const std::string& team_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  return TeamOf(tenant_id, team_id).load;
+}
+
+absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> FakeWorkflowStore::MemberOverrides(
+    const std::string& tenant_id, const std::string& team_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  return TeamOf(tenant_id, team_id).members;
+}
+
+absl::Status FakeWorkflowStore::PutMember(const std::string& tenant_id, const std::string& team_id,
+                                          const MemberSpec& member) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  TeamOf(tenant_id, team_id).members[member.id] = member;
+  return absl::OkStatus();
+}
+
+absl::Status FakeWorkflowStore::RemoveMember(const std::string& tenant_id,
+                                             const std::string& team_id,
+                                             const std::string& member_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  TeamOf(tenant_id, team_id).members[member_id] = std::nullopt;
+  return absl::OkStatus();
+}
+
+}  // namespace flywheel::routing

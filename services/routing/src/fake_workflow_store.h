@@ -1,0 +1,70 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "workflow_store.h"
+
+namespace flywheel::routing {
+
+/// An in-memory WorkflowStore for unit tests: the same semantics as the
+/// Redis one (picks by `PickMember`), one mutex for atomicity. `fail_with`
+/// makes every call return that status.
+class FakeWorkflowStore final : public WorkflowStore {
+ public:
+  absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
+  absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
+                                                     const std::string& request_id) override;
+  absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next, int64_t expected_revision,
+                                       const AssignSpec& assign) override;
+  absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
+                                            const std::string& team_id,
+                                            const std::string& request_id,
+                                            const AssignSpec& assign) override;
+  absl::Status Unassign(const std::string& tenant_id, const std::string& team_id,
+                        const std::string& request_id, const std::string& reason) override;
+  absl::StatusOr<std::vector<QueueEntry>> Queue(const std::string& tenant_id,
+                                                const std::string& team_id, size_t limit) override;
+  absl::StatusOr<size_t> QueueSize(const std::string& tenant_id,
+                                   const std::string& team_id) override;
+  absl::StatusOr<std::vector<std::string>> OpenRequests(const std::string& tenant_id,
+                                                        const std::string& team_id) override;
+  absl::StatusOr<std::map<std::string, int>> Loads(const std::string& tenant_id,
+                                                   const std::string& team_id) override;
+  absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
+      const std::string& tenant_id, const std::string& team_id) override;
+  absl::Status PutMember(const std::string& tenant_id, const std::string& team_id,
+                         const MemberSpec& member) override;
+  absl::Status RemoveMember(const std::string& tenant_id, const std::string& team_id,
+                            const std::string& member_id) override;
+
+  absl::Status fail_with;
+
+ private:
+  struct Team {
+    std::map<std::string, int> load;
+    std::string last;
+    std::vector<std::string> queue;  // in arrival order
+    std::map<std::string, std::string> reasons;
+    std::set<std::string> open;
+    std::map<std::string, std::optional<MemberSpec>> members;
+  };
+  struct Entry {
+    StoredWorkflow wf;
+    std::string assignee;
+    std::string owner;
+    int64_t revision = 1;
+  };
+  Team& TeamOf(const std::string& tenant, const std::string& team) {
+    return teams_[tenant + "/" + (team.empty() ? kUnroutedTeam : team)];
+  }
+  // Picks and places; returns the result for `e`.
+  AssignResult Place(Entry& e, Team& team, const AssignSpec& assign);
+
+  std::mutex mu_;
+  std::map<std::string, Entry> workflows_;
+  std::map<std::string, Team> teams_;
+};
+
+}  // namespace flywheel::routing

@@ -1,0 +1,146 @@
+#include "policy_parser.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace flywheel::routing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kMinimal[] = R"yaml(
+templates:
+  t:
+    stages:
+      - {stage: creation, owner_role: creator, sla: 2h}
+      - stage: scheduling_qa
+        owner_role: ops
+        sla: 1d
+        exit: [{id: links, utm_tagging: {links_field: asset_links}}]
+request_types: {social_post: t}
+default_template: t
+teams:
+  - id: social
+    strategy: round_robin
+    members: [{id: dev, skills: [social], wip_limit: 2}]
+assignment_rules:
+  - {id: r1, request_types: [social_post], channels: [social_paid], team: social}
+default_team: social
+tiering:
+  default_tier: 1
+  default_approval_policy: p1
+  rules:
+    - {id: health, keywords: [health], tier: 3, approval_policy: p3}
+)yaml";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+std::string ErrorOf(const std::string& yaml) {
+  auto policy = ParsePolicy(yaml);
+  EXPECT_FALSE(policy.ok());
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(policy.status().message());
+}
+
+TEST(PolicyParserTest, MinimalPolicyParses) {
+  auto policy = ParsePolicy(kMinimal);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const WorkflowTemplate* t = policy->TemplateFor("social_post");
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(t->stages.size(), 2u);
+  EXPECT_EQ(t->stages[0].id, "creation");
+  EXPECT_EQ(t->stages[0].sla, absl::Hours(2));
+  EXPECT_EQ(t->stages[1].sla, absl::Hours(24));
+  EXPECT_EQ(t->stages[1].stage, common::v1::STAGE_SCHEDULING_QA);
+  ASSERT_EQ(t->stages[1].exit.size(), 1u);
+  EXPECT_EQ(t->stages[1].exit[0].kind, StageCriterion::Kind::kUtmTagging);
+  EXPECT_EQ(policy->TemplateFor("unknown_type"), t);  // the default
+  EXPECT_EQ(policy->FindTeam("social")->strategy, Strategy::kRoundRobin);
+  EXPECT_EQ(policy->FindTeam("social")->members[0].wip_limit, 2);
+  EXPECT_EQ(policy->tiering_rules[0].tier, 3);
+}
+
+TEST(PolicyParserTest, ShippedDefaultParsesAndIsCompiledIn) {
+  std::ifstream in(FLYWHEEL_ROUTING_DEFAULT_POLICY_PATH);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), DefaultPolicyYaml());
+  auto policy = ParsePolicy(text.str());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->TemplateFor("social_post")->id, "rapid_response");
+  EXPECT_LT(policy->TemplateFor("social_post")->stages.size(),
+            policy->TemplateFor("blog_post")->stages.size());
+  EXPECT_EQ(policy->TemplateFor("campaign_launch")->id, "campaign");
+  ASSERT_TRUE(LoadPolicyFile(FLYWHEEL_ROUTING_DEFAULT_POLICY_PATH).ok());
+}
+
+TEST(PolicyParserTest, UnreadableFileIsNotFound) {
+  EXPECT_EQ(LoadPolicyFile("/nonexistent/policy.yaml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(PolicyParserTest, BadYamlNamesTheLine) {
+  EXPECT_THAT(ErrorOf("templates: [unclosed\n"), HasSubstr("not valid YAML"));
+  EXPECT_THAT(ErrorOf("templates: [unclosed\n"), HasSubstr("(line "));
+  EXPECT_THAT(ErrorOf("- a list\n"), HasSubstr("must be a YAML mapping"));
+}
+
+TEST(PolicyParserTest, UnknownStageNamesPathAndLine) {
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "stage: creation", "stage: drafting")),
+              HasSubstr("templates.t.stages[0].stage: unknown stage \"drafting\""));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "stage: creation", "stage: drafting")),
+              HasSubstr("(line 5)"));
+}
+
+TEST(PolicyParserTest, EachKindOfErrorIsNamed) {
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "sla: 2h", "sla: soon")),
+              HasSubstr("templates.t.stages[0].sla: must be a duration"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "{links_field: asset_links}",
+                              "{links_field: asset_links, campaign_pattern: \"([a-z\"}")),
+              HasSubstr("utm_tagging.campaign_pattern: is not a valid regular expression"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "social_post: t}", "social_post: nope}")),
+              HasSubstr("request_types.social_post: unknown template \"nope\""));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid], team: social",
+                              "channels: [social_paid], team: video")),
+              HasSubstr("assignment_rules[0].team: unknown team \"video\""));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid]", "channels: [telepathy]")),
+              HasSubstr("assignment_rules[0].channels[0]: unknown channel \"telepathy\""));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "tier: 3", "tier: 7")),
+              HasSubstr("tiering.rules[0].tier: must be a whole number from 0 to 3"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "wip_limit: 2", "wip_limit: 0")),
+              HasSubstr("teams[0].members[0].wip_limit: must be a whole number from 1 to 1000"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "strategy: round_robin", "strategy: random")),
+              HasSubstr("teams[0].strategy: must be least_loaded or round_robin"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "owner_role: creator", "owner: creator")),
+              HasSubstr("templates.t.stages[0].owner: unknown key"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "default_team: social", "default_team: nobody")),
+              HasSubstr("default_team: unknown team \"nobody\""));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "keywords: [health], ", "")),
+              HasSubstr("tiering.rules[0]: needs at least one of"));
+  EXPECT_THAT(ErrorOf(Replace(kMinimal, "{id: dev,", "{id: dev, on_leave: maybe,")),
+              HasSubstr("teams[0].members[0].on_leave: must be true or false"));
+}
+
+TEST(PolicyParserTest, EveryProblemIsReportedAtOnce) {
+  std::string yaml = Replace(Replace(kMinimal, "sla: 2h", "sla: soon"), "tier: 3", "tier: 9");
+  std::string error = ErrorOf(yaml);
+  EXPECT_THAT(error, HasSubstr("stages[0].sla"));
+  EXPECT_THAT(error, HasSubstr("rules[0].tier"));
+}
+
+TEST(PolicyParserTest, MissingSectionsAreRequired) {
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("templates: is required"));
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("teams: must be a non-empty list"));
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("tiering: is required"));
+}
+
+}  // namespace
+}  // namespace flywheel::routing

@@ -1,0 +1,425 @@
+#include "redis_workflow_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "flywheel/core/status.h"
+
+namespace flywheel::routing {
+namespace {
+
+constexpr absl::Duration kAcquireTimeout = absl::Seconds(2);
+
+// Shared by the assignment scripts. KEYS[1..6]: workflow, load, rr, queue,
+// reasons, open (see the class comment).
+//
+// pick(start): ARGV[start] = n, then n (member id, WIP limit) pairs sorted by
+// id. Picks by strategy among members below their limit and counts the task
+// against them. Returns the member (or nil) and n.
+//
+// place(): gives the task to `best`, or queues the request with the reason.
+constexpr char kAssignLib[] = R"lua(
+local function pick(strategy, start)
+  local n = tonumber(ARGV[start])
+  local ids, limits, loads = {}, {}, {}
+  for i = 1, n do
+    ids[i] = ARGV[start + 2 * i - 1]
+    limits[i] = tonumber(ARGV[start + 2 * i])
+    loads[i] = tonumber(redis.call('HGET', KEYS[2], ids[i]) or '0')
+  end
+  local best, best_load = nil, nil
+  if strategy == 'round_robin' then
+    local last = redis.call('GET', KEYS[3]) or ''
+    local first = 1
+    while first <= n and ids[first] <= last do first = first + 1 end
+    for k = 0, n - 1 do
+      local i = ((first - 1 + k) % n) + 1
+      if loads[i] < limits[i] then best = ids[i]; break end
+    end
+    if best then redis.call('SET', KEYS[3], best) end
+  else
+    for i = 1, n do
+      if loads[i] < limits[i] and (best == nil or loads[i] < best_load) then
+        best = ids[i]; best_load = loads[i]
+      end
+    end
+  end
+  if best then redis.call('HINCRBY', KEYS[2], best, 1) end
+  return best, n
+end
+
+local function place(request_id, score, best, n, reason_if_none)
+  if best then
+    redis.call('ZADD', KEYS[6], score, request_id)
+    redis.call('ZREM', KEYS[4], request_id)
+    redis.call('HDEL', KEYS[5], request_id)
+    redis.call('HSET', KEYS[1], 'assignee', best, 'queue_reason', '')
+    if (redis.call('HGET', KEYS[1], 'owner') or '') == '' then
+      redis.call('HSET', KEYS[1], 'owner', best)
+    end
+    return ''
+  end
+  local reason = reason_if_none
+  if n > 0 then reason = 'all members at WIP limit' end
+  redis.call('ZADD', KEYS[4], score, request_id)
+  redis.call('HSET', KEYS[5], request_id, reason)
+  redis.call('HSET', KEYS[1], 'assignee', '', 'queue_reason', reason)
+  return reason
+end
+
+local function release(request_id)
+  local prev = redis.call('HGET', KEYS[1], 'assignee') or ''
+  if prev ~= '' then
+    if redis.call('HINCRBY', KEYS[2], prev, -1) < 0 then redis.call('HSET', KEYS[2], prev, 0) end
+    redis.call('ZREM', KEYS[6], request_id)
+  else
+    redis.call('ZREM', KEYS[4], request_id)
+    redis.call('HDEL', KEYS[5], request_id)
+  end
+  return prev
+end
+)lua";
+
+// ARGV: request_id, score, reason_if_none, strategy, nf, nf field/value
+// pairs, candidates. Returns {created 0|1, assignee, queue_reason}.
+constexpr char kCreateBody[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local v = redis.call('HMGET', KEYS[1], 'assignee', 'queue_reason')
+  return {0, v[1] or '', v[2] or ''}
+end
+local nf = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'revision', '1', unpack(ARGV, 6, 5 + 2 * nf))
+local best, n = pick(ARGV[4], 6 + 2 * nf)
+local reason = place(ARGV[1], ARGV[2], best, n, ARGV[3])
+return {1, best or '', reason}
+)lua";
+
+// ARGV: request_id, score, reason_if_none, strategy, expected_revision,
+// completed 0|1, nf, nf field/value pairs, candidates.
+// Returns {1 | -1 (stale), assignee, queue_reason, previous assignee}.
+constexpr char kAdvanceBody[] = R"lua(
+local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
+if rev ~= tonumber(ARGV[5]) then return {-1, '', '', ''} end
+local prev = release(ARGV[1])
+local nf = tonumber(ARGV[7])
+redis.call('HSET', KEYS[1], 'revision', tostring(rev + 1), unpack(ARGV, 8, 7 + 2 * nf))
+local best, reason = nil, ''
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], 'assignee', '', 'queue_reason', '')
+else
+  local n
+  best, n = pick(ARGV[4], 8 + 2 * nf)
+  reason = place(ARGV[1], ARGV[2], best, n, ARGV[3])
+end
+return {1, best or '', reason, prev}
+)lua";
+
+// ARGV: request_id, reason_if_none, strategy, candidates.
+// Returns {assigned 0|1, assignee, queue_reason}.
+constexpr char kAssignQueuedBody[] = R"lua(
+local score = redis.call('ZSCORE', KEYS[4], ARGV[1])
+if not score then return {0, '', ''} end
+if (redis.call('HGET', KEYS[1], 'assignee') or '') ~= '' then return {0, '', ''} end
+local best, n = pick(ARGV[3], 4)
+if not best then
+  local reason = ARGV[2]
+  if n > 0 then reason = 'all members at WIP limit' end
+  redis.call('HSET', KEYS[5], ARGV[1], reason)
+  redis.call('HSET', KEYS[1], 'queue_reason', reason)
+  return {0, '', reason}
+end
+place(ARGV[1], score, best, n, '')
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return {1, best, ''}
+)lua";
+
+// ARGV: request_id, reason. Returns 1 when an assignee was removed.
+constexpr char kUnassignBody[] = R"lua(
+local score = redis.call('ZSCORE', KEYS[6], ARGV[1])
+if not score then return 0 end
+release(ARGV[1])
+redis.call('ZADD', KEYS[4], score, ARGV[1])
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], 'assignee', '', 'queue_reason', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return 1
+)lua";
+
+std::string TeamOf(const std::string& team_id) {
+  return team_id.empty() ? std::string(kUnroutedTeam) : team_id;
+}
+
+// Most urgent first: priority P1..P4 (unset last), then age.
+std::string Score(const routing::v1::WorkflowInstance& wf) {
+  int p = wf.priority() == common::v1::PRIORITY_UNSPECIFIED ? 5 : static_cast<int>(wf.priority());
+  int64_t created_ms = wf.create_time().seconds() * 1000 + wf.create_time().nanos() / 1'000'000;
+  return std::to_string(static_cast<int64_t>(p) * 10'000'000'000'000 + created_ms);
+}
+
+void AppendCandidates(const AssignSpec& assign, std::vector<std::string>& args) {
+  args.push_back(std::to_string(assign.candidates.size()));
+  for (const Candidate& c : assign.candidates) {
+    args.push_back(c.id);
+    args.push_back(std::to_string(c.wip_limit));
+  }
+}
+
+const char* StrategyName(Strategy s) {
+  return s == Strategy::kRoundRobin ? "round_robin" : "least_loaded";
+}
+
+// Field/value pairs describing `wf`; the assignment fields are the script's.
+std::vector<std::string> Fields(const StoredWorkflow& wf) {
+  routing::v1::WorkflowInstance plan = wf.workflow;
+  plan.clear_owner_id();
+  return {"wf",       plan.SerializeAsString(),
+          "request",  wf.request.SerializeAsString(),
+          "event_id", wf.event_id,
+          "skills",   absl::StrJoin(wf.required_skills, ","),
+          "region",   wf.region,
+          "arule",    wf.assignment_rule_id,
+          "trule",    wf.tiering_rule_id,
+          "texpl",    wf.tiering_explanation,
+          "team",     TeamOf(wf.workflow.team_id())};
+}
+
+absl::StatusOr<std::vector<redis::Reply>> Array(absl::StatusOr<redis::Reply> reply) {
+  if (!reply.ok()) return reply.status();
+  return reply->AsArray();
+}
+
+}  // namespace
+
+RedisWorkflowStore::RedisWorkflowStore(redis::Pool& pool, std::string key_prefix)
+    : pool_(pool), key_prefix_(std::move(key_prefix)) {
+  // Registration of fixed, valid scripts cannot fail.
+  (void)scripts_.Register("create", std::string(kAssignLib) + kCreateBody);
+  (void)scripts_.Register("advance", std::string(kAssignLib) + kAdvanceBody);
+  (void)scripts_.Register("assign_queued", std::string(kAssignLib) + kAssignQueuedBody);
+  (void)scripts_.Register("unassign", std::string(kAssignLib) + kUnassignBody);
+}
+
+std::string RedisWorkflowStore::WorkflowKey(const std::string& tenant_id,
+                                            const std::string& request_id) const {
+  return key_prefix_ + "routing:{" + tenant_id + "}:workflow:" + request_id;
+}
+
+std::string RedisWorkflowStore::TeamKey(const std::string& tenant_id, const std::string& team_id,
+                                        const std::string& what) const {
+  return key_prefix_ + "routing:{" + tenant_id + "}:team:" + TeamOf(team_id) + ":" + what;
+}
+
+std::vector<std::string> RedisWorkflowStore::AssignKeys(const std::string& tenant_id,
+                                                        const std::string& team_id,
+                                                        const std::string& request_id) const {
+  return {WorkflowKey(tenant_id, request_id),     TeamKey(tenant_id, team_id, "load"),
+          TeamKey(tenant_id, team_id, "rr"),      TeamKey(tenant_id, team_id, "queue"),
+          TeamKey(tenant_id, team_id, "reasons"), TeamKey(tenant_id, team_id, "open")};
+}
+
+absl::StatusOr<AssignResult> RedisWorkflowStore::Create(const StoredWorkflow& wf,
+                                                        const AssignSpec& assign) {
+  const auto& w = wf.workflow;
+  std::vector<std::string> fields = Fields(wf);
+  std::vector<std::string> args = {w.request_id(), Score(w), assign.reason_if_none,
+                                   StrategyName(assign.strategy),
+                                   std::to_string(fields.size() / 2)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  AppendCandidates(assign, args);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto reply,
+      Array(scripts_.Eval(*conn, "create", AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
+                          args)));
+  if (reply.size() != 3) return absl::InternalError("create script returned a bad reply");
+  return AssignResult{.changed = reply[0].integer() == 1,
+                      .assignee = reply[1].str(),
+                      .queue_reason = reply[2].str()};
+}
+
+absl::StatusOr<std::optional<StoredWorkflow>> RedisWorkflowStore::Find(
+    const std::string& tenant_id, const std::string& request_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto items,
+                            Array(conn->Command({"HGETALL", WorkflowKey(tenant_id, request_id)})));
+  if (items.empty()) return std::nullopt;
+  std::map<std::string, std::string> h;
+  for (size_t i = 0; i + 1 < items.size(); i += 2) h[items[i].str()] = items[i + 1].str();
+  StoredWorkflow out;
+  if (!out.workflow.ParseFromString(h["wf"]) || !out.request.ParseFromString(h["request"])) {
+    return absl::DataLossError("workflow of " + request_id + " does not decode");
+  }
+  int64_t revision = 0;
+  if (!absl::SimpleAtoi(h["revision"], &revision)) {
+    return absl::DataLossError("revision of " + request_id + " is not a number");
+  }
+  out.workflow.set_revision(revision);
+  out.workflow.set_owner_id(h["owner"]);
+  for (auto& stage : *out.workflow.mutable_stages()) {
+    if (stage.stage_id() == out.workflow.current_stage_id()) stage.set_assignee_id(h["assignee"]);
+  }
+  out.event_id = h["event_id"];
+  out.queue_reason = h["queue_reason"];
+  if (!h["skills"].empty()) out.required_skills = absl::StrSplit(h["skills"], ',');
+  out.region = h["region"];
+  out.assignment_rule_id = h["arule"];
+  out.tiering_rule_id = h["trule"];
+  out.tiering_explanation = h["texpl"];
+  return out;
+}
+
+absl::StatusOr<AssignResult> RedisWorkflowStore::Advance(const StoredWorkflow& next,
+                                                         int64_t expected_revision,
+                                                         const AssignSpec& assign) {
+  const auto& w = next.workflow;
+  const bool completed = w.status() != routing::v1::WORKFLOW_STATUS_ACTIVE;
+  std::vector<std::string> fields = Fields(next);
+  std::vector<std::string> args = {w.request_id(),
+                                   Score(w),
+                                   assign.reason_if_none,
+                                   StrategyName(assign.strategy),
+                                   std::to_string(expected_revision),
+                                   completed ? "1" : "0",
+                                   std::to_string(fields.size() / 2)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  AppendCandidates(assign, args);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto reply,
+      Array(scripts_.Eval(*conn, "advance", AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
+                          args)));
+  if (reply.size() != 4) return absl::InternalError("advance script returned a bad reply");
+  if (reply[0].integer() != 1) {
+    return absl::AbortedError("workflow of " + w.request_id() + " changed meanwhile; retry");
+  }
+  return AssignResult{.changed = true,
+                      .assignee = reply[1].str(),
+                      .queue_reason = reply[2].str(),
+                      .previous_assignee = reply[3].str()};
+}
+
+absl::StatusOr<AssignResult> RedisWorkflowStore::AssignQueued(const std::string& tenant_id,
+                                                              const std::string& team_id,
+                                                              const std::string& request_id,
+                                                              const AssignSpec& assign) {
+  std::vector<std::string> args = {request_id, assign.reason_if_none,
+                                   StrategyName(assign.strategy)};
+  AppendCandidates(assign, args);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto reply,
+                            Array(scripts_.Eval(*conn, "assign_queued",
+                                                AssignKeys(tenant_id, team_id, request_id), args)));
+  if (reply.size() != 3) return absl::InternalError("assign script returned a bad reply");
+  return AssignResult{.changed = reply[0].integer() == 1,
+                      .assignee = reply[1].str(),
+                      .queue_reason = reply[2].str()};
+}
+
+absl::Status RedisWorkflowStore::Unassign(const std::string& tenant_id, const std::string& team_id,
+                                          const std::string& request_id,
+                                          const std::string& reason) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  return scripts_
+      .Eval(*conn, "unassign", AssignKeys(tenant_id, team_id, request_id), {request_id, reason})
+      .status();
+}
+
+absl::StatusOr<std::vector<QueueEntry>> RedisWorkflowStore::Queue(const std::string& tenant_id,
+                                                                  const std::string& team_id,
+                                                                  size_t limit) {
+  if (limit == 0) return std::vector<QueueEntry>{};
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto ids, Array(conn->Command({"ZRANGE", TeamKey(tenant_id, team_id, "queue"), "0",
+                                     std::to_string(limit - 1)})));
+  std::vector<QueueEntry> out;
+  if (ids.empty()) return out;
+  std::vector<std::string> hmget = {"HMGET", TeamKey(tenant_id, team_id, "reasons")};
+  for (const auto& id : ids) hmget.push_back(id.str());
+  FLYWHEEL_ASSIGN_OR_RETURN(auto reasons, Array(conn->Command(hmget)));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    out.push_back({.request_id = ids[i].str(),
+                   .reason = i < reasons.size() ? reasons[i].str() : std::string()});
+  }
+  return out;
+}
+
+absl::StatusOr<size_t> RedisWorkflowStore::QueueSize(const std::string& tenant_id,
+                                                     const std::string& team_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto reply,
+                            conn->Command({"ZCARD", TeamKey(tenant_id, team_id, "queue")}));
+  FLYWHEEL_ASSIGN_OR_RETURN(int64_t n, reply.AsInteger());
+  return static_cast<size_t>(n);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisWorkflowStore::OpenRequests(
+    const std::string& tenant_id, const std::string& team_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto ids, Array(conn->Command({"ZRANGE", TeamKey(tenant_id, team_id, "open"), "0", "-1"})));
+  std::vector<std::string> out;
+  for (const auto& id : ids) out.push_back(id.str());
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, int>> RedisWorkflowStore::Loads(const std::string& tenant_id,
+                                                                     const std::string& team_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto items,
+                            Array(conn->Command({"HGETALL", TeamKey(tenant_id, team_id, "load")})));
+  std::map<std::string, int> out;
+  for (size_t i = 0; i + 1 < items.size(); i += 2) {
+    int n = 0;
+    if (absl::SimpleAtoi(items[i + 1].str(), &n)) out[items[i].str()] = n;
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>>
+RedisWorkflowStore::MemberOverrides(const std::string& tenant_id, const std::string& team_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto items, Array(conn->Command({"HGETALL", TeamKey(tenant_id, team_id, "members")})));
+  std::map<std::string, std::optional<MemberSpec>> out;
+  for (size_t i = 0; i + 1 < items.size(); i += 2) {
+    const std::string& id = items[i].str();
+    if (items[i + 1].str().empty()) {
+      out[id] = std::nullopt;
+      continue;
+    }
+    routing::v1::Member m;
+    if (!m.ParseFromString(items[i + 1].str())) {
+      return absl::DataLossError("member " + id + " of team " + team_id + " does not decode");
+    }
+    out[id] = MemberSpec{.id = id,
+                         .skills = {m.skills().begin(), m.skills().end()},
+                         .region = m.regions().empty() ? "" : m.regions(0),
+                         .wip_limit = static_cast<int>(m.wip_limit()),
+                         .on_leave = !m.available()};
+  }
+  return out;
+}
+
+absl::Status RedisWorkflowStore::PutMember(const std::string& tenant_id, const std::string& team_id,
+                                           const MemberSpec& member) {
+  routing::v1::Member m;
+  m.set_user_id(member.id);
+  for (const auto& s : member.skills) m.add_skills(s);
+  if (!member.region.empty()) m.add_regions(member.region);
+  m.set_wip_limit(static_cast<uint32_t>(member.wip_limit));
+  m.set_available(!member.on_leave);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  return conn
+      ->Command({"HSET", TeamKey(tenant_id, team_id, "members"), member.id, m.SerializeAsString()})
+      .status();
+}
+
+absl::Status RedisWorkflowStore::RemoveMember(const std::string& tenant_id,
+                                              const std::string& team_id,
+                                              const std::string& member_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  return conn->Command({"HSET", TeamKey(tenant_id, team_id, "members"), member_id, ""}).status();
+}
+
+}  // namespace flywheel::routing

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <string>
+
+#include "flywheel/redis/pool.h"
+#include "flywheel/redis/script_registry.h"
+#include "workflow_store.h"
+
+namespace flywheel::routing {
+
+/// Workflows and team state in Redis, every key under
+/// `<prefix>routing:{<tenant>}:` so one tenant's keys share a Redis Cluster
+/// slot and one Lua script can update a workflow, its team's load counters
+/// and queue together:
+///   workflow:<request id>     hash: plan (protobuf), request, assignee, owner,
+///                             queue_reason, revision, event_id, ...
+///   team:<team>:load          hash: member -> open tasks
+///   team:<team>:rr            string: last member given work (round robin)
+///   team:<team>:queue         sorted set: queued request ids by urgency
+///   team:<team>:reasons       hash: queued request id -> reason
+///   team:<team>:open          sorted set: request ids with an assigned task
+///   team:<team>:members       hash: member -> routing.v1.Member ("" = left)
+/// Thread-safe.
+class RedisWorkflowStore final : public WorkflowStore {
+ public:
+  RedisWorkflowStore(redis::Pool& pool, std::string key_prefix);
+
+  absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
+  absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
+                                                     const std::string& request_id) override;
+  absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next, int64_t expected_revision,
+                                       const AssignSpec& assign) override;
+  absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
+                                            const std::string& team_id,
+                                            const std::string& request_id,
+                                            const AssignSpec& assign) override;
+  absl::Status Unassign(const std::string& tenant_id, const std::string& team_id,
+                        const std::string& request_id, const std::string& reason) override;
+  absl::StatusOr<std::vector<QueueEntry>> Queue(const std::string& tenant_id,
+                                                const std::string& team_id, size_t limit) override;
+  absl::StatusOr<size_t> QueueSize(const std::string& tenant_id,
+                                   const std::string& team_id) override;
+  absl::StatusOr<std::vector<std::string>> OpenRequests(const std::string& tenant_id,
+                                                        const std::string& team_id) override;
+  absl::StatusOr<std::map<std::string, int>> Loads(const std::string& tenant_id,
+                                                   const std::string& team_id) override;
+  absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
+      const std::string& tenant_id, const std::string& team_id) override;
+  absl::Status PutMember(const std::string& tenant_id, const std::string& team_id,
+                         const MemberSpec& member) override;
+  absl::Status RemoveMember(const std::string& tenant_id, const std::string& team_id,
+                            const std::string& member_id) override;
+
+  /// The key of a request's workflow (for operators and tests).
+  std::string WorkflowKey(const std::string& tenant_id, const std::string& request_id) const;
+  /// The key `what` (load, queue, ...) of a team.
+  std::string TeamKey(const std::string& tenant_id, const std::string& team_id,
+                      const std::string& what) const;
+
+ private:
+  std::vector<std::string> AssignKeys(const std::string& tenant_id, const std::string& team_id,
+                                      const std::string& request_id) const;
+
+  redis::Pool& pool_;
+  std::string key_prefix_;
+  redis::ScriptRegistry scripts_;
+};
+
+}  // namespace flywheel::routing

@@ -1,0 +1,154 @@
+#include "redis_workflow_store.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "flywheel/redis/testing/redis_test_env.h"
+
+namespace flywheel::routing {
+namespace {
+
+class RedisWorkflowStoreTest : public redis::RedisTestEnv {
+ protected:
+  void SetUp() override {
+    RedisTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    auto pool = redis::Pool::Create({.connection = options(), .capacity = 4});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    store_ = std::make_unique<RedisWorkflowStore>(*pool_, prefix());
+  }
+
+  static StoredWorkflow Wf(const std::string& request_id) {
+    StoredWorkflow wf;
+    wf.workflow.set_tenant_id("acme");
+    wf.workflow.set_request_id(request_id);
+    wf.workflow.set_team_id("social");
+    wf.workflow.set_status(routing::v1::WORKFLOW_STATUS_ACTIVE);
+    wf.workflow.set_priority(common::v1::PRIORITY_P2);
+    wf.workflow.set_current_stage_id("creation");
+    wf.workflow.add_stages()->set_stage_id("creation");
+    wf.workflow.add_stages()->set_stage_id("launch");
+    wf.request.mutable_spec()->set_title("Title \"quoted\" \xe2\x9c\x93");
+    wf.event_id = "evt_" + request_id;
+    wf.required_skills = {"social", "video"};
+    wf.region = "emea";
+    wf.assignment_rule_id = "r1";
+    return wf;
+  }
+
+  std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<RedisWorkflowStore> store_;
+};
+
+const AssignSpec kAnaAndBen{.strategy = Strategy::kLeastLoaded,
+                            .candidates = {{"ana", 3}, {"ben", 2}}};
+
+TEST_F(RedisWorkflowStoreTest, CreateAssignsAndFindRoundTrips) {
+  auto r = store_->Create(Wf("req_1"), kAnaAndBen);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->changed);
+  EXPECT_EQ(r->assignee, "ana");
+  auto found = store_->Find("acme", "req_1");
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->workflow.owner_id(), "ana");
+  EXPECT_EQ((*found)->workflow.stages(0).assignee_id(), "ana");
+  EXPECT_EQ((*found)->workflow.revision(), 1);
+  EXPECT_EQ((*found)->request.spec().title(), Wf("req_1").request.spec().title());
+  EXPECT_EQ((*found)->required_skills, Wf("req_1").required_skills);
+  EXPECT_EQ((*found)->region, "emea");
+  EXPECT_EQ((*found)->event_id, "evt_req_1");
+  EXPECT_FALSE((*store_->Find("acme", "req_missing")).has_value());
+}
+
+TEST_F(RedisWorkflowStoreTest, RecreatingChangesNothing) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), kAnaAndBen).ok());
+  auto again = store_->Create(Wf("req_1"), kAnaAndBen);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->assignee, "ana");
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 1);
+  EXPECT_EQ((*store_->Loads("acme", "social")).count("ben"), 0u);
+}
+
+TEST_F(RedisWorkflowStoreTest, ConcurrentRoutingNeverExceedsWipLimits) {
+  constexpr int kPerThread = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> assigned{0};
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r =
+            store_->Create(Wf("req_" + std::to_string(t) + "_" + std::to_string(i)), kAnaAndBen);
+        if (r.ok() && !r->assignee.empty()) ++assigned;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto loads = store_->Loads("acme", "social");
+  ASSERT_TRUE(loads.ok());
+  EXPECT_EQ((*loads)["ana"], 3);
+  EXPECT_EQ((*loads)["ben"], 2);
+  EXPECT_EQ(assigned.load(), 5);
+  EXPECT_EQ(*store_->QueueSize("acme", "social"), 3u * kPerThread - 5);
+  auto queue = store_->Queue("acme", "social", 1);
+  ASSERT_TRUE(queue.ok());
+  ASSERT_EQ(queue->size(), 1u);
+  EXPECT_EQ((*queue)[0].reason, "all members at WIP limit");
+}
+
+TEST_F(RedisWorkflowStoreTest, AdvanceFreesTheSlotAndStaleRevisionIsAborted) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), {.candidates = {{"ana", 1}}}).ok());
+  ASSERT_TRUE(store_->Create(Wf("req_2"), {.candidates = {{"ana", 1}}}).ok());
+  StoredWorkflow next = **store_->Find("acme", "req_1");
+  next.workflow.set_status(routing::v1::WORKFLOW_STATUS_COMPLETED);
+  next.workflow.clear_current_stage_id();
+  EXPECT_EQ(store_->Advance(next, 7, {}).status().code(), absl::StatusCode::kAborted);
+  auto r = store_->Advance(next, 1, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->previous_assignee, "ana");
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 0);
+  auto queued = store_->AssignQueued("acme", "social", "req_2", {.candidates = {{"ana", 1}}});
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  EXPECT_TRUE(queued->changed);
+  EXPECT_EQ((**store_->Find("acme", "req_2")).workflow.owner_id(), "ana");
+  EXPECT_EQ(*store_->QueueSize("acme", "social"), 0u);
+}
+
+TEST_F(RedisWorkflowStoreTest, RoundRobinTakesTurns) {
+  AssignSpec rr{.strategy = Strategy::kRoundRobin, .candidates = {{"ana", 9}, {"ben", 9}}};
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    order.push_back(store_->Create(Wf("req_" + std::to_string(i)), rr)->assignee);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"ana", "ben", "ana", "ben"}));
+}
+
+TEST_F(RedisWorkflowStoreTest, MemberOverridesRoundTrip) {
+  ASSERT_TRUE(store_
+                  ->PutMember("acme", "social",
+                              {.id = "bob",
+                               .skills = {"video"},
+                               .region = "emea",
+                               .wip_limit = 2,
+                               .on_leave = true})
+                  .ok());
+  ASSERT_TRUE(store_->RemoveMember("acme", "social", "ana").ok());
+  auto overrides = store_->MemberOverrides("acme", "social");
+  ASSERT_TRUE(overrides.ok());
+  EXPECT_FALSE((*overrides)["ana"].has_value());
+  ASSERT_TRUE((*overrides)["bob"].has_value());
+  EXPECT_EQ((*overrides)["bob"]->wip_limit, 2);
+  EXPECT_TRUE((*overrides)["bob"]->on_leave);
+  EXPECT_EQ((*overrides)["bob"]->region, "emea");
+}
+
+TEST_F(RedisWorkflowStoreTest, KeysShareTheTenantsHashTag) {
+  EXPECT_EQ(store_->WorkflowKey("acme", "req_1"), prefix() + "routing:{acme}:workflow:req_1");
+  EXPECT_EQ(store_->TeamKey("acme", "social", "load"),
+            prefix() + "routing:{acme}:team:social:load");
+}
+
+}  // namespace
+}  // namespace flywheel::routing

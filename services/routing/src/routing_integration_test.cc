@@ -1,0 +1,369 @@
+// Routing through the real broker and Redis, wired as main() wires it:
+// request.submitted events in, workflows, assignments and events out, the
+// RoutingService over gRPC, and the policy file reloaded.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "flywheel/core/id.h"
+#include "flywheel/core/testing/wait_for.h"
+#include "flywheel/events/catalog.h"
+#include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/kafka/cloud_event.h"
+#include "flywheel/kafka/consumer.h"
+#include "flywheel/kafka/producer.h"
+#include "flywheel/kafka/testing/kafka_test_env.h"
+#include "flywheel/metrics/metrics.h"
+#include "flywheel/redis/testing/redis_test_env.h"
+#include "flywheel/routing/v1/events.pb.h"
+#include "flywheel/routing/v1/routing_service.grpc.pb.h"
+#include "routing_app.h"
+
+namespace flywheel::routing {
+namespace {
+
+using ::flywheel::testing::WaitFor;
+using ::testing::HasSubstr;
+
+constexpr char kPolicy[] = R"yaml(
+templates:
+  t:
+    stages:
+      - {stage: creation, owner_role: creator, sla: 2h}
+      - stage: scheduling_qa
+        owner_role: ops
+        sla: 1h
+        exit:
+          - id: links_tagged
+            utm_tagging: {links_field: asset_links, campaign_pattern: "[a-z0-9]+(-[a-z0-9]+)*-20[0-9]{2}"}
+default_template: t
+teams:
+  - id: social
+    members: [{id: ana, wip_limit: 1}]
+  - id: growth
+    members: [{id: finn}, {id: gia}]
+assignment_rules:
+  - {id: social-posts, request_types: [social_post], team: social}
+default_team: growth
+tiering:
+  default_tier: 1
+  default_approval_policy: tier1
+  rules:
+    - {id: health-claims, keywords: [health], tier: 3, approval_policy: tier3}
+    - {id: pricing-claims, keywords: [pricing], tier: 2, approval_policy: tier2}
+)yaml";
+
+class RoutingIntegrationTest : public redis::RedisTestEnv {
+ protected:
+  void SetUp() override {
+    RedisTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    auto kafka = kafka::testing::BootstrapServers();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    settings_.grpc_listen = "127.0.0.1:0";
+    settings_.kafka_bootstrap_servers = *kafka;
+    settings_.redis_endpoint = options().endpoint.ToString();
+    settings_.drain_timeout = absl::Seconds(5);
+    settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
+    settings_.redis_key_prefix = prefix();
+
+    policy_path_ = ::testing::TempDir() + "routing_policy_" + NewRandomId() + ".yaml";
+    WritePolicy(kPolicy);
+    auto config =
+        config::Config::FromString("routing:\n  policy_file: " + policy_path_ + "\n", "test", {});
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = std::make_unique<config::Config>(*std::move(config));
+    auto app = StartRouting(settings_, *config_, metrics_);
+    ASSERT_TRUE(app.ok()) << app.status();
+    app_ = *std::move(app);
+    stub_ = v1::RoutingService::NewStub(::grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(app_->grpc_port()), ::grpc::InsecureChannelCredentials()));
+    auto producer = kafka::Producer::Create({.bootstrap_servers = *kafka});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+  }
+
+  void TearDown() override {
+    if (app_) app_->Stop();
+    std::remove(policy_path_.c_str());
+    RedisTestEnv::TearDown();
+  }
+
+  void WritePolicy(const std::string& text) {
+    std::ofstream out(policy_path_, std::ios::trunc);
+    out << text;
+  }
+
+  void Submit(const std::string& request_id, const std::string& type, const std::string& title) {
+    intake::v1::RequestSubmitted payload;
+    payload.set_tenant_id("acme");
+    payload.set_request_id(request_id);
+    auto* req = payload.mutable_request();
+    req->set_tenant_id("acme");
+    req->set_request_id(request_id);
+    req->set_priority(common::v1::PRIORITY_P2);
+    req->mutable_spec()->set_request_type_id(type);
+    req->mutable_spec()->set_title(title);
+    kafka::CloudEvent event{.id = "evt_" + request_id,
+                            .source = "//tests",
+                            .type = events::kRequestSubmitted,
+                            .data_content_type = kafka::kProtobufContentType,
+                            .key = request_id,
+                            .data = payload.SerializeAsString()};
+    auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
+    ASSERT_TRUE(record.ok()) << record.status();
+    ASSERT_TRUE(producer_->SendAndWait(*record).ok());
+  }
+
+  ::grpc::Status GetWorkflow(const std::string& request_id, v1::WorkflowInstance* out) {
+    ::grpc::ClientContext context;
+    v1::GetWorkflowRequest request;
+    request.set_tenant_id("acme");
+    request.set_request_id(request_id);
+    v1::GetWorkflowResponse response;
+    ::grpc::Status status = stub_->GetWorkflow(&context, request, &response);
+    *out = response.workflow();
+    return status;
+  }
+
+  // Waits until the request's workflow exists and `condition` holds for it.
+  v1::WorkflowInstance WaitForWorkflow(
+      const std::string& request_id, std::function<bool(const v1::WorkflowInstance&)> condition =
+                                         [](const v1::WorkflowInstance&) { return true; }) {
+    v1::WorkflowInstance wf;
+    bool ok = WaitFor([&] { return GetWorkflow(request_id, &wf).ok() && condition(wf); });
+    EXPECT_TRUE(ok) << "workflow of " << request_id
+                    << " never reached the expected state: " << wf.ShortDebugString();
+    return wf;
+  }
+
+  ::grpc::Status Advance(const std::string& request_id, const std::string& expected_stage,
+                         const std::string& asset_links, v1::AdvanceStageResponse* response) {
+    ::grpc::ClientContext context;
+    v1::AdvanceStageRequest request;
+    request.set_tenant_id("acme");
+    request.set_request_id(request_id);
+    request.set_expected_stage_id(expected_stage);
+    if (!asset_links.empty()) (*request.mutable_fields())["asset_links"] = asset_links;
+    return stub_->AdvanceStage(&context, request, response);
+  }
+
+  // The events of `type` on the workflows topic, decoded.
+  template <typename Payload>
+  std::vector<Payload> WorkflowEvents(const std::string& type, size_t at_least) {
+    std::vector<Payload> out;
+    WaitFor(
+        [&] {
+          out.clear();
+          for (const kafka::Record& r : kafka::testing::ReadTopic(
+                   settings_.kafka_bootstrap_servers, settings_.Topic(events::kWorkflowsTopic),
+                   1000, absl::Seconds(3))) {
+            if (r.header("ce_type") != type) continue;
+            Payload p;
+            if (p.ParseFromString(r.value)) out.push_back(p);
+          }
+          return out.size() >= at_least;
+        },
+        absl::Seconds(40));
+    return out;
+  }
+
+  runtime::CommonSettings settings_;
+  std::string policy_path_;
+  std::unique_ptr<config::Config> config_;
+  metrics::Metrics metrics_;
+  std::unique_ptr<RoutingApp> app_;
+  std::unique_ptr<v1::RoutingService::Stub> stub_;
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+TEST_F(RoutingIntegrationTest, RequestIsRoutedToTeamOwnerAndApprovalTier) {
+  Submit("req_health", "social_post", "Health week: our pricing");
+  v1::WorkflowInstance wf = WaitForWorkflow("req_health");
+  EXPECT_EQ(wf.team_id(), "social");
+  EXPECT_EQ(wf.owner_id(), "ana");
+  EXPECT_EQ(wf.approval_tier(), common::v1::APPROVAL_TIER_EXECUTIVE);
+  EXPECT_EQ(wf.current_stage_id(), "creation");
+
+  auto routed = WorkflowEvents<v1::RequestRouted>(events::kRequestRouted, 1);
+  ASSERT_EQ(routed.size(), 1u);
+  EXPECT_EQ(routed[0].request_id(), "req_health");
+  EXPECT_EQ(routed[0].team_id(), "social");
+  EXPECT_EQ(routed[0].owner_id(), "ana");
+  EXPECT_EQ(routed[0].approval_tier(), common::v1::APPROVAL_TIER_EXECUTIVE);
+  EXPECT_EQ(routed[0].approval_policy_id(), "tier3");
+  EXPECT_EQ(routed[0].assignment_rule().rule_id(), "social-posts");
+  EXPECT_EQ(routed[0].tiering_rule().rule_id(), "health-claims");
+  EXPECT_THAT(routed[0].approval_steps(), ::testing::ElementsAre("brand", "legal", "compliance"));
+
+  auto timers = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
+                                          settings_.Topic(events::kTimerRequestsTopic), 1);
+  ASSERT_EQ(timers.size(), 1u);
+  v1::TimerRequested timer;
+  ASSERT_TRUE(timer.ParseFromString(timers[0].value));
+  EXPECT_EQ(timer.timer_id(), "req_health/stage/creation");
+  EXPECT_EQ(timer.duration().seconds(), 7200);
+
+  // A request no rule names goes to the default team, least loaded.
+  Submit("req_blog", "blog_post", "Release notes");
+  v1::WorkflowInstance blog = WaitForWorkflow("req_blog");
+  EXPECT_EQ(blog.team_id(), "growth");
+  EXPECT_EQ(blog.owner_id(), "finn");
+  EXPECT_EQ(blog.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
+}
+
+TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
+  Submit("req_1", "social_post", "First");
+  Submit("req_2", "social_post", "Second");
+  // The two requests have different keys, so they may sit on different
+  // partitions and be routed in either order: whichever came second waits.
+  v1::WorkflowInstance one = WaitForWorkflow("req_1");
+  v1::WorkflowInstance two = WaitForWorkflow("req_2");
+  ASSERT_NE(one.owner_id().empty(), two.owner_id().empty())
+      << "exactly one of the two must be assigned under a WIP limit of 1";
+  const std::string queued = one.owner_id().empty() ? "req_1" : "req_2";
+  EXPECT_EQ((queued == "req_1" ? two : one).owner_id(), "ana");
+
+  ::grpc::ClientContext list_context;
+  v1::ListQueueRequest list;
+  list.set_tenant_id("acme");
+  list.set_team_id("social");
+  list.set_unassigned_only(true);
+  v1::ListQueueResponse queue;
+  ASSERT_TRUE(stub_->ListQueue(&list_context, list, &queue).ok());
+  ASSERT_EQ(queue.tasks_size(), 1);
+  EXPECT_EQ(queue.tasks(0).request_id(), queued);
+  EXPECT_EQ(queue.tasks(0).queue_reason(), "all members at WIP limit");
+  // The router sets the gauge once it has published, just after storing.
+  EXPECT_TRUE(WaitFor([&] {
+    return metrics_.Render().find(R"(flywheel_routing_queued_requests{team="social"} 1)") !=
+           std::string::npos;
+  }));
+
+  ::grpc::ClientContext capacity_context;
+  v1::GetTeamCapacityRequest capacity;
+  capacity.set_tenant_id("acme");
+  capacity.set_team_id("social");
+  v1::GetTeamCapacityResponse load;
+  ASSERT_TRUE(stub_->GetTeamCapacity(&capacity_context, capacity, &load).ok());
+  EXPECT_EQ(load.total_open_tasks(), 1u);
+  EXPECT_EQ(load.total_wip_limit(), 1u);
+  EXPECT_EQ(load.queued_tasks(), 1u);
+
+  ::grpc::ClientContext join_context;
+  v1::JoinTeamRequest join;
+  join.set_tenant_id("acme");
+  join.set_team_id("social");
+  join.mutable_member()->set_user_id("bob");
+  join.mutable_member()->set_available(true);
+  join.mutable_member()->set_wip_limit(1);
+  v1::JoinTeamResponse joined;
+  ::grpc::Status status = stub_->JoinTeam(&join_context, join, &joined);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(joined.team().members_size(), 2);
+
+  EXPECT_EQ(
+      WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "bob"; })
+          .owner_id(),
+      "bob");
+  EXPECT_THAT(metrics_.Render(), HasSubstr(R"(flywheel_routing_queued_requests{team="social"} 0)"));
+  auto assigned = WorkflowEvents<v1::TaskAssigned>(events::kTaskAssigned, 3);
+  bool bob_got_it = false;
+  for (const auto& a : assigned) {
+    bob_got_it |= a.request_id() == queued && a.task().assignee_id() == "bob";
+  }
+  EXPECT_TRUE(bob_got_it) << "no task.assigned for " << queued << " to bob";
+  auto capacity_events = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
+                                                   settings_.Topic(events::kCapacityTopic), 1);
+  ASSERT_EQ(capacity_events.size(), 1u);
+  EXPECT_EQ(capacity_events[0].header("ce_type"), events::kCapacityChanged);
+}
+
+TEST_F(RoutingIntegrationTest, AdvanceChecksExitCriteriaAndFinishingFreesCapacity) {
+  Submit("req_1", "social_post", "First");
+  Submit("req_2", "social_post", "Second");
+  // Routed in either order (different keys, maybe different partitions):
+  // one is ana's, the other waits for her.
+  const bool first_is_1 = !WaitForWorkflow("req_1").owner_id().empty();
+  const bool first_is_2 = !WaitForWorkflow("req_2").owner_id().empty();
+  ASSERT_NE(first_is_1, first_is_2);
+  const std::string owned = first_is_1 ? "req_1" : "req_2";
+  const std::string queued = first_is_1 ? "req_2" : "req_1";
+
+  v1::AdvanceStageResponse response;
+  ASSERT_TRUE(Advance(owned, "creation", "", &response).ok());
+  EXPECT_EQ(response.workflow().current_stage_id(), "scheduling_qa");
+
+  ::grpc::Status refused =
+      Advance(owned, "scheduling_qa", "https://x.test/?utm_source=li&utm_medium=social", &response);
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(refused.error_message(),
+            "exit criterion of scheduling_qa: link https://x.test/?utm_source=li&utm_medium=social "
+            "lacks utm_campaign");
+  refused =
+      Advance(owned, "scheduling_qa",
+              "https://x.test/?utm_source=li&utm_medium=social&utm_campaign=Spring", &response);
+  EXPECT_THAT(refused.error_message(), HasSubstr("does not follow the naming convention"));
+  EXPECT_EQ(Advance(owned, "creation", "", &response).error_code(), ::grpc::StatusCode::ABORTED);
+  EXPECT_EQ(WaitForWorkflow(queued).owner_id(), "");
+
+  ::grpc::Status done = Advance(
+      owned, "scheduling_qa",
+      "https://x.test/?utm_source=li&utm_medium=social&utm_campaign=spring-sale-2026", &response);
+  ASSERT_TRUE(done.ok()) << done.error_message();
+  EXPECT_EQ(response.workflow().status(), v1::WORKFLOW_STATUS_COMPLETED);
+  // Finishing freed ana's slot: the queued request is hers now.
+  EXPECT_EQ(
+      WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "ana"; })
+          .owner_id(),
+      "ana");
+  EXPECT_EQ(WorkflowEvents<v1::WorkflowCompleted>(events::kWorkflowCompleted, 1).size(), 1u);
+}
+
+TEST_F(RoutingIntegrationTest, InvalidPolicyIsRefusedAndTheRunningOneStays) {
+  std::string bad = kPolicy;
+  bad.replace(bad.find("team: social}"), 13, "team: video}");
+  WritePolicy(bad);
+  absl::Status reload = app_->ReloadPolicyNow();
+  EXPECT_EQ(reload.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(reload.message(), HasSubstr("assignment_rules[0].team: unknown team \"video\""));
+  EXPECT_THAT(std::string(ValidatePolicyFile(policy_path_).message()),
+              HasSubstr("assignment_rules[0].team"));
+
+  Submit("req_after_bad", "social_post", "Still routed");
+  EXPECT_EQ(WaitForWorkflow("req_after_bad").team_id(), "social");
+
+  // A valid change is taken.
+  std::string good = kPolicy;
+  good.replace(good.find("team: social}"), 13, "team: growth}");
+  WritePolicy(good);
+  ASSERT_TRUE(app_->ReloadPolicyNow().ok());
+  EXPECT_TRUE(ValidatePolicyFile(policy_path_).ok());
+  Submit("req_after_good", "social_post", "Now growth");
+  EXPECT_EQ(WaitForWorkflow("req_after_good").team_id(), "growth");
+}
+
+TEST_F(RoutingIntegrationTest, UndecodableEventIsDeadLettered) {
+  kafka::CloudEvent event{.id = "evt_garbage",
+                          .source = "//tests",
+                          .type = events::kRequestSubmitted,
+                          .data_content_type = kafka::kProtobufContentType,
+                          .key = "req_garbage",
+                          .data = "\xff\xff not protobuf"};
+  auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
+  ASSERT_TRUE(record.ok());
+  ASSERT_TRUE(producer_->SendAndWait(*record).ok());
+  auto dead = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
+                                        settings_.Topic(events::kRoutingDeadLetterTopic), 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_THAT(std::string(dead[0].header(kafka::kDeadLetterReasonHeader).value_or("")),
+              HasSubstr("not a flywheel.intake.v1.RequestSubmitted"));
+  v1::WorkflowInstance wf;
+  EXPECT_EQ(GetWorkflow("req_garbage", &wf).error_code(), ::grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace flywheel::routing

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "flywheel/intake/v1/resources.pb.h"
+#include "flywheel/routing/v1/resources.pb.h"
+#include "policy.h"
+
+namespace flywheel::routing {
+
+/// Turns `tmpl` into the request's workflow: every stage PENDING except the
+/// first workable one, which is ACTIVE from `now` with its SLA due time.
+/// Approval stages are SKIPPED for tier 0 (no sign-off needed). The team,
+/// owner and assignee are left for assignment. Pure function.
+routing::v1::WorkflowInstance BuildWorkflow(const WorkflowTemplate& tmpl,
+                                            const intake::v1::Request& request, int tier,
+                                            absl::Time now);
+
+/// A planned move from the active stage.
+struct Transition {
+  int from = -1;
+  /// -1 when the workflow completes.
+  int to = -1;
+  std::vector<std::string> skipped;
+};
+
+/// Checks that `expected_stage_id` (when set) is the active stage (ABORTED
+/// otherwise) and finds the next stage, or `to_stage_id` later in the plan
+/// (INVALID_ARGUMENT when it is not). FAILED_PRECONDITION when the workflow
+/// is not active. Pure function.
+absl::StatusOr<Transition> PlanAdvance(const routing::v1::WorkflowInstance& workflow,
+                                       const std::string& expected_stage_id,
+                                       const std::string& to_stage_id);
+
+/// Applies `t`: the active stage DONE, the skipped ones SKIPPED, the next
+/// ACTIVE with `sla` due time (zero: no due time), or the workflow
+/// COMPLETED. Bumps update_time; assignment is left to the caller.
+void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, absl::Time now,
+                  absl::Duration next_sla);
+
+/// The stage template of `stage_id` in `tmpl`, or null.
+const StageTemplate* FindStage(const WorkflowTemplate* tmpl, const std::string& stage_id);
+
+/// Index of the active stage, or -1.
+int ActiveStage(const routing::v1::WorkflowInstance& workflow);
+
+}  // namespace flywheel::routing

@@ -1,0 +1,404 @@
+#include "workflow_ops.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <set>
+
+#include "exit_criteria.h"
+#include "flywheel/core/field_errors.h"
+#include "flywheel/core/id.h"
+#include "flywheel/core/status.h"
+#include "flywheel/log/log.h"
+#include "templates.h"
+
+namespace flywheel::routing {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+
+const WorkflowTemplate* TemplateOf(const Policy& policy, const routing::v1::WorkflowInstance& w) {
+  auto it = policy.templates.find(w.template_id());
+  return it == policy.templates.end() ? nullptr : &it->second;
+}
+
+routing::v1::Member MemberProto(const MemberSpec& m, int open_tasks) {
+  routing::v1::Member out;
+  out.set_user_id(m.id);
+  for (const auto& s : m.skills) out.add_skills(s);
+  if (!m.region.empty()) out.add_regions(m.region);
+  out.set_wip_limit(static_cast<uint32_t>(m.wip_limit));
+  out.set_open_tasks(static_cast<uint32_t>(std::max(open_tasks, 0)));
+  out.set_available(!m.on_leave);
+  return out;
+}
+
+int LoadOf(const std::map<std::string, int>& loads, const std::string& id) {
+  auto it = loads.find(id);
+  return it == loads.end() ? 0 : it->second;
+}
+
+absl::Status RequireTenantAndTeam(const std::string& tenant_id, const std::string& team_id) {
+  FieldErrors errors;
+  if (tenant_id.empty()) errors.Add("tenant_id", "is required");
+  if (team_id.empty()) errors.Add("team_id", "is required");
+  return errors.ToStatus();
+}
+
+}  // namespace
+
+WorkflowOps::WorkflowOps(PolicyHolder& policy, Assigner& assigner, const Clock& clock)
+    : policy_(policy), assigner_(assigner), clock_(clock) {}
+
+absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::GetWorkflow(
+    const routing::v1::GetWorkflowRequest& request) {
+  FieldErrors errors;
+  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (request.request_id().empty()) errors.Add("request_id", "is required");
+  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_ASSIGN_OR_RETURN(auto found,
+                            assigner_.store().Find(request.tenant_id(), request.request_id()));
+  if (!found.has_value()) {
+    return absl::NotFoundError("no workflow for request " + request.request_id());
+  }
+  return found->workflow;
+}
+
+absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
+    const routing::v1::AdvanceStageRequest& request) {
+  FieldErrors errors;
+  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (request.request_id().empty()) errors.Add("request_id", "is required");
+  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  WorkflowStore& store = assigner_.store();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto found, store.Find(request.tenant_id(), request.request_id()));
+  if (!found.has_value()) {
+    return absl::NotFoundError("no workflow for request " + request.request_id());
+  }
+  StoredWorkflow next = *std::move(found);
+  const int64_t revision = next.workflow.revision();
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      Transition t, PlanAdvance(next.workflow, request.expected_stage_id(), request.to_stage_id()));
+  for (const auto& [key, value] : request.fields()) {
+    (*next.request.mutable_spec()->mutable_fields())[key] = value;
+  }
+  const WorkflowTemplate* tmpl = TemplateOf(*policy, next.workflow);
+  const std::string from_id = next.workflow.current_stage_id();
+  const std::set<std::string> confirmed(request.confirmed_criterion_ids().begin(),
+                                        request.confirmed_criterion_ids().end());
+  absl::Status check;
+  if (const StageTemplate* from = FindStage(tmpl, from_id)) {
+    check = CheckCriteria("exit", from_id, from->exit, next.request, confirmed);
+  }
+  const StageTemplate* to =
+      t.to < 0 ? nullptr : FindStage(tmpl, next.workflow.stages(t.to).stage_id());
+  if (check.ok() && to != nullptr) {
+    check = CheckCriteria("entry", to->id, to->entry, next.request, confirmed);
+  }
+  if (!check.ok()) {
+    assigner_.metrics().CountAdvance("refused");
+    return check;
+  }
+
+  const absl::Time now = clock_.Now();
+  auto* from_stage = next.workflow.mutable_stages(t.from);
+  const google::protobuf::Timestamp from_enter = from_stage->enter_time();
+  const common::v1::Stage from_category = from_stage->stage();
+  for (auto& c : *from_stage->mutable_exit_criteria()) {
+    c.set_satisfied(true);
+    c.set_satisfied_by(request.actor_id());
+    *c.mutable_satisfy_time() =
+        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  }
+  ApplyAdvance(next.workflow, t, now, to == nullptr ? absl::ZeroDuration() : to->sla);
+  next.queue_reason.clear();
+  AssignSpec spec;
+  if (t.to >= 0) {
+    FLYWHEEL_ASSIGN_OR_RETURN(spec, assigner_.SpecFor(*policy, next));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Advance(next, revision, spec));
+  assigner_.metrics().CountAdvance("ok");
+  if (t.to >= 0)
+    assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
+
+  FLYWHEEL_ASSIGN_OR_RETURN(auto after, store.Find(request.tenant_id(), request.request_id()));
+  if (!after.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
+  const auto& w = after->workflow;
+  const RoutingTopics& topics = assigner_.topics();
+  kafka::EventPublisher& publisher = assigner_.publisher();
+  const std::string id = w.request_id() + "/advance/" + std::to_string(revision);
+
+  routing::v1::StageAdvanced advanced;
+  advanced.set_tenant_id(w.tenant_id());
+  advanced.set_request_id(w.request_id());
+  advanced.set_from_stage_id(from_id);
+  advanced.set_from_stage(from_category);
+  if (t.to >= 0) {
+    advanced.set_to_stage_id(w.stages(t.to).stage_id());
+    advanced.set_to_stage(w.stages(t.to).stage());
+  }
+  for (const std::string& s : t.skipped) advanced.add_skipped_stage_ids(s);
+  *advanced.mutable_from_stage_enter_time() = from_enter;
+  *advanced.mutable_transition_time() = w.update_time();
+  advanced.set_actor_id(request.actor_id());
+  FLYWHEEL_RETURN_IF_ERROR(publisher.Publish(StageAdvancedEvent(topics, advanced, id)).status());
+  FLYWHEEL_RETURN_IF_ERROR(
+      publisher.Publish(TimerCancelEvent(topics, *after, from_id, id + "/timer-cancel")).status());
+  if (t.to >= 0) {
+    FLYWHEEL_RETURN_IF_ERROR(
+        publisher
+            .Publish(TaskAssignedEvent(topics, *after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
+                                       result.previous_assignee, id + "/assigned"))
+            .status());
+    if (to != nullptr && to->sla > absl::ZeroDuration()) {
+      FLYWHEEL_RETURN_IF_ERROR(
+          publisher.Publish(TimerStartEvent(topics, *after, to->sla, id + "/timer")).status());
+    }
+  } else {
+    FLYWHEEL_RETURN_IF_ERROR(
+        publisher.Publish(WorkflowCompletedEvent(topics, *after, id + "/completed")).status());
+  }
+  if (absl::Status st = assigner_.Drain(*policy, w.tenant_id(), w.team_id()); !st.ok()) {
+    log::Warn("queue not drained after advance",
+              {{"team_id", w.team_id()}, {"error", st.ToString()}});
+  }
+  return w;
+}
+
+absl::StatusOr<routing::v1::ListQueueResponse> WorkflowOps::ListQueue(
+    const routing::v1::ListQueueRequest& request) {
+  FieldErrors errors;
+  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (request.team_id().empty() == request.assignee_id().empty()) {
+    errors.Add("team_id", "exactly one of team_id and assignee_id must be set");
+  }
+  if (request.page_size() < 0) errors.Add("page_size", "must not be negative");
+  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  WorkflowStore& store = assigner_.store();
+  const std::string& tenant = request.tenant_id();
+  const size_t limit = static_cast<size_t>(
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
+
+  std::vector<routing::v1::Task> tasks;
+  auto add = [&](const std::string& request_id, const std::string& assignee) -> absl::Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, request_id));
+    if (!wf.has_value()) return absl::OkStatus();
+    routing::v1::Task task = ActiveTask(*wf);
+    if (!assignee.empty() && task.assignee_id() != assignee) return absl::OkStatus();
+    if (!request.stages().empty() && std::find(request.stages().begin(), request.stages().end(),
+                                               task.stage()) == request.stages().end()) {
+      return absl::OkStatus();
+    }
+    tasks.push_back(std::move(task));
+    return absl::OkStatus();
+  };
+  if (!request.team_id().empty()) {
+    if (request.team_id() != kUnroutedTeam && policy->FindTeam(request.team_id()) == nullptr) {
+      return absl::NotFoundError("team " + request.team_id() + " is not in the policy");
+    }
+    const std::string team = request.team_id() == kUnroutedTeam ? "" : request.team_id();
+    FLYWHEEL_ASSIGN_OR_RETURN(auto queued, store.Queue(tenant, team, kMaxPageSize));
+    for (const QueueEntry& e : queued) FLYWHEEL_RETURN_IF_ERROR(add(e.request_id, ""));
+    if (!request.unassigned_only()) {
+      FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team));
+      for (const std::string& id : open) FLYWHEEL_RETURN_IF_ERROR(add(id, ""));
+    }
+  } else {
+    for (const auto& [team_id, team] : policy->teams) {
+      FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team_id));
+      for (const std::string& id : open) FLYWHEEL_RETURN_IF_ERROR(add(id, request.assignee_id()));
+    }
+  }
+  routing::v1::ListQueueResponse response;
+  response.set_total_size(static_cast<int32_t>(tasks.size()));
+  for (size_t i = 0; i < tasks.size() && i < limit; ++i) *response.add_tasks() = tasks[i];
+  return response;
+}
+
+absl::StatusOr<routing::v1::Team> WorkflowOps::GetTeam(const std::string& tenant_id,
+                                                       const std::string& team_id) {
+  FLYWHEEL_RETURN_IF_ERROR(RequireTenantAndTeam(tenant_id, team_id));
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto roster, assigner_.Roster(*policy, tenant_id, team_id));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto loads, assigner_.store().Loads(tenant_id, team_id));
+  routing::v1::Team team;
+  team.set_tenant_id(tenant_id);
+  team.set_team_id(team_id);
+  team.set_display_name(team_id);
+  team.set_default_wip_limit(static_cast<uint32_t>(policy->FindTeam(team_id)->default_wip_limit));
+  for (const MemberSpec& m : roster) *team.add_members() = MemberProto(m, LoadOf(loads, m.id));
+  return team;
+}
+
+absl::StatusOr<routing::v1::GetTeamCapacityResponse> WorkflowOps::GetTeamCapacity(
+    const routing::v1::GetTeamCapacityRequest& request) {
+  FLYWHEEL_ASSIGN_OR_RETURN(routing::v1::Team team,
+                            GetTeam(request.tenant_id(), request.team_id()));
+  FLYWHEEL_ASSIGN_OR_RETURN(size_t queued,
+                            assigner_.store().QueueSize(request.tenant_id(), request.team_id()));
+  routing::v1::GetTeamCapacityResponse out;
+  out.set_team_id(team.team_id());
+  out.set_queued_tasks(static_cast<uint32_t>(queued));
+  for (const auto& m : team.members()) {
+    auto* load = out.add_members();
+    load->set_user_id(m.user_id());
+    load->set_open_tasks(m.open_tasks());
+    load->set_wip_limit(m.wip_limit());
+    load->set_available(m.available());
+    if (m.available()) {
+      out.set_total_open_tasks(out.total_open_tasks() + m.open_tasks());
+      out.set_total_wip_limit(out.total_wip_limit() + m.wip_limit());
+    }
+  }
+  return out;
+}
+
+absl::Status WorkflowOps::PublishCapacity(const std::string& tenant_id, const std::string& team_id,
+                                          const std::string& user_id,
+                                          routing::v1::CapacityChange change,
+                                          const std::optional<MemberSpec>& member) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto team, GetTeam(tenant_id, team_id));
+  routing::v1::CapacityChanged changed;
+  changed.set_tenant_id(tenant_id);
+  changed.set_team_id(team_id);
+  changed.set_user_id(user_id);
+  changed.set_change(change);
+  for (const auto& m : team.members()) {
+    if (member.has_value() && m.user_id() == user_id) *changed.mutable_member() = m;
+    if (m.available()) changed.set_total_wip_limit(changed.total_wip_limit() + m.wip_limit());
+    changed.set_total_open_tasks(changed.total_open_tasks() + m.open_tasks());
+  }
+  return assigner_.publisher()
+      .Publish(CapacityChangedEvent(assigner_.topics(), changed, NewRandomId("evt")))
+      .status();
+}
+
+absl::StatusOr<routing::v1::Team> WorkflowOps::JoinTeam(
+    const routing::v1::JoinTeamRequest& request) {
+  FieldErrors errors;
+  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (request.team_id().empty()) errors.Add("team_id", "is required");
+  if (request.member().user_id().empty()) errors.Add("member.user_id", "is required");
+  if (request.member().regions_size() > 1) errors.Add("member.regions", "at most one region");
+  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto roster,
+                            assigner_.Roster(*policy, request.tenant_id(), request.team_id()));
+  const auto& m = request.member();
+  for (const MemberSpec& existing : roster) {
+    if (existing.id == m.user_id()) {
+      return absl::AlreadyExistsError(m.user_id() + " is already a member of " + request.team_id());
+    }
+  }
+  MemberSpec member{.id = m.user_id(),
+                    .skills = {m.skills().begin(), m.skills().end()},
+                    .region = m.regions().empty() ? "" : m.regions(0),
+                    .wip_limit = m.wip_limit() > 0
+                                     ? static_cast<int>(m.wip_limit())
+                                     : policy->FindTeam(request.team_id())->default_wip_limit,
+                    .on_leave = !m.available()};
+  FLYWHEEL_RETURN_IF_ERROR(
+      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member));
+  FLYWHEEL_RETURN_IF_ERROR(PublishCapacity(request.tenant_id(), request.team_id(), member.id,
+                                           routing::v1::CAPACITY_CHANGE_MEMBER_JOINED, member));
+  FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, request.tenant_id(), request.team_id()));
+  return GetTeam(request.tenant_id(), request.team_id());
+}
+
+absl::StatusOr<routing::v1::LeaveTeamResponse> WorkflowOps::LeaveTeam(
+    const routing::v1::LeaveTeamRequest& request) {
+  FLYWHEEL_RETURN_IF_ERROR(RequireTenantAndTeam(request.tenant_id(), request.team_id()));
+  if (request.user_id().empty()) {
+    FieldErrors errors;
+    errors.Add("user_id", "is required");
+    return errors.ToStatus();
+  }
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  const std::string& tenant = request.tenant_id();
+  const std::string& team_id = request.team_id();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto roster, assigner_.Roster(*policy, tenant, team_id));
+  if (std::none_of(roster.begin(), roster.end(),
+                   [&](const MemberSpec& m) { return m.id == request.user_id(); })) {
+    return absl::NotFoundError(request.user_id() + " is not a member of " + team_id);
+  }
+  WorkflowStore& store = assigner_.store();
+  FLYWHEEL_RETURN_IF_ERROR(store.RemoveMember(tenant, team_id, request.user_id()));
+  std::vector<std::string> moved;
+  FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team_id));
+  for (const std::string& id : open) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, id));
+    if (!wf.has_value() || ActiveTask(*wf).assignee_id() != request.user_id()) continue;
+    FLYWHEEL_RETURN_IF_ERROR(store.Unassign(tenant, team_id, id, "assignee left the team"));
+    moved.push_back(id);
+  }
+  FLYWHEEL_RETURN_IF_ERROR(PublishCapacity(tenant, team_id, request.user_id(),
+                                           routing::v1::CAPACITY_CHANGE_MEMBER_LEFT, std::nullopt));
+  if (request.reassign_open_tasks() || moved.empty()) {
+    FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, tenant, team_id));
+  } else {
+    assigner_.RefreshGauge(tenant, team_id);
+  }
+  routing::v1::LeaveTeamResponse response;
+  FLYWHEEL_ASSIGN_OR_RETURN(*response.mutable_team(), GetTeam(tenant, team_id));
+  for (const std::string& id : moved) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, id));
+    if (wf.has_value()) *response.add_moved_tasks() = ActiveTask(*wf);
+  }
+  return response;
+}
+
+absl::StatusOr<routing::v1::Team> WorkflowOps::UpdateMember(
+    const routing::v1::UpdateMemberRequest& request) {
+  FLYWHEEL_RETURN_IF_ERROR(RequireTenantAndTeam(request.tenant_id(), request.team_id()));
+  const auto& m = request.member();
+  FieldErrors errors;
+  if (m.user_id().empty()) errors.Add("member.user_id", "is required");
+  std::vector<std::string> paths(request.update_mask().paths().begin(),
+                                 request.update_mask().paths().end());
+  if (paths.empty()) paths = {"wip_limit", "available", "skills", "regions"};
+  for (const std::string& p : paths) {
+    if (p != "wip_limit" && p != "available" && p != "skills" && p != "regions") {
+      errors.Add("update_mask",
+                 "unknown path " + p + " (use wip_limit, available, skills, regions)");
+    }
+  }
+  if (m.regions_size() > 1) errors.Add("member.regions", "at most one region");
+  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto roster,
+                            assigner_.Roster(*policy, request.tenant_id(), request.team_id()));
+  auto it = std::find_if(roster.begin(), roster.end(),
+                         [&](const MemberSpec& s) { return s.id == m.user_id(); });
+  if (it == roster.end()) {
+    return absl::NotFoundError(m.user_id() + " is not a member of " + request.team_id());
+  }
+  MemberSpec member = *it;
+  routing::v1::CapacityChange change = routing::v1::CAPACITY_CHANGE_SKILLS_CHANGED;
+  for (const std::string& p : paths) {
+    if (p == "wip_limit") {
+      member.wip_limit = m.wip_limit() > 0 ? static_cast<int>(m.wip_limit())
+                                           : policy->FindTeam(request.team_id())->default_wip_limit;
+      if (change == routing::v1::CAPACITY_CHANGE_SKILLS_CHANGED) {
+        change = routing::v1::CAPACITY_CHANGE_WIP_LIMIT_CHANGED;
+      }
+    } else if (p == "available") {
+      member.on_leave = !m.available();
+      change = routing::v1::CAPACITY_CHANGE_AVAILABILITY_CHANGED;
+    } else if (p == "skills") {
+      member.skills.assign(m.skills().begin(), m.skills().end());
+    } else if (p == "regions") {
+      member.region = m.regions().empty() ? "" : m.regions(0);
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(
+      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member));
+  FLYWHEEL_RETURN_IF_ERROR(
+      PublishCapacity(request.tenant_id(), request.team_id(), member.id, change, member));
+  FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, request.tenant_id(), request.team_id()));
+  return GetTeam(request.tenant_id(), request.team_id());
+}
+
+}  // namespace flywheel::routing

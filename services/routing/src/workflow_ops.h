@@ -1,0 +1,66 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "assigner.h"
+#include "flywheel/core/clock.h"
+#include "flywheel/routing/v1/routing_service.pb.h"
+#include "policy.h"
+
+namespace flywheel::routing {
+
+/// The logic behind the RoutingService RPCs: workflow progress, queue views
+/// and team capacity. Takes and returns the API's messages; statuses follow
+/// routing_service.proto (INVALID_ARGUMENT with field violations, NOT_FOUND,
+/// ABORTED for a stale stage, FAILED_PRECONDITION naming the unmet
+/// criterion). Thread-safe: any number of RPC threads at once.
+class WorkflowOps {
+ public:
+  WorkflowOps(PolicyHolder& policy, Assigner& assigner, const Clock& clock);
+
+  absl::StatusOr<routing::v1::WorkflowInstance> GetWorkflow(
+      const routing::v1::GetWorkflowRequest& request);
+
+  /// Checks the active stage's exit criteria (and the next stage's entry
+  /// criteria) with the fields supplied, moves the workflow on, frees the
+  /// assignee's slot, assigns the next stage (a workflow in progress keeps
+  /// priority over queued requests: finishing comes before starting), then
+  /// hands queued requests the capacity that is left. Publishes
+  /// stage.advanced, timer CANCEL/START, task.assigned or
+  /// workflow.completed.
+  absl::StatusOr<routing::v1::WorkflowInstance> AdvanceStage(
+      const routing::v1::AdvanceStageRequest& request);
+
+  /// A team's queue (unassigned tasks first, with their reasons, then the
+  /// assigned open ones unless `unassigned_only`), or one person's open
+  /// tasks. One page of at most 500; no page token yet.
+  absl::StatusOr<routing::v1::ListQueueResponse> ListQueue(
+      const routing::v1::ListQueueRequest& request);
+
+  absl::StatusOr<routing::v1::Team> GetTeam(const std::string& tenant_id,
+                                            const std::string& team_id);
+  absl::StatusOr<routing::v1::GetTeamCapacityResponse> GetTeamCapacity(
+      const routing::v1::GetTeamCapacityRequest& request);
+
+  /// Adds a member, publishes CapacityChanged, assigns queued work.
+  absl::StatusOr<routing::v1::Team> JoinTeam(const routing::v1::JoinTeamRequest& request);
+  /// Removes a member; their open tasks go back to the team queue and are
+  /// reassigned as capacity allows. Publishes CapacityChanged.
+  absl::StatusOr<routing::v1::LeaveTeamResponse> LeaveTeam(
+      const routing::v1::LeaveTeamRequest& request);
+  /// Changes WIP limit, availability, skills or regions (by `update_mask`;
+  /// empty mask: all four), publishes CapacityChanged, assigns queued work.
+  absl::StatusOr<routing::v1::Team> UpdateMember(const routing::v1::UpdateMemberRequest& request);
+
+ private:
+  absl::Status PublishCapacity(const std::string& tenant_id, const std::string& team_id,
+                               const std::string& user_id, routing::v1::CapacityChange change,
+                               const std::optional<MemberSpec>& member);
+
+  PolicyHolder& policy_;
+  Assigner& assigner_;
+  const Clock& clock_;
+};
+
+}  // namespace flywheel::routing
