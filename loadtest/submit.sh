@@ -3,14 +3,17 @@
 # preset, starts a fresh broker and redis-server (test bed), runs
 # flywheel-intake and flywheel-routing as separate processes, and drives them
 # with flywheel-loadtest-submit:
-#   1. closed loop, 64 calls in flight: SubmitRequest throughput and latency;
-#   2. open loop at 1,000 calls/s: submit -> routed latency.
+#   1. open loop at 1,000 calls/s: submit -> routed latency (first, while
+#      routing has no backlog);
+#   2. closed loop, 64 calls in flight: SubmitRequest throughput and latency.
 #
-#   loadtest/submit.sh [SECONDS]     (measured seconds per scenario, default 30)
+#   loadtest/submit.sh [SECONDS] [RATE]   (measured seconds per scenario,
+#                                           default 30; open-loop rate, default 1000)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds="${1:-30}"
+rate="${2:-1000}"
 cmake --preset release >/dev/null
 cmake --build --preset release --target flywheel-intake flywheel-routing flywheel-loadtest-submit >&2
 
@@ -28,10 +31,10 @@ exec tests/testbed/testbed.sh run -- bash -c '
   # Ready when intake answers: a validate-only call would do, but the load
   # tool itself retries nothing, so wait for the port.
   for _ in $(seq 1 150); do (echo >/dev/tcp/127.0.0.1/18081) 2>/dev/null && break; sleep 0.2; done
+  echo "== open loop, '"$rate"'/s, following request.routed =="
+  $build/loadtest/flywheel-loadtest-submit --intake=127.0.0.1:18081 --rate='"$rate"' \
+    --concurrency=512 --duration='"$seconds"'s --kafka="$FLYWHEEL_TEST_KAFKA"
   echo "== closed loop =="
   $build/loadtest/flywheel-loadtest-submit --intake=127.0.0.1:18081 --concurrency=64 \
     --duration='"$seconds"'s
-  echo "== open loop, 1000/s, following request.routed =="
-  $build/loadtest/flywheel-loadtest-submit --intake=127.0.0.1:18081 --rate=1000 \
-    --concurrency=512 --duration='"$seconds"'s --kafka="$FLYWHEEL_TEST_KAFKA"
 '

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "flywheel/core/id.h"
 #include "flywheel/events/catalog.h"
@@ -35,6 +36,8 @@ ABSL_FLAG(std::string, kafka, "", "bootstrap servers; when set, measure submit -
 ABSL_FLAG(std::string, topic_prefix, "", "the services' kafka.topic_prefix");
 ABSL_FLAG(std::string, tenant, "acme", "tenant of every request");
 ABSL_FLAG(std::string, request_type, "blog_post", "request type of every request");
+ABSL_FLAG(std::vector<std::string>, field, {"target_audience=marketing managers"},
+          "request type fields as key=value, comma separated");
 
 namespace flywheel::loadtest {
 namespace {
@@ -62,6 +65,10 @@ class Samples {
   size_t size() const {
     std::lock_guard lock(mu_);
     return values_.size();
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    values_.clear();
   }
   void Print(const char* name) {
     std::lock_guard lock(mu_);
@@ -127,6 +134,11 @@ SubmitRequestRequest MakeRequest(const std::string& run, int64_t n) {
   spec->mutable_requester()->set_user_id("loadtest");
   spec->mutable_requester()->set_team("marketing");
   spec->mutable_due_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 10)));
+  for (const std::string& field : absl::GetFlag(FLAGS_field)) {
+    const size_t eq = field.find('=');
+    if (eq != std::string::npos)
+      (*spec->mutable_fields())[field.substr(0, eq)] = field.substr(eq + 1);
+  }
   return r;
 }
 
@@ -202,6 +214,27 @@ int Run() {
     }
   });
 
+  if (follower) {
+    // The pipeline is ready once one request makes it all the way through:
+    // routing's consumer may still be joining its group when intake answers.
+    ::grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    SubmitRequestResponse probe;
+    ::grpc::Status status = stub->SubmitRequest(&context, MakeRequest(run, -1), &probe);
+    if (!status.ok()) {
+      std::fprintf(stderr, "probe request failed: %s\n", status.error_message().c_str());
+      return 1;
+    }
+    routed.Submitted(probe.request_id(), absl::Now());
+    const absl::Time give_up = absl::Now() + absl::Seconds(120);
+    while (routed.pending() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
+    if (routed.pending() > 0) {
+      std::fprintf(stderr, "the probe request was never routed\n");
+      return 1;
+    }
+    routed.latency().Clear();
+  }
+
   const absl::Time start = absl::Now();
   const absl::Time measure_from = start + absl::GetFlag(FLAGS_warmup);
   const absl::Time end = measure_from + absl::GetFlag(FLAGS_duration);
@@ -259,5 +292,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // Debian's abseil checks every absl::Mutex for deadlocks; not worth it here.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return flywheel::loadtest::Run();
 }

@@ -11,6 +11,7 @@
 #include "flywheel/kafka/producer.h"
 #include "flywheel/log/log.h"
 #include "kafka_metrics.h"
+#include "partition_workers.h"
 #include "rdkafka_handles.h"
 
 namespace flywheel::kafka {
@@ -80,6 +81,11 @@ class KafkaConsumer final : public Consumer {
     }
     FLYWHEEL_RETURN_IF_ERROR(
         StatusFromKafkaError(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribe"));
+    workers_ = std::make_unique<PartitionWorkers>(
+        options_.concurrency, /*max_queued_per_lane=*/1000, [this](MessageHandle msg) {
+          // Runs on a lane thread; offsets_store is thread-safe.
+          if (Process(*msg)) rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
+        });
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
   }
@@ -90,8 +96,10 @@ class KafkaConsumer final : public Consumer {
       if (stopping_) return;
       stopping_ = true;
     }
-    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    // Records in hand finish or give up their retries; queued ones are
+    // dropped unstored, so whoever owns their partitions next gets them.
+    if (workers_) workers_->Stop();
     if (handle_) {
       // Leaves the group: the final revoke commits stored offsets.
       rd_kafka_consumer_close(handle_.get());
@@ -101,7 +109,8 @@ class KafkaConsumer final : public Consumer {
   bool HasAssignment() const override { return assigned_partitions_.load() > 0; }
 
  private:
-  // The consumer thread: polls, handles one record at a time, stores offsets.
+  // The poll thread: polls and hands records to the partition lanes; also
+  // runs the rebalance and statistics callbacks.
   void Run() {
     while (!IsStopping()) {
       MessageHandle msg(rd_kafka_consumer_poll(handle_.get(), 100));
@@ -112,9 +121,7 @@ class KafkaConsumer final : public Consumer {
                                           {"error", rd_kafka_message_errstr(msg.get())}});
         continue;
       }
-      if (Process(*msg)) {
-        rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
-      }
+      workers_->Push(std::move(msg));
     }
   }
 
@@ -157,8 +164,8 @@ class KafkaConsumer final : public Consumer {
                                                {"event_id", consumed.event.id},
                                                {"error", status.ToString()},
                                                {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stopping_; })) {
+      if (workers_->SleepUnlessAbandoned(backoff,
+                                         {consumed.record.topic, consumed.record.partition})) {
         return false;  // not done: redelivered to whoever owns the partition next
       }
       backoff = std::min(backoff * 2, absl::FromChrono(options_.retry_max));
@@ -180,8 +187,7 @@ class KafkaConsumer final : public Consumer {
       if (written.ok()) break;
       log::Error("dead-letter write failed, will retry",
                  {{"handler", options_.handler_name}, {"error", written.status().ToString()}});
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stopping_; })) {
+      if (workers_->SleepUnlessAbandoned(backoff, {original.topic, original.partition})) {
         return false;
       }
       backoff = std::min(backoff * 2, absl::FromChrono(options_.retry_max));
@@ -215,7 +221,13 @@ class KafkaConsumer final : public Consumer {
       }
       self->assigned_partitions_ += partitions->cnt;
     } else {
-      // Commit what was stored before the partitions move to another member.
+      // Let the lanes finish (or give up) the records of these partitions,
+      // then commit what was stored before the partitions move on.
+      std::vector<TopicPartition> leaving;
+      for (int i = 0; i < partitions->cnt; ++i) {
+        leaving.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
+      }
+      if (self->workers_) self->workers_->Revoke(leaving);
       rd_kafka_commit(rk, nullptr, /*async=*/0);
       if (cooperative) {
         rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
@@ -225,6 +237,7 @@ class KafkaConsumer final : public Consumer {
         rd_kafka_assign(rk, nullptr);
         self->assigned_partitions_ = 0;
       }
+      if (self->workers_) self->workers_->ClearRevoked(leaving);
     }
     log::Info("kafka rebalance",
               {{"handler", self->options_.handler_name},
@@ -258,8 +271,8 @@ class KafkaConsumer final : public Consumer {
   KafkaHandle handle_;
   std::atomic<int> assigned_partitions_{0};
 
+  std::unique_ptr<PartitionWorkers> workers_;
   std::mutex mu_;
-  std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -238,6 +238,31 @@ TEST_F(ConsumerTest, SecondMemberTakesOverPartitionsWithoutLosingEvents) {
   })) << seen.size();
 }
 
+TEST_F(ConsumerTest, PartitionsAreHandledInParallel) {
+  // The record on partition 0 is only let through once the one on
+  // partition 1 was handled: one lane for both would wait out the deadline.
+  std::atomic<bool> free_done{false};
+  std::atomic<bool> blocker_saw_free{false};
+  Seen handled;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    if (c.event.id == "blocker") {
+      blocker_saw_free = WaitFor([&] { return free_done.load(); }, absl::Seconds(20));
+    } else {
+      free_done = true;
+    }
+    handled.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  for (auto [id, partition] : {std::pair{"blocker", 0}, std::pair{"free", 1}}) {
+    CloudEvent event{.id = id, .source = "//tests", .type = "dev.flywheel.test.v1", .key = id};
+    Record record = *EncodeBinary(event, topic_);
+    record.partition = partition;
+    ASSERT_TRUE(producer_->SendAndWait(record).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 2; }));
+  EXPECT_TRUE(blocker_saw_free.load());
+}
+
 TEST_F(ConsumerTest, ConsumerLagIsExported) {
   for (int i = 0; i < 3; ++i) Publish("lag" + std::to_string(i));
   metrics::Metrics metrics;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "absl/synchronization/mutex.h"
 #include "flywheel/grpc/termination.h"
 #include "flywheel/log/log.h"
 #include "flywheel/metrics/metrics.h"
@@ -41,6 +42,11 @@ int Validate(const ServiceSpec& spec, const std::string& path) {
 
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   if (std::string path = ValidatePath(argc, argv); !path.empty()) return Validate(spec, path);
+
+  // Debian builds abseil with mutex deadlock detection on, which tracks
+  // every absl::Mutex in a global graph: measurable on every gRPC call.
+  // Tests keep it; a serving process does not need it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Before any thread starts, so every thread inherits the mask: termination
   // signals are taken only by WaitForTerminationSignal, SIGHUP only by a

@@ -124,8 +124,8 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartIntake(const runtime::CommonS
   FLYWHEEL_ASSIGN_OR_RETURN(auto pool, redis::Pool::Create({.connection = {.endpoint = endpoint}}));
   FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(
       settings.kafka_bootstrap_servers,
-      {{.name = settings.Topic(events::kRequestsTopic), .partitions = 6},
-       {.name = settings.Topic(events::kSubmissionsTopic), .partitions = 6},
+      {{.name = settings.Topic(events::kRequestsTopic), .partitions = events::kStreamPartitions},
+       {.name = settings.Topic(events::kSubmissionsTopic), .partitions = events::kStreamPartitions},
        {.name = settings.Topic(events::kIntakeDeadLetterTopic), .partitions = 1}}));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto producer, kafka::Producer::Create({.bootstrap_servers = settings.kafka_bootstrap_servers,

@@ -57,22 +57,20 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
 
   const RoutingTopics& topics = assigner_.topics();
   kafka::EventPublisher& publisher = assigner_.publisher();
-  FLYWHEEL_RETURN_IF_ERROR(
-      publisher.Publish(RoutedEvent(topics, *stored, event_id + "/routed")).status());
-  FLYWHEEL_RETURN_IF_ERROR(
-      publisher
-          .Publish(TaskAssignedEvent(topics, *stored, routing::v1::ASSIGNMENT_REASON_ROUTED, "",
-                                     event_id + "/assigned"))
-          .status());
+  std::vector<kafka::OutgoingEvent> events = {
+      RoutedEvent(topics, *stored, event_id + "/routed"),
+      TaskAssignedEvent(topics, *stored, routing::v1::ASSIGNMENT_REASON_ROUTED, "",
+                        event_id + "/assigned")};
   auto stored_tmpl = policy->templates.find(stored->workflow.template_id());
   const StageTemplate* stage =
       FindStage(stored_tmpl == policy->templates.end() ? nullptr : &stored_tmpl->second,
                 stored->workflow.current_stage_id());
   if (stage != nullptr && stage->sla > absl::ZeroDuration()) {
-    FLYWHEEL_RETURN_IF_ERROR(
-        publisher.Publish(TimerStartEvent(topics, *stored, stage->sla, event_id + "/timer"))
-            .status());
+    events.push_back(TimerStartEvent(topics, *stored, stage->sla, event_id + "/timer"));
   }
+  // One round trip for all of them; ids derive from the cause, so a retry
+  // after a partial failure republishes the same events.
+  FLYWHEEL_RETURN_IF_ERROR(publisher.PublishAll(events).status());
 
   if (result.changed) {
     assigner_.metrics().CountRouted(common::v1::Priority_Name(request.priority()));

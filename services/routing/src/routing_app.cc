@@ -129,9 +129,10 @@ absl::StatusOr<std::unique_ptr<RoutingApp>> StartRouting(const runtime::CommonSe
   FLYWHEEL_ASSIGN_OR_RETURN(auto pool, redis::Pool::Create({.connection = {.endpoint = endpoint}}));
   FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(
       settings.kafka_bootstrap_servers,
-      {{.name = settings.Topic(events::kRequestsTopic), .partitions = 6},
-       {.name = settings.Topic(events::kWorkflowsTopic), .partitions = 6},
-       {.name = settings.Topic(events::kTimerRequestsTopic), .partitions = 6},
+      {{.name = settings.Topic(events::kRequestsTopic), .partitions = events::kStreamPartitions},
+       {.name = settings.Topic(events::kWorkflowsTopic), .partitions = events::kStreamPartitions},
+       {.name = settings.Topic(events::kTimerRequestsTopic),
+        .partitions = events::kStreamPartitions},
        {.name = settings.Topic(events::kCapacityTopic), .partitions = 3},
        {.name = settings.Topic(events::kRoutingDeadLetterTopic), .partitions = 1}}));
   FLYWHEEL_ASSIGN_OR_RETURN(

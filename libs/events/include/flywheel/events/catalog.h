@@ -6,6 +6,12 @@ namespace flywheel::events {
 // lead) goes to one topic with the aggregate id as key, so consumers see an
 // aggregate's events in the order they happened. `ce_type` tells them apart.
 
+/// Partitions of each aggregate stream when a service creates it. A
+/// partition is the unit of parallelism: one consumer handles one partition's
+/// events in order, different partitions at once (kafka::ConsumerOptions::
+/// concurrency), so this bounds how many events of a stream are in flight.
+inline constexpr int kStreamPartitions = 12;
+
 /// Lifecycle of work requests: submitted, updated, cancelled, rejected.
 inline constexpr char kRequestsTopic[] = "flywheel.intake.requests.v1";
 /// Submissions other services publish for intake to validate.

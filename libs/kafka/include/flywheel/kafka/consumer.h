@@ -36,6 +36,9 @@ struct ConsumerOptions {
   std::string handler_name;
   /// How often consumer lag is refreshed.
   std::chrono::milliseconds stats_interval{5000};
+  /// How many partitions are handled at once, each on its own thread. The
+  /// records of one partition are always handled one at a time, in order.
+  int concurrency = 12;
   /// Backoff bounds for retryable handler failures.
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
@@ -58,13 +61,15 @@ struct ConsumedEvent {
 /// RESOURCE_EXHAUSTED) are retried with backoff, holding the partition;
 /// any other failure sends the record to the dead-letter topic with the
 /// status as reason. The handler must be idempotent on `event.id`: delivery
-/// is at least once.
+/// is at least once. It is called from several threads at once (one per
+/// partition lane), so it must be thread-safe.
 using EventHandler = std::function<absl::Status(const ConsumedEvent&)>;
 
 /// A consumer-group member with at-least-once processing and
 /// cooperative-sticky rebalancing. Records that do not decode as CloudEvents
-/// go to the dead-letter topic and the consumer goes on. Runs the handler on
-/// its own thread, one record at a time. Non-copyable.
+/// go to the dead-letter topic and the consumer goes on. The handler runs on
+/// `concurrency` threads of the consumer's own: records of one partition one
+/// at a time and in order, different partitions in parallel. Non-copyable.
 class Consumer {
  public:
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(const ConsumerOptions& options,

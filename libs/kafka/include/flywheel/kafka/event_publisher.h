@@ -2,10 +2,12 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "flywheel/core/clock.h"
+#include "flywheel/kafka/record.h"
 
 namespace flywheel::kafka {
 
@@ -37,6 +39,14 @@ class EventPublisher {
   /// Returns once the broker has acknowledged the event (acks=all), with the
   /// event id written; the caller may then report success. Thread-safe.
   virtual absl::StatusOr<std::string> Publish(const OutgoingEvent& event) = 0;
+
+  /// Publishes several events at once and returns once every one is
+  /// acknowledged, with their ids in order; the first failure otherwise
+  /// (some events may then have been written: publish idempotently, with
+  /// ids derived from the cause). Costs one round trip instead of one per
+  /// event. The default publishes one after another.
+  virtual absl::StatusOr<std::vector<std::string>> PublishAll(
+      const std::vector<OutgoingEvent>& events);
 };
 
 /// The Kafka implementation. `source` is the CloudEvents source of every
@@ -46,8 +56,12 @@ class KafkaEventPublisher final : public EventPublisher {
   KafkaEventPublisher(Producer& producer, std::string source,
                       const Clock& clock = SystemClock::Instance());
   absl::StatusOr<std::string> Publish(const OutgoingEvent& event) override;
+  absl::StatusOr<std::vector<std::string>> PublishAll(
+      const std::vector<OutgoingEvent>& events) override;
 
  private:
+  absl::StatusOr<Record> Envelope(const OutgoingEvent& event, std::string* id) const;
+
   Producer& producer_;
   std::string source_;
   const Clock& clock_;

@@ -19,8 +19,9 @@ namespace flywheel::kafka {
 struct ProducerOptions {
   std::string bootstrap_servers;
   std::string client_id = "flywheel";
-  /// How long records may wait to be batched.
-  std::chrono::milliseconds linger{5};
+  /// How long records may wait to be batched. Short, because the platform's
+  /// producers mostly wait for the acknowledgement before answering.
+  std::chrono::milliseconds linger{1};
   /// How long Send() waits for room when the local queue is full before it
   /// reports RESOURCE_EXHAUSTED.
   std::chrono::milliseconds queue_full_wait{5000};
@@ -43,7 +44,8 @@ class Producer {
                                                           metrics::Metrics* metrics = nullptr);
   virtual ~Producer() = default;
 
-  /// Queues `record` (topic, key, value, headers are used). `done` runs once
+  /// Queues `record` (topic, key, value, headers are used; a partition of 0
+  /// or more pins the record there, otherwise the key chooses). `done` runs once
   /// on the producer's delivery thread when the broker has acknowledged the
   /// record or it has failed for good; it must not block.
   virtual void Send(Record record, DeliveryCallback done) = 0;
