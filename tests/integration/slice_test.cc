@@ -16,6 +16,7 @@
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/redis/testing/redis_test_env.h"
+#include "flywheel/runtime/testing/integration_settings.h"
 #include "intake_app.h"
 #include "redis_workflow_store.h"
 #include "routing_app.h"
@@ -32,15 +33,9 @@ class SliceTest : public redis::RedisTestEnv {
   void SetUp() override {
     RedisTestEnv::SetUp();
     if (HasFatalFailure()) return;
-    auto kafka = kafka::testing::BootstrapServers();
-    ASSERT_TRUE(kafka.ok()) << kafka.status();
-
-    settings_.grpc_listen = "127.0.0.1:0";
-    settings_.kafka_bootstrap_servers = *kafka;
-    settings_.redis_endpoint = options().endpoint.ToString();
-    settings_.drain_timeout = absl::Seconds(5);
-    settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
-    settings_.redis_key_prefix = prefix();
+    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    settings_ = *settings;
 
     auto routing = routing::StartRouting(settings_, config_, routing_metrics_);
     ASSERT_TRUE(routing.ok()) << routing.status();

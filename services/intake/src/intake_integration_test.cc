@@ -18,6 +18,7 @@
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/redis/testing/redis_test_env.h"
+#include "flywheel/runtime/testing/integration_settings.h"
 #include "intake_app.h"
 
 namespace flywheel::intake {
@@ -31,14 +32,9 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
   void SetUp() override {
     RedisTestEnv::SetUp();
     if (HasFatalFailure()) return;
-    auto kafka = kafka::testing::BootstrapServers();
-    ASSERT_TRUE(kafka.ok()) << kafka.status();
-    settings_.grpc_listen = "127.0.0.1:0";
-    settings_.kafka_bootstrap_servers = *kafka;
-    settings_.redis_endpoint = options().endpoint.ToString();
-    settings_.drain_timeout = absl::Seconds(5);
-    settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
-    settings_.redis_key_prefix = prefix();
+    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    settings_ = *settings;
     auto app = StartIntake(settings_, config_, metrics_);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);

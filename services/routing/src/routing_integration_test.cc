@@ -20,6 +20,7 @@
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/routing/v1/routing_service.grpc.pb.h"
+#include "flywheel/runtime/testing/integration_settings.h"
 #include "routing_app.h"
 
 namespace flywheel::routing {
@@ -61,14 +62,9 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
   void SetUp() override {
     RedisTestEnv::SetUp();
     if (HasFatalFailure()) return;
-    auto kafka = kafka::testing::BootstrapServers();
-    ASSERT_TRUE(kafka.ok()) << kafka.status();
-    settings_.grpc_listen = "127.0.0.1:0";
-    settings_.kafka_bootstrap_servers = *kafka;
-    settings_.redis_endpoint = options().endpoint.ToString();
-    settings_.drain_timeout = absl::Seconds(5);
-    settings_.kafka_topic_prefix = "test." + NewRandomId().substr(0, 12) + ".";
-    settings_.redis_key_prefix = prefix();
+    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    settings_ = *settings;
 
     policy_path_ = ::testing::TempDir() + "routing_policy_" + NewRandomId() + ".yaml";
     WritePolicy(kPolicy);
@@ -81,7 +77,8 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
     app_ = *std::move(app);
     stub_ = v1::RoutingService::NewStub(::grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(app_->grpc_port()), ::grpc::InsecureChannelCredentials()));
-    auto producer = kafka::Producer::Create({.bootstrap_servers = *kafka});
+    auto producer =
+        kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
     ASSERT_TRUE(producer.ok()) << producer.status();
     producer_ = *std::move(producer);
   }
