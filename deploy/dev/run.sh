@@ -38,6 +38,12 @@ for entry in "${services[@]}"; do
   echo "flywheel dev: $name on gRPC 127.0.0.1:$grpc, metrics http://127.0.0.1:$metrics/metrics" >&2
 done
 
+# Wait until both answer, then show one request going through.
+for port in 8081 8082; do
+  for _ in $(seq 1 150); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+done
+"$(dirname "$0")/demo.sh" 127.0.0.1:8081 127.0.0.1:8082 || echo "flywheel dev: the demo request did not go through" >&2
+
 echo "flywheel dev: running; Ctrl-C stops everything" >&2
 # Exits as soon as any service exits (a crash should not go unnoticed).
 wait -n "${pids[@]}"
