@@ -84,7 +84,15 @@ class KafkaConsumer final : public Consumer {
     workers_ = std::make_unique<PartitionWorkers>(
         options_.concurrency, /*max_queued_per_lane=*/1000, [this](MessageHandle msg) {
           // Runs on a lane thread; offsets_store is thread-safe.
-          if (Process(*msg)) rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
+          if (!Process(*msg)) return;
+          if (rd_kafka_resp_err_t err =
+                  rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
+              err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            // Typically the partition was just revoked: its next owner
+            // handles the record again, which idempotent handlers allow.
+            log::Warn("offset not stored",
+                      {{"handler", options_.handler_name}, {"error", rd_kafka_err2str(err)}});
+          }
         });
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
@@ -96,10 +104,12 @@ class KafkaConsumer final : public Consumer {
       if (stopping_) return;
       stopping_ = true;
     }
-    if (thread_.joinable()) thread_.join();
-    // Records in hand finish or give up their retries; queued ones are
-    // dropped unstored, so whoever owns their partitions next gets them.
+    // Stop the lanes first: the poll thread may be waiting in Push for room
+    // in a lane whose record is retrying, and only this wakes both. Records
+    // in hand finish or give up their retries; queued ones are dropped
+    // unstored, so whoever owns their partitions next gets them.
     if (workers_) workers_->Stop();
+    if (thread_.joinable()) thread_.join();
     if (handle_) {
       // Leaves the group: the final revoke commits stored offsets.
       rd_kafka_consumer_close(handle_.get());
@@ -212,14 +222,26 @@ class KafkaConsumer final : public Consumer {
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<KafkaConsumer*>(opaque);
     const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    // A failed step is logged; a failed (un)assign leaves the count as it was.
+    auto failed = [self](const char* step, const char* error) {
+      log::Error("kafka rebalance step failed",
+                 {{"handler", self->options_.handler_name}, {"step", step}, {"error", error}});
+      return false;
+    };
+    auto check = [&failed](rd_kafka_error_t* error, const char* step) {
+      if (error == nullptr) return true;
+      failed(step, rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      return false;
+    };
+    auto check_err = [&failed](rd_kafka_resp_err_t err, const char* step) {
+      return err == RD_KAFKA_RESP_ERR_NO_ERROR || failed(step, rd_kafka_err2str(err));
+    };
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      if (cooperative) {
-        rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
-        if (error) rd_kafka_error_destroy(error);
-      } else {
-        rd_kafka_assign(rk, partitions);
-      }
-      self->assigned_partitions_ += partitions->cnt;
+      const bool assigned = cooperative
+                                ? check(rd_kafka_incremental_assign(rk, partitions), "assign")
+                                : check_err(rd_kafka_assign(rk, partitions), "assign");
+      if (assigned) self->assigned_partitions_ += partitions->cnt;
     } else {
       // Let the lanes finish (or give up) the records of these partitions,
       // then commit what was stored before the partitions move on.
@@ -228,13 +250,15 @@ class KafkaConsumer final : public Consumer {
         leaving.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
       }
       if (self->workers_) self->workers_->Revoke(leaving);
-      rd_kafka_commit(rk, nullptr, /*async=*/0);
+      if (rd_kafka_resp_err_t commit = rd_kafka_commit(rk, nullptr, /*async=*/0);
+          commit != RD_KAFKA_RESP_ERR_NO_ERROR && commit != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        check_err(commit, "commit");  // the next owner re-handles what was not committed
+      }
       if (cooperative) {
-        rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
-        if (error) rd_kafka_error_destroy(error);
-        self->assigned_partitions_ -= partitions->cnt;
-      } else {
-        rd_kafka_assign(rk, nullptr);
+        if (check(rd_kafka_incremental_unassign(rk, partitions), "unassign")) {
+          self->assigned_partitions_ -= partitions->cnt;
+        }
+      } else if (check_err(rd_kafka_assign(rk, nullptr), "unassign")) {
         self->assigned_partitions_ = 0;
       }
       if (self->workers_) self->workers_->ClearRevoked(leaving);

@@ -65,6 +65,19 @@ void PartitionWorkers::RunLane(Lane& lane) {
 void PartitionWorkers::Revoke(const std::vector<TopicPartition>& partitions) {
   std::unique_lock lock(mu_);
   for (const auto& p : partitions) revoked_.insert(p);
+  // Drop their queued records now rather than when each lane reaches them,
+  // so the revoke does not wait behind other partitions' work.
+  for (auto& lane : lanes_) {
+    for (auto it = lane->queue.begin(); it != lane->queue.end();) {
+      const TopicPartition partition = PartitionOf(**it);
+      if (!revoked_.contains(partition)) {
+        ++it;
+        continue;
+      }
+      it = lane->queue.erase(it);
+      if (--in_flight_[partition] == 0) in_flight_.erase(partition);
+    }
+  }
   changed_.notify_all();
   for (auto& lane : lanes_) lane->ready.notify_all();
   changed_.wait(lock, [&] {

@@ -36,6 +36,10 @@ class PartitionWorkers {
 
   /// Queues a record on its partition's lane, waiting while that lane is
   /// full. False (and the record dropped) once stopping.
+  ///
+  /// Known limit: while a lane is full the poll thread waits here, so a
+  /// partition stuck in retries for longer than max.poll.interval.ms makes
+  /// librdkafka leave the group. Pausing just that partition would avoid it.
   bool Push(MessageHandle msg);
 
   /// Partitions are leaving this member: their queued records are dropped

@@ -22,7 +22,8 @@ namespace flywheel::intake {
 /// it; then the handler returns INVALID_ARGUMENT with the reason, which
 /// sends the record to the dead-letter topic. Nothing is stored for it.
 /// Store or broker outages are returned as they are (UNAVAILABLE), so the
-/// consumer retries. Runs on the consumer's thread.
+/// consumer retries. Called from several consumer lanes at once; keeps no
+/// state of its own.
 class SubmissionsHandler {
  public:
   SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher, std::string requests_topic,

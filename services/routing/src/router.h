@@ -16,8 +16,8 @@ namespace flywheel::routing {
 /// publishes request.routed, task.assigned for the first stage and a
 /// TimerRequested START for the first stage's SLA (timers are requested per
 /// stage as it is entered; AdvanceStage requests the next). Other event
-/// types on the requests stream are acknowledged untouched. Called on the
-/// consumer's thread.
+/// types on the requests stream are acknowledged untouched. Called from
+/// several consumer lanes at once; keeps no state of its own.
 class Router {
  public:
   Router(PolicyHolder& policy, Assigner& assigner, const Clock& clock);
