@@ -19,6 +19,15 @@ absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
   return CreateResult{CreateOutcome::kCreated, request.request_id()};
 }
 
+absl::StatusOr<std::optional<RequestStore::KeyUse>> InMemoryRequestStore::FindKey(
+    const std::string& tenant_id, const std::string& idempotency_key) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  auto it = keys_.find(tenant_id + "/" + idempotency_key);
+  if (it == keys_.end()) return std::nullopt;
+  return KeyUse{.request_id = it->second.request_id, .spec_fingerprint = it->second.fingerprint};
+}
+
 absl::StatusOr<std::optional<StoredRequest>> InMemoryRequestStore::Get(
     const std::string& tenant_id, const std::string& request_id) {
   std::lock_guard lock(mu_);

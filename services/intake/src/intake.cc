@@ -107,6 +107,32 @@ absl::StatusOr<v1::Request> Intake::LoadSettled(const std::string& tenant_id,
   return std::move(found.request);
 }
 
+absl::StatusOr<v1::SubmitRequestResponse> Intake::AnswerUsedKey(
+    const v1::SubmitRequestRequest& request, const std::string& type_label, bool same_spec,
+    const std::string& first_request_id) {
+  if (!same_spec) {
+    metrics_.CountSubmission(type_label, "conflict");
+    return absl::AlreadyExistsError("idempotency_key '" + request.idempotency_key() +
+                                    "' was already used for a different request ('" +
+                                    first_request_id + "'); use a new key for new work");
+  }
+  auto original = LoadSettled(request.tenant_id(), first_request_id);
+  if (!original.ok()) {
+    metrics_.CountSubmission(type_label, "failed");
+    return original.status().code() == absl::StatusCode::kNotFound
+               ? absl::UnavailableError("the original request is missing; retry")
+               : original.status();
+  }
+  metrics_.CountSubmission(type_label, "replayed");
+  v1::SubmitRequestResponse replay;
+  replay.set_request_id(original->request_id());
+  replay.set_priority(original->priority());
+  replay.set_priority_reason(original->priority_reason());
+  replay.set_sla_class(original->sla_class());
+  replay.set_replayed(true);
+  return replay;
+}
+
 absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequestRequest& request) {
   const absl::Time now = clock_.Now();
   const std::shared_ptr<const Policy> policy = policy_.Get();
@@ -119,6 +145,20 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
     metrics_.CountSubmission(type_label, "invalid");
     return absl::ResourceExhaustedError(absl::StrCat(
         "the submission is ", bytes, " bytes; the limit is ", kMaxSubmissionBytes, " (1 MiB)"));
+  }
+  // A key already used is answered from what it created, before validating
+  // again: a retry must not fail because time passed (a due date that is now
+  // past) or the policy changed since the first attempt.
+  if (!request.tenant_id().empty() && !request.idempotency_key().empty()) {
+    auto used = store_.FindKey(request.tenant_id(), request.idempotency_key());
+    if (!used.ok()) {
+      metrics_.CountSubmission(type_label, "failed");
+      return StoreDown(used.status());
+    }
+    if (used->has_value()) {
+      const bool same = (*used)->spec_fingerprint == SpecFingerprint(request.spec());
+      return AnswerUsedKey(request, type_label, same, (*used)->request_id);
+    }
   }
   if (absl::Status valid = ValidateSubmit(request, *policy, now); !valid.ok()) {
     metrics_.CountSubmission(type_label, "invalid");
@@ -159,31 +199,11 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
     metrics_.CountSubmission(type_label, "failed");
     return StoreDown(result.status());
   }
-  switch (result->outcome) {
-    case RequestStore::CreateOutcome::kConflict:
-      metrics_.CountSubmission(type_label, "conflict");
-      return absl::AlreadyExistsError("idempotency_key '" + request.idempotency_key() +
-                                      "' was already used for a different request ('" +
-                                      result->request_id + "'); use a new key for new work");
-    case RequestStore::CreateOutcome::kReplayed: {
-      auto original = LoadSettled(request.tenant_id(), result->request_id);
-      if (!original.ok()) {
-        metrics_.CountSubmission(type_label, "failed");
-        return original.status().code() == absl::StatusCode::kNotFound
-                   ? absl::UnavailableError("the original request is missing; retry")
-                   : original.status();
-      }
-      metrics_.CountSubmission(type_label, "replayed");
-      v1::SubmitRequestResponse replay;
-      replay.set_request_id(original->request_id());
-      replay.set_priority(original->priority());
-      replay.set_priority_reason(original->priority_reason());
-      replay.set_sla_class(original->sla_class());
-      replay.set_replayed(true);
-      return replay;
-    }
-    case RequestStore::CreateOutcome::kCreated:
-      break;
+  if (result->outcome != RequestStore::CreateOutcome::kCreated) {
+    // Another call with the same key won the race since FindKey.
+    return AnswerUsedKey(request, type_label,
+                         result->outcome == RequestStore::CreateOutcome::kReplayed,
+                         result->request_id);
   }
   if (absl::Status published = Publish(created, event); !published.ok()) {
     metrics_.CountSubmission(type_label, "failed");

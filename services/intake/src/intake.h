@@ -62,6 +62,12 @@ class Intake {
   absl::StatusOr<v1::CancelRequestResponse> Cancel(const v1::CancelRequestRequest& request);
 
  private:
+  // The answer to a submission whose idempotency key was used before: the
+  // first request again (same spec) or ALREADY_EXISTS (another spec).
+  absl::StatusOr<v1::SubmitRequestResponse> AnswerUsedKey(const v1::SubmitRequestRequest& request,
+                                                          const std::string& type_label,
+                                                          bool same_spec,
+                                                          const std::string& first_request_id);
   // Loads the request, publishing a pending outbox event first.
   absl::StatusOr<v1::Request> LoadSettled(const std::string& tenant_id,
                                           const std::string& request_id);

@@ -155,6 +155,21 @@ TEST_F(IntakeTest, SameKeySameSpecReplaysAndPublishesNothingNew) {
   EXPECT_EQ(store_.size(), 1u);
 }
 
+TEST_F(IntakeTest, RetryAfterTheDueDatePassedStillReplays) {
+  // The first attempt was stored, but the caller never saw the answer; by
+  // the time it retries, the due date is in the past. The retry must get the
+  // original request back, not a validation error about the date.
+  const v1::SubmitRequestRequest request = Valid();
+  auto first = intake_.Submit(request);
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(absl::Hours(24 * 30));
+  auto again = intake_.Submit(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->request_id(), first->request_id());
+  EXPECT_EQ(publisher_.published.size(), 1u);
+}
+
 TEST_F(IntakeTest, SameKeyDifferentSpecIsAlreadyExists) {
   ASSERT_TRUE(intake_.Submit(Valid()).ok());
   v1::SubmitRequestRequest other = Valid();

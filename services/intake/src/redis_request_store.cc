@@ -79,6 +79,19 @@ std::string RedisRequestStore::IdempotencyKey(const std::string& tenant_id,
   return absl::StrCat(key_prefix_, "idempotency:{", tenant_id, "}:", key);
 }
 
+absl::StatusOr<std::optional<RequestStore::KeyUse>> RedisRequestStore::FindKey(
+    const std::string& tenant_id, const std::string& idempotency_key) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      conn->Command({"HMGET", IdempotencyKey(tenant_id, idempotency_key), "request_id", "spec"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
+  if (parts.size() != 2 || parts[0].is_nil()) return std::nullopt;
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string request_id, parts[0].AsString());
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string fingerprint, parts[1].AsString());
+  return KeyUse{.request_id = std::move(request_id), .spec_fingerprint = std::move(fingerprint)};
+}
+
 absl::StatusOr<RequestStore::CreateResult> RedisRequestStore::Create(
     const v1::Request& request, const std::string& spec_fingerprint, const PendingEvent& event,
     absl::Duration idempotency_ttl) {

@@ -30,6 +30,8 @@ class RedisRequestStore final : public RequestStore {
                                       const std::string& spec_fingerprint,
                                       const PendingEvent& event,
                                       absl::Duration idempotency_ttl) override;
+  absl::StatusOr<std::optional<KeyUse>> FindKey(const std::string& tenant_id,
+                                                const std::string& idempotency_key) override;
   absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
                                                    const std::string& request_id) override;
   absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated, int64_t expected_revision,

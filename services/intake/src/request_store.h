@@ -72,6 +72,15 @@ class RequestStore {
                                               const PendingEvent& event,
                                               absl::Duration idempotency_ttl) = 0;
 
+  /// What an idempotency key was first used for.
+  struct KeyUse {
+    std::string request_id;
+    std::string spec_fingerprint;
+  };
+  /// The use of (tenant, key), or nullopt when the key is unused (or expired).
+  virtual absl::StatusOr<std::optional<KeyUse>> FindKey(const std::string& tenant_id,
+                                                        const std::string& idempotency_key) = 0;
+
   /// The request, or nullopt when this tenant has no such request.
   virtual absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
                                                            const std::string& request_id) = 0;
