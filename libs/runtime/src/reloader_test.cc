@@ -69,7 +69,10 @@ TEST_F(ReloaderTest, LoadsAtStartAndAgainWhenTheFileChanges) {
   EXPECT_EQ(live_.load(), 1);
   Write("2");
   EXPECT_TRUE(WaitFor([&] { return live_.load() == 2; }));
-  EXPECT_THAT(metrics_.Render(), HasSubstr(R"(flywheel_test_policy_reloads_total{result="ok"} 2)"));
+  // The count follows the load, so wait for it too rather than read it once.
+  const std::string counted = R"(flywheel_test_policy_reloads_total{result="ok"} 2)";
+  EXPECT_TRUE(WaitFor([&] { return metrics_.Render().find(counted) != std::string::npos; }))
+      << metrics_.Render();
 }
 
 TEST_F(ReloaderTest, InvalidFileIsRefusedAndTheRunningPolicyStays) {
