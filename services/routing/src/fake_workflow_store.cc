@@ -113,14 +113,18 @@ absl::StatusOr<AssignResult> FakeWorkflowStore::AssignQueued(const std::string& 
   return r;
 }
 
-absl::Status FakeWorkflowStore::Unassign(const std::string& tenant_id, const std::string& team_id,
-                                         const std::string& request_id, const std::string& reason) {
+absl::StatusOr<bool> FakeWorkflowStore::Unassign(const std::string& tenant_id,
+                                                 const std::string& team_id,
+                                                 const std::string& request_id,
+                                                 const std::string& expected_assignee,
+                                                 const std::string& reason) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
   Team& team = TeamOf(tenant_id, team_id);
   auto it = workflows_.find(tenant_id + "/" + request_id);
-  if (it == workflows_.end() || team.open.count(request_id) == 0) return absl::OkStatus();
+  if (it == workflows_.end() || team.open.count(request_id) == 0) return false;
   Entry& e = it->second;
+  if (e.assignee != expected_assignee) return false;
   team.load[e.assignee] = std::max(0, team.load[e.assignee] - 1);
   team.open.erase(request_id);
   team.queue.push_back(request_id);
@@ -128,7 +132,7 @@ absl::Status FakeWorkflowStore::Unassign(const std::string& tenant_id, const std
   e.assignee.clear();
   e.wf.queue_reason = reason;
   ++e.revision;
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<std::vector<QueueEntry>> FakeWorkflowStore::Queue(const std::string& tenant_id,

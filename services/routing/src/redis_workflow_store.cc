@@ -133,10 +133,12 @@ redis.call('HINCRBY', KEYS[1], 'revision', 1)
 return {1, best, ''}
 )lua";
 
-// ARGV: request_id, reason. Returns 1 when an assignee was removed.
+// ARGV: request_id, reason, expected assignee. Returns 1 when the expected
+// assignee was removed, 0 when the task is not open or is someone else's.
 constexpr char kUnassignBody[] = R"lua(
 local score = redis.call('ZSCORE', KEYS[6], ARGV[1])
 if not score then return 0 end
+if (redis.call('HGET', KEYS[1], 'assignee') or '') ~= ARGV[3] then return 0 end
 release(ARGV[1])
 redis.call('ZADD', KEYS[4], score, ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
@@ -315,13 +317,18 @@ absl::StatusOr<AssignResult> RedisWorkflowStore::AssignQueued(const std::string&
                       .queue_reason = reply[2].str()};
 }
 
-absl::Status RedisWorkflowStore::Unassign(const std::string& tenant_id, const std::string& team_id,
-                                          const std::string& request_id,
-                                          const std::string& reason) {
+absl::StatusOr<bool> RedisWorkflowStore::Unassign(const std::string& tenant_id,
+                                                  const std::string& team_id,
+                                                  const std::string& request_id,
+                                                  const std::string& expected_assignee,
+                                                  const std::string& reason) {
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  return scripts_
-      .Eval(*conn, "unassign", AssignKeys(tenant_id, team_id, request_id), {request_id, reason})
-      .status();
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      scripts_.Eval(*conn, "unassign", AssignKeys(tenant_id, team_id, request_id),
+                    {request_id, reason, expected_assignee}));
+  FLYWHEEL_ASSIGN_OR_RETURN(int64_t removed, reply.AsInteger());
+  return removed == 1;
 }
 
 absl::StatusOr<std::vector<QueueEntry>> RedisWorkflowStore::Queue(const std::string& tenant_id,

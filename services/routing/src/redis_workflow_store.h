@@ -34,8 +34,9 @@ class RedisWorkflowStore final : public WorkflowStore {
                                             const std::string& team_id,
                                             const std::string& request_id,
                                             const AssignSpec& assign) override;
-  absl::Status Unassign(const std::string& tenant_id, const std::string& team_id,
-                        const std::string& request_id, const std::string& reason) override;
+  absl::StatusOr<bool> Unassign(const std::string& tenant_id, const std::string& team_id,
+                                const std::string& request_id, const std::string& expected_assignee,
+                                const std::string& reason) override;
   absl::StatusOr<std::vector<QueueEntry>> Queue(const std::string& tenant_id,
                                                 const std::string& team_id, size_t limit) override;
   absl::StatusOr<size_t> QueueSize(const std::string& tenant_id,

@@ -116,6 +116,25 @@ TEST_F(RedisWorkflowStoreTest, AdvanceFreesTheSlotAndStaleRevisionIsAborted) {
   EXPECT_EQ(*store_->QueueSize("acme", "social"), 0u);
 }
 
+TEST_F(RedisWorkflowStoreTest, UnassignTakesTheTaskOnlyFromTheExpectedAssignee) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), kAnaAndBen).ok());
+  // The task moved on to someone else meanwhile: ben leaving must not strip it.
+  auto not_bens = store_->Unassign("acme", "social", "req_1", "ben", "assignee left the team");
+  ASSERT_TRUE(not_bens.ok()) << not_bens.status();
+  EXPECT_FALSE(*not_bens);
+  EXPECT_EQ((*store_->Find("acme", "req_1"))->workflow.stages(0).assignee_id(), "ana");
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 1);
+
+  auto anas = store_->Unassign("acme", "social", "req_1", "ana", "assignee left the team");
+  ASSERT_TRUE(anas.ok()) << anas.status();
+  EXPECT_TRUE(*anas);
+  EXPECT_EQ((*store_->Find("acme", "req_1"))->workflow.stages(0).assignee_id(), "");
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 0);
+  auto queue = store_->Queue("acme", "social", 10);
+  ASSERT_TRUE(queue.ok());
+  ASSERT_EQ(queue->size(), 1u);
+}
+
 TEST_F(RedisWorkflowStoreTest, RoundRobinTakesTurns) {
   AssignSpec rr{.strategy = Strategy::kRoundRobin, .candidates = {{"ana", 9}, {"ben", 9}}};
   std::vector<std::string> order;

@@ -331,8 +331,9 @@ absl::StatusOr<routing::v1::LeaveTeamResponse> WorkflowOps::LeaveTeam(
   for (const std::string& id : open) {
     FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, id));
     if (!wf.has_value() || ActiveTask(*wf).assignee_id() != request.user_id()) continue;
-    FLYWHEEL_RETURN_IF_ERROR(store.Unassign(tenant, team_id, id, "assignee left the team"));
-    moved.push_back(id);
+    FLYWHEEL_ASSIGN_OR_RETURN(bool removed, store.Unassign(tenant, team_id, id, request.user_id(),
+                                                           "assignee left the team"));
+    if (removed) moved.push_back(id);
   }
   FLYWHEEL_RETURN_IF_ERROR(PublishCapacity(tenant, team_id, request.user_id(),
                                            routing::v1::CAPACITY_CHANGE_MEMBER_LEFT, std::nullopt));

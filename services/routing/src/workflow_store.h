@@ -94,10 +94,14 @@ class WorkflowStore {
                                                     const std::string& request_id,
                                                     const AssignSpec& assign) = 0;
 
-  /// Takes `request_id` away from `assignee` (who left) and puts it in the
-  /// team queue with `reason`; frees their slot.
-  virtual absl::Status Unassign(const std::string& tenant_id, const std::string& team_id,
-                                const std::string& request_id, const std::string& reason) = 0;
+  /// Takes `request_id` away from `expected_assignee` (who left) and puts it
+  /// in the team queue with `reason`; frees their slot. Atomic with the
+  /// check: when the task has meanwhile moved to someone else (a stage
+  /// advanced), nothing changes and the result is false.
+  virtual absl::StatusOr<bool> Unassign(const std::string& tenant_id, const std::string& team_id,
+                                        const std::string& request_id,
+                                        const std::string& expected_assignee,
+                                        const std::string& reason) = 0;
 
   /// The team's queue, most urgent first, at most `limit` entries.
   virtual absl::StatusOr<std::vector<QueueEntry>> Queue(const std::string& tenant_id,
