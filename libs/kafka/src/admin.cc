@@ -63,4 +63,40 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(const std::string& bootstrap_servers,
+                                                        const std::string& topic,
+                                                        std::chrono::milliseconds timeout) {
+  ConfHandle conf(rd_kafka_conf_new());
+  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), {{"bootstrap.servers", bootstrap_servers}}));
+  char error[512];
+  KafkaHandle client(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
+  if (!client) return absl::InvalidArgumentError(std::string("kafka client: ") + error);
+  (void)conf.release();
+
+  using TopicHandle = std::unique_ptr<rd_kafka_topic_t, Deleter<rd_kafka_topic_destroy>>;
+  using MetadataHandle =
+      std::unique_ptr<const rd_kafka_metadata_t, Deleter<rd_kafka_metadata_destroy>>;
+  TopicHandle handle(rd_kafka_topic_new(client.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
+      rd_kafka_metadata(client.get(), 0, handle.get(), &raw, static_cast<int>(timeout.count())),
+      "metadata of " + topic));
+  MetadataHandle metadata(raw);
+  if (metadata->topic_cnt != 1) return absl::NotFoundError("no metadata for topic " + topic);
+  const rd_kafka_metadata_topic_t& t = metadata->topics[0];
+  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(t.err, "topic " + topic));
+  std::map<int32_t, int64_t> counts;
+  for (int i = 0; i < t.partition_cnt; ++i) {
+    int64_t low = 0;
+    int64_t high = 0;
+    const int32_t partition = t.partitions[i].id;
+    FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
+        rd_kafka_query_watermark_offsets(client.get(), topic.c_str(), partition, &low, &high,
+                                         static_cast<int>(timeout.count())),
+        "watermarks of " + topic));
+    counts[partition] = high - low;
+  }
+  return counts;
+}
+
 }  // namespace flywheel::kafka

@@ -12,6 +12,7 @@
 #include "flywheel/grpc/status.h"
 #include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/intake/v1/intake_service.grpc.pb.h"
+#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/kafka/producer.h"
@@ -78,12 +79,20 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
     return response.request_id();
   }
 
-  // Records on the requests topic: waits for `count`, then a short while for
-  // any beyond it.
-  std::vector<kafka::Record> RequestsTopic(size_t expected) {
-    return kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
-                                     settings_.Topic(events::kRequestsTopic), expected + 1,
-                                     absl::Seconds(8));
+  // Every record on the requests topic, once it holds at least `at_least`.
+  // A gRPC call publishes before it answers, so after one returns its events
+  // are all there; events from the submissions consumer arrive later.
+  std::vector<kafka::Record> RequestsTopic(size_t at_least = 0) {
+    const std::string topic = settings_.Topic(events::kRequestsTopic);
+    WaitFor([&] {
+      auto counts = kafka::RecordCounts(settings_.kafka_bootstrap_servers, topic);
+      size_t total = 0;
+      if (counts.ok()) {
+        for (const auto& [partition, count] : *counts) total += static_cast<size_t>(count);
+      }
+      return total >= at_least;
+    });
+    return kafka::testing::ReadAll(settings_.kafka_bootstrap_servers, topic);
   }
 
   static std::string TypeOf(const kafka::Record& record) {
@@ -172,7 +181,7 @@ TEST_F(IntakeIntegrationTest, ReplayPublishesNothingNewAndOtherBodyIsAlreadyExis
   EXPECT_EQ(status.error_code(), ::grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(status.error_message(), HasSubstr("idempotency_key 'same-key'"));
 
-  std::vector<kafka::Record> records = RequestsTopic(1);
+  std::vector<kafka::Record> records = RequestsTopic();
   ASSERT_EQ(records.size(), 1u) << "a replay must publish nothing new";
   EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
   EXPECT_EQ(records[0].key, first.request_id());
@@ -237,7 +246,7 @@ TEST_F(IntakeIntegrationTest, UpdateAndCancelArePublishedOnce) {
   EXPECT_EQ(stub_->UpdateRequest(Context().get(), update, &updated).error_code(),
             ::grpc::StatusCode::FAILED_PRECONDITION);
 
-  std::vector<kafka::Record> records = RequestsTopic(3);
+  std::vector<kafka::Record> records = RequestsTopic();
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
   EXPECT_EQ(TypeOf(records[1]), events::kRequestUpdated);
@@ -347,7 +356,7 @@ TEST_F(IntakeIntegrationTest, BadInputOverGrpcIsRefusedAndLeavesNothing) {
   v1::ListRequestsResponse listed;
   ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
   EXPECT_EQ(listed.requests_size(), 0);
-  EXPECT_TRUE(RequestsTopic(0).empty());
+  EXPECT_TRUE(RequestsTopic().empty());
 }
 
 TEST_F(IntakeIntegrationTest, PolicyFileIsReloadedAndABrokenOneIsRefused) {

@@ -61,4 +61,14 @@ std::vector<Record> ReadTopic(const std::string& bootstrap_servers, const std::s
   return seen;
 }
 
+std::vector<Record> ReadAll(const std::string& bootstrap_servers, const std::string& topic,
+                            absl::Duration deadline) {
+  auto counts = RecordCounts(bootstrap_servers, topic);
+  if (!counts.ok()) return {};
+  size_t total = 0;
+  for (const auto& [partition, count] : *counts) total += static_cast<size_t>(count);
+  if (total == 0) return {};
+  return ReadTopic(bootstrap_servers, topic, total, deadline);
+}
+
 }  // namespace flywheel::kafka::testing

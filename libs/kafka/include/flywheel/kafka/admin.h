@@ -1,10 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace flywheel::kafka {
 
@@ -19,5 +22,11 @@ struct TopicSpec {
 absl::Status EnsureTopics(const std::string& bootstrap_servers,
                           const std::vector<TopicSpec>& topics,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// How many records each partition of `topic` holds now: its high watermark
+/// minus its low watermark, by partition. For tests and operator tools.
+absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(
+    const std::string& bootstrap_servers, const std::string& topic,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace flywheel::kafka

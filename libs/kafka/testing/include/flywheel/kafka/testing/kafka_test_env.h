@@ -24,4 +24,10 @@ absl::StatusOr<std::string> CreateUniqueTopic(const std::string& bootstrap_serve
 std::vector<Record> ReadTopic(const std::string& bootstrap_servers, const std::string& topic,
                               size_t count, absl::Duration deadline = absl::Seconds(30));
 
+/// Every record `topic` holds now, read from the beginning: as many as its
+/// partitions' watermarks count, so the read ends as soon as they are in
+/// instead of waiting out a deadline for records that may not come.
+std::vector<Record> ReadAll(const std::string& bootstrap_servers, const std::string& topic,
+                            absl::Duration deadline = absl::Seconds(30));
+
 }  // namespace flywheel::kafka::testing
