@@ -62,6 +62,29 @@ TEST_F(RedisWorkflowStoreTest, CreateAssignsAndFindRoundTrips) {
   EXPECT_FALSE((*store_->Find("acme", "req_missing")).has_value());
 }
 
+TEST_F(RedisWorkflowStoreTest, StoredAfterCreateMatchesWhatFindReadsBack) {
+  // ana and ben take five between them (WIP 3 + 2); the sixth is queued.
+  int queued = 0;
+  for (int i = 0; i < 6; ++i) {
+    const StoredWorkflow wf = Wf("req_" + std::to_string(i));
+    auto r = store_->Create(wf, kAnaAndBen);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto found = store_->Find("acme", wf.workflow.request_id());
+    ASSERT_TRUE(found.ok() && found->has_value());
+    const StoredWorkflow local = StoredAfterCreate(wf, *r);
+    EXPECT_EQ(local.workflow.SerializeAsString(), (*found)->workflow.SerializeAsString())
+        << local.workflow.ShortDebugString() << "\nvs\n"
+        << (*found)->workflow.ShortDebugString();
+    EXPECT_EQ(local.request.SerializeAsString(), (*found)->request.SerializeAsString());
+    EXPECT_EQ(local.queue_reason, (*found)->queue_reason);
+    EXPECT_EQ(local.event_id, (*found)->event_id);
+    EXPECT_EQ(local.required_skills, (*found)->required_skills);
+    EXPECT_EQ(local.assignment_rule_id, (*found)->assignment_rule_id);
+    if (r->assignee.empty()) ++queued;
+  }
+  EXPECT_EQ(queued, 1);
+}
+
 TEST_F(RedisWorkflowStoreTest, RecreatingChangesNothing) {
   ASSERT_TRUE(store_->Create(Wf("req_1"), kAnaAndBen).ok());
   auto again = store_->Create(Wf("req_1"), kAnaAndBen);

@@ -50,10 +50,16 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
 
   FLYWHEEL_ASSIGN_OR_RETURN(AssignSpec spec, assigner_.SpecFor(*policy, wf));
   FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, assigner_.store().Create(wf, spec));
-  // Publish what is stored: on a redelivery that is the first routing's result.
-  FLYWHEEL_ASSIGN_OR_RETURN(auto stored,
-                            assigner_.store().Find(request.tenant_id(), request.request_id()));
-  if (!stored.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
+  // Publish what is stored: on a redelivery that is the first routing's
+  // result, read back; on a first routing it is known without a round trip.
+  std::optional<StoredWorkflow> stored;
+  if (result.changed) {
+    stored = StoredAfterCreate(wf, result);
+  } else {
+    FLYWHEEL_ASSIGN_OR_RETURN(stored,
+                              assigner_.store().Find(request.tenant_id(), request.request_id()));
+    if (!stored.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
+  }
 
   const RoutingTopics& topics = assigner_.topics();
   kafka::EventPublisher& publisher = assigner_.publisher();

@@ -54,6 +54,11 @@ struct AssignResult {
   std::string previous_assignee;
 };
 
+/// What a store holds for `wf` right after a `Create` that changed
+/// something (`result.changed`): `wf` at revision 1 with the assignment the
+/// store made. Lets a caller skip reading the workflow back.
+StoredWorkflow StoredAfterCreate(const StoredWorkflow& wf, const AssignResult& result);
+
 /// One entry of a team queue, most urgent first.
 struct QueueEntry {
   std::string request_id;
