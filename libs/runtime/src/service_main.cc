@@ -66,12 +66,10 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   // unknown, so only the values read so far are checked here.
   if (absl::Status st = config.CheckRead(); !st.ok()) config::ExitOnConfigError(st);
 
+  // The app reads and checks its own keys before it connects or binds
+  // anything, so a config error always ends in exit 2, never in a port
+  // clash; /metrics is served once the app is up.
   metrics::Metrics metrics;
-  auto metrics_port = metrics.Serve(settings.metrics_listen);
-  if (!metrics_port.ok()) {
-    log::Error("cannot serve metrics", {{"error", metrics_port.status().ToString()}});
-    return 1;
-  }
   auto app = spec.start(settings, config, metrics);
   if (!app.ok()) {
     config.CheckOrExit();  // a bad service-specific key is a config error: exit 2
@@ -79,6 +77,12 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
     return 1;
   }
   config.CheckOrExit();
+  auto metrics_port = metrics.Serve(settings.metrics_listen);
+  if (!metrics_port.ok()) {
+    log::Error("cannot serve metrics", {{"error", metrics_port.status().ToString()}});
+    (*app)->Stop();
+    return 1;
+  }
   log::Info("serving", {{"grpc_port", (*app)->grpc_port()}, {"metrics_port", *metrics_port}});
 
   auto signal = rpc::WaitForTerminationSignal();

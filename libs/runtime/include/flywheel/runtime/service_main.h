@@ -46,9 +46,9 @@ struct ServiceSpec {
 /// - `--validate FILE`: validates the policy file, prints `FILE: ok` or the
 ///   problem, exits 0 or 2.
 /// - otherwise: blocks SIGTERM, SIGINT and SIGHUP in every thread, loads and
-///   checks config (exit 2 with one line when it is bad), serves `/metrics`,
-///   starts the app (exit 1 when it cannot), waits for SIGTERM or SIGINT,
-///   drains, and returns 0.
+///   checks config (exit 2 with one line when it is bad), starts the app
+///   (exit 1 when it cannot), serves `/metrics`, waits for SIGTERM or
+///   SIGINT, drains, and returns 0.
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec);
 
 }  // namespace flywheel::runtime
