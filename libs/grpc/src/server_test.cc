@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "flywheel/core/field_errors.h"
+#include "flywheel/core/testing/wait_for.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/metrics/metrics.h"
 #include "grpc/health/v1/health.pb.h"
@@ -78,15 +79,7 @@ class TestServiceImpl : public flywheel::rpctest::TestService::Service {
   absl::Notification release_;
 };
 
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
+using ::flywheel::testing::WaitFor;
 
 ServerOptions TestOptions() {
   ServerOptions options;
