@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "flywheel/log/log.h"
 #include "flywheel/redis/error.h"
 #include "hiredis_handles.h"
 
@@ -35,8 +36,9 @@ absl::Status ConnectionOptions::Validate() const {
 
 struct Connection::State {
   ConnectionOptions options;
-  std::string where;  // "host:port" for messages
-  ContextHandle ctx;  // null when not connected or broken
+  std::string where;           // "host:port" for messages
+  ContextHandle ctx;           // null when not connected or broken
+  bool was_connected = false;  // so a reconnect can be told from a first connect
 };
 
 namespace {
@@ -140,6 +142,10 @@ absl::Status Connection::EnsureConnected() {
     absl::StatusOr<ContextHandle> ctx = ConnectOnce(o, state_->where);
     if (ctx.ok()) {
       state_->ctx = *std::move(ctx);
+      if (state_->was_connected) {
+        log::Info("redis reconnected", {{"server", state_->where}, {"attempt", attempt}});
+      }
+      state_->was_connected = true;
       return absl::OkStatus();
     }
     last = ctx.status();
@@ -151,6 +157,9 @@ absl::Status Connection::EnsureConnected() {
       backoff = std::min(backoff * 2, absl::Seconds(1));
     }
   }
+  log::Warn(
+      "redis unreachable",
+      {{"server", state_->where}, {"attempts", o.connect_attempts}, {"error", last.ToString()}});
   return last;
 }
 
