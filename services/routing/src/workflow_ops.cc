@@ -143,23 +143,21 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
   *advanced.mutable_from_stage_enter_time() = from_enter;
   *advanced.mutable_transition_time() = w.update_time();
   advanced.set_actor_id(request.actor_id());
-  FLYWHEEL_RETURN_IF_ERROR(publisher.Publish(StageAdvancedEvent(topics, advanced, id)).status());
-  FLYWHEEL_RETURN_IF_ERROR(
-      publisher.Publish(TimerCancelEvent(topics, *after, from_id, id + "/timer-cancel")).status());
+  std::vector<kafka::OutgoingEvent> events = {
+      StageAdvancedEvent(topics, advanced, id),
+      TimerCancelEvent(topics, *after, from_id, id + "/timer-cancel")};
   if (t.to >= 0) {
-    FLYWHEEL_RETURN_IF_ERROR(
-        publisher
-            .Publish(TaskAssignedEvent(topics, *after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
-                                       result.previous_assignee, id + "/assigned"))
-            .status());
+    events.push_back(TaskAssignedEvent(topics, *after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
+                                       result.previous_assignee, id + "/assigned"));
     if (to != nullptr && to->sla > absl::ZeroDuration()) {
-      FLYWHEEL_RETURN_IF_ERROR(
-          publisher.Publish(TimerStartEvent(topics, *after, to->sla, id + "/timer")).status());
+      events.push_back(TimerStartEvent(topics, *after, to->sla, id + "/timer"));
     }
   } else {
-    FLYWHEEL_RETURN_IF_ERROR(
-        publisher.Publish(WorkflowCompletedEvent(topics, *after, id + "/completed")).status());
+    events.push_back(WorkflowCompletedEvent(topics, *after, id + "/completed"));
   }
+  // One acknowledgement wait for all of them, which also narrows the window
+  // in which a broker failure leaves some published and some not.
+  FLYWHEEL_RETURN_IF_ERROR(publisher.PublishAll(events).status());
   if (absl::Status st = assigner_.Drain(*policy, w.tenant_id(), w.team_id()); !st.ok()) {
     log::Warn("queue not drained after advance",
               {{"team_id", w.team_id()}, {"error", st.ToString()}});
