@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "absl/time/time.h"
 #include "flywheel/common/v1/common.pb.h"
 #include "flywheel/intake/v1/resources.pb.h"
+#include "flywheel/runtime/live_policy.h"
 
 namespace flywheel::intake {
 
@@ -80,24 +80,7 @@ struct Policy {
   std::vector<std::string> TypeIds() const;
 };
 
-/// The policy in force, swapped whole by the reloader while requests read
-/// it. Readers keep the snapshot they got for the whole call. Thread-safe.
-class LivePolicy {
- public:
-  explicit LivePolicy(std::shared_ptr<const Policy> initial) : policy_(std::move(initial)) {}
-
-  std::shared_ptr<const Policy> Get() const {
-    std::lock_guard lock(mu_);
-    return policy_;
-  }
-  void Set(std::shared_ptr<const Policy> policy) {
-    std::lock_guard lock(mu_);
-    policy_ = std::move(policy);
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Policy> policy_;
-};
+/// The intake policy in force; see runtime::LivePolicy.
+using LivePolicy = runtime::LivePolicy<Policy>;
 
 }  // namespace flywheel::intake

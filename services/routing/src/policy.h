@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -8,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "flywheel/common/v1/common.pb.h"
+#include "flywheel/runtime/live_policy.h"
 
 namespace flywheel::routing {
 
@@ -142,17 +142,7 @@ std::vector<std::string> ApprovalSteps(int tier);
 /// The ApprovalTier enum value of tier 0..3.
 common::v1::ApprovalTier TierEnum(int tier);
 
-/// The running policy, swapped whole on reload. `Get` and `Set` are
-/// thread-safe; a caller keeps the snapshot it got for the whole of one
-/// decision.
-class PolicyHolder {
- public:
-  explicit PolicyHolder(std::shared_ptr<const Policy> initial) : policy_(std::move(initial)) {}
-  std::shared_ptr<const Policy> Get() const { return std::atomic_load(&policy_); }
-  void Set(std::shared_ptr<const Policy> policy) { std::atomic_store(&policy_, std::move(policy)); }
-
- private:
-  std::shared_ptr<const Policy> policy_;
-};
+/// The routing policy in force; see runtime::LivePolicy.
+using PolicyHolder = runtime::LivePolicy<Policy>;
 
 }  // namespace flywheel::routing
