@@ -1,5 +1,7 @@
 #include "intake.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/id.h"
@@ -146,21 +148,24 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
     return absl::ResourceExhaustedError(absl::StrCat(
         "the submission is ", bytes, " bytes; the limit is ", kMaxSubmissionBytes, " (1 MiB)"));
   }
-  // A key already used is answered from what it created, before validating
-  // again: a retry must not fail because time passed (a due date that is now
-  // past) or the policy changed since the first attempt.
-  if (!request.tenant_id().empty() && !request.idempotency_key().empty()) {
+  // A key already used is answered from what it created, not judged again:
+  // a retry must not fail because time passed (a due date now past) or the
+  // policy changed since the first attempt. Create settles that atomically
+  // for a valid submission; the paths that never reach Create look first.
+  // Empty when the key is unused.
+  auto answer_if_used = [&]() -> std::optional<absl::StatusOr<v1::SubmitRequestResponse>> {
+    if (request.tenant_id().empty() || request.idempotency_key().empty()) return std::nullopt;
     auto used = store_.FindKey(request.tenant_id(), request.idempotency_key());
     if (!used.ok()) {
       metrics_.CountSubmission(type_label, "failed");
       return StoreDown(used.status());
     }
-    if (used->has_value()) {
-      const bool same = (*used)->spec_fingerprint == SpecFingerprint(request.spec());
-      return AnswerUsedKey(request, type_label, same, (*used)->request_id);
-    }
-  }
+    if (!used->has_value()) return std::nullopt;
+    const bool same = (*used)->spec_fingerprint == SpecFingerprint(request.spec());
+    return AnswerUsedKey(request, type_label, same, (*used)->request_id);
+  };
   if (absl::Status valid = ValidateSubmit(request, *policy, now); !valid.ok()) {
+    if (auto answer = answer_if_used()) return *std::move(answer);
     metrics_.CountSubmission(type_label, "invalid");
     return valid;
   }
@@ -170,7 +175,10 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   response.set_priority(priority.priority);
   response.set_priority_reason(priority.reason);
   response.set_sla_class(SlaClassFor(*policy, *type, priority.priority));
-  if (request.validate_only()) return response;
+  if (request.validate_only()) {
+    if (auto answer = answer_if_used()) return *std::move(answer);
+    return response;
+  }
 
   v1::RequestSubmitted submitted;
   const std::string request_id = NewRandomId("req");
