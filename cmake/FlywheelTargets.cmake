@@ -51,8 +51,8 @@ endfunction()
 
 # flywheel_test(<name> LABEL unit|integration SOURCES ... [DEPS ...])
 # A GoogleTest executable registered with CTest per test case. Unit tests need
-# nothing running; integration tests read FLYWHEEL_TEST_KAFKA and
-# FLYWHEEL_TEST_REDIS and are skipped by nothing: without them they fail.
+# nothing running. Integration tests read FLYWHEEL_TEST_KAFKA and
+# FLYWHEEL_TEST_REDIS and fail, never skip, when those are not set.
 function(flywheel_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_LABEL MATCHES "^(unit|integration)$")
