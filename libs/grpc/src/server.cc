@@ -16,6 +16,7 @@
 #include "call_tracker.h"
 #include "flywheel/log/log.h"
 #include "flywheel/metrics/metrics.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace flywheel::rpc {
 namespace {
@@ -91,6 +92,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
 
   static std::once_flag process_setup;
   std::call_once(process_setup, [] {
+    // gRPC serves grpc.health.v1.Health from upb messages of its own, unknown
+    // to the C++ descriptor pool that reflection answers from: `grpcurl list`
+    // would show the service but `describe` and `grpcurl ... Health/Check`
+    // could not resolve it. Naming a message of our copy of health.proto
+    // links its generated code into every server binary, which registers the
+    // file in the generated pool.
+    (void)::grpc::health::v1::HealthCheckRequest::descriptor();
     ::grpc::EnableDefaultHealthCheckService(true);
     ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/impl/client_unary_call.h>
@@ -12,8 +13,11 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -21,14 +25,14 @@
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/metrics/metrics.h"
-#include "grpc/health/v1/health.pb.h"
 #include "grpc_test_service.grpc.pb.h"
 
 namespace flywheel::rpc {
 namespace {
 
-using ::grpc::health::v1::HealthCheckRequest;
-using ::grpc::health::v1::HealthCheckResponse;
+// Not ::grpc::health::v1's types: see grpc_test_service.proto.
+using HealthCheckRequest = ::flywheel::rpctest::HealthProbeRequest;
+using HealthCheckResponse = ::flywheel::rpctest::HealthProbeResponse;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -225,55 +229,133 @@ TEST_F(ServerTest, BadRequestDetailsReachTheClient) {
   EXPECT_EQ(FieldViolationsOf(back).size(), 2u);
 }
 
-// Lists services through grpc.reflection.v1alpha with messages built from the
-// descriptors libgrpc++_reflection registers (Debian ships no client header).
-TEST_F(ServerTest, ReflectionListsServices) {
-  TestServiceImpl service;
-  StartServer({&service});
-  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
-  const google::protobuf::Descriptor* req_type =
-      pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
-  const google::protobuf::Descriptor* resp_type =
-      pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionResponse");
-  ASSERT_NE(req_type, nullptr);
-  ASSERT_NE(resp_type, nullptr);
-  google::protobuf::DynamicMessageFactory factory(pool);
-  std::unique_ptr<google::protobuf::Message> req(factory.GetPrototype(req_type)->New());
-  std::unique_ptr<google::protobuf::Message> resp(factory.GetPrototype(resp_type)->New());
-  req->GetReflection()->SetString(req.get(), req_type->FindFieldByName("list_services"), "*");
+// Asks grpc.reflection.v1alpha questions on one stream, as grpcurl does, with
+// messages built from the descriptors libgrpc++_reflection registers: Debian
+// ships no header for the reflection stub, and a copy of reflection.proto
+// under its own names would clash with those descriptors in the pool.
+class ReflectionClient {
+ public:
+  ReflectionClient()
+      : pool_(google::protobuf::DescriptorPool::generated_pool()),
+        request_type_(
+            pool_->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest")),
+        response_type_(
+            pool_->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionResponse")),
+        factory_(pool_) {}
 
-  ::grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  const ::grpc::internal::RpcMethod method(
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-      ::grpc::internal::RpcMethod::BIDI_STREAMING);
-  std::unique_ptr<::grpc::ClientReaderWriter<google::protobuf::Message, google::protobuf::Message>>
-      stream(::grpc::internal::ClientReaderWriterFactory<
-             google::protobuf::Message, google::protobuf::Message>::Create(channel_.get(), method,
-                                                                           &ctx));
-  ASSERT_TRUE(stream->Write(*req));
-  ASSERT_TRUE(stream->WritesDone());
-  ASSERT_TRUE(stream->Read(resp.get()));
-  ::grpc::Status st = stream->Finish();
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  bool ready() const { return request_type_ != nullptr && response_type_ != nullptr; }
 
-  const google::protobuf::FieldDescriptor* list_field =
-      resp_type->FindFieldByName("list_services_response");
-  ASSERT_NE(list_field, nullptr);
-  ASSERT_TRUE(resp->GetReflection()->HasField(*resp, list_field)) << resp->DebugString();
-  const google::protobuf::Message& list = resp->GetReflection()->GetMessage(*resp, list_field);
-  const google::protobuf::FieldDescriptor* service_field =
-      list.GetDescriptor()->FindFieldByName("service");
+  // One request per (field of ServerReflectionRequest, value), in order; one
+  // response each, or the call's error.
+  absl::StatusOr<std::vector<std::unique_ptr<google::protobuf::Message>>> Ask(
+      ::grpc::Channel& channel, const std::vector<std::pair<std::string, std::string>>& questions) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const ::grpc::internal::RpcMethod method(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ::grpc::internal::RpcMethod::BIDI_STREAMING);
+    std::unique_ptr<
+        ::grpc::ClientReaderWriter<google::protobuf::Message, google::protobuf::Message>>
+        stream(::grpc::internal::ClientReaderWriterFactory<
+               google::protobuf::Message, google::protobuf::Message>::Create(&channel, method,
+                                                                             &ctx));
+    std::vector<std::unique_ptr<google::protobuf::Message>> answers;
+    for (const auto& [field, value] : questions) {
+      std::unique_ptr<google::protobuf::Message> req(New(request_type_));
+      req->GetReflection()->SetString(req.get(), request_type_->FindFieldByName(field), value);
+      if (!stream->Write(*req)) break;
+      answers.push_back(New(response_type_));
+      if (!stream->Read(answers.back().get())) break;
+    }
+    stream->WritesDone();
+    ::grpc::Status st = stream->Finish();
+    if (!st.ok()) return FromGrpcStatus(st);
+    if (answers.size() != questions.size()) return absl::InternalError("stream ended early");
+    return answers;
+  }
+
+ private:
+  std::unique_ptr<google::protobuf::Message> New(const google::protobuf::Descriptor* type) {
+    return std::unique_ptr<google::protobuf::Message>(factory_.GetPrototype(type)->New());
+  }
+
+  const google::protobuf::DescriptorPool* pool_;
+  const google::protobuf::Descriptor* request_type_;
+  const google::protobuf::Descriptor* response_type_;
+  google::protobuf::DynamicMessageFactory factory_;
+};
+
+// The sub-message `name` of `message`; fails the test when it is not set.
+const google::protobuf::Message* SubMessage(const google::protobuf::Message& message,
+                                            const std::string& name) {
+  const google::protobuf::FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(name);
+  EXPECT_NE(field, nullptr) << name;
+  if (field == nullptr || !message.GetReflection()->HasField(message, field)) {
+    ADD_FAILURE() << "no " << name << " in " << message.DebugString();
+    return nullptr;
+  }
+  return &message.GetReflection()->GetMessage(message, field);
+}
+
+std::vector<std::string> ListedServices(const google::protobuf::Message& response) {
   std::vector<std::string> names;
-  for (int i = 0; i < list.GetReflection()->FieldSize(list, service_field); ++i) {
+  const google::protobuf::Message* list = SubMessage(response, "list_services_response");
+  if (list == nullptr) return names;
+  const google::protobuf::FieldDescriptor* service_field =
+      list->GetDescriptor()->FindFieldByName("service");
+  for (int i = 0; i < list->GetReflection()->FieldSize(*list, service_field); ++i) {
     const google::protobuf::Message& entry =
-        list.GetReflection()->GetRepeatedMessage(list, service_field, i);
+        list->GetReflection()->GetRepeatedMessage(*list, service_field, i);
     names.push_back(
         entry.GetReflection()->GetString(entry, entry.GetDescriptor()->FindFieldByName("name")));
   }
+  return names;
+}
+
+TEST_F(ServerTest, ReflectionListsServices) {
+  TestServiceImpl service;
+  StartServer({&service});
+  ReflectionClient reflection;
+  ASSERT_TRUE(reflection.ready());
+  auto answers = reflection.Ask(*channel_, {{"list_services", "*"}});
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  const std::vector<std::string> names = ListedServices(*(*answers)[0]);
   EXPECT_THAT(names, Contains("flywheel.rpctest.TestService"));
   EXPECT_THAT(names, Contains("grpc.health.v1.Health"));
   EXPECT_THAT(names, Contains("grpc.reflection.v1alpha.ServerReflection"));
+}
+
+// What `grpcurl -plaintext ADDR grpc.health.v1.Health/Check` (and
+// `describe grpc.health.v1.Health`) asks before calling: the list, then the
+// file declaring the service. gRPC's own health service brings no C++
+// descriptors, so without ours the second answer is NOT_FOUND.
+TEST_F(ServerTest, ReflectionDescribesHealthForCallersWithoutTheProto) {
+  StartServer({});
+  ReflectionClient reflection;
+  ASSERT_TRUE(reflection.ready());
+  auto answers = reflection.Ask(
+      *channel_, {{"list_services", "*"}, {"file_containing_symbol", "grpc.health.v1.Health"}});
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  EXPECT_THAT(ListedServices(*(*answers)[0]), Contains("grpc.health.v1.Health"));
+
+  const google::protobuf::Message* files = SubMessage(*(*answers)[1], "file_descriptor_response");
+  ASSERT_NE(files, nullptr);
+  const google::protobuf::FieldDescriptor* bytes_field =
+      files->GetDescriptor()->FindFieldByName("file_descriptor_proto");
+  std::vector<std::string> methods;
+  for (int i = 0; i < files->GetReflection()->FieldSize(*files, bytes_field); ++i) {
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(
+        file.ParseFromString(files->GetReflection()->GetRepeatedString(*files, bytes_field, i)));
+    if (file.package() != "grpc.health.v1") continue;
+    for (const auto& declared : file.service()) {
+      if (declared.name() != "Health") continue;
+      for (const auto& method : declared.method()) {
+        methods.push_back(method.name() + "(" + method.input_type() + ")");
+      }
+    }
+  }
+  EXPECT_THAT(methods, Contains("Check(.grpc.health.v1.HealthCheckRequest)"));
 }
 
 TEST_F(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
