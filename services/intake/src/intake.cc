@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/id.h"
+#include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
@@ -246,6 +247,7 @@ absl::StatusOr<v1::GetRequestResponse> Intake::Get(const v1::GetRequestRequest& 
 absl::StatusOr<v1::ListRequestsResponse> Intake::List(const v1::ListRequestsRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);
+  CheckEnumsDefined(request, errors);  // statuses
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
   auto page = ListRequests(store_, request, clock_.Now());
   if (!page.ok() && page.status().code() == absl::StatusCode::kUnavailable) {
@@ -280,6 +282,7 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
   if (request.update_mask().paths().empty()) {
     errors.Add("update_mask", "is required: name the spec paths to change");
   }
+  CheckEnumsDefined(request, errors);  // spec values and priority_override
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
 
   for (int attempt = 1;; ++attempt) {

@@ -5,9 +5,11 @@
 
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/grpc/status.h"
 #include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/metrics/metrics.h"
 #include "in_memory_request_store.h"
+#include "intake_grpc.h"
 #include "policy_parser.h"
 #include "recording_publisher.h"
 
@@ -104,6 +106,29 @@ TEST_F(IntakeTest, InvalidRequestStoresAndPublishesNothing) {
   EXPECT_THAT(
       metrics_.Render(),
       HasSubstr(R"(flywheel_intake_submissions_total{request_type="unknown",result="invalid"} 1)"));
+}
+
+TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
+  v1::SubmitRequestRequest r = Valid();
+  r.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
+  r.mutable_spec()->add_channels(common::v1::CHANNEL_EMAIL);
+  r.mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
+  // Through the gRPC edge, as a client sees it.
+  IntakeGrpc grpc(intake_);
+  v1::SubmitRequestResponse response;
+  ::grpc::Status status = grpc.SubmitRequest(nullptr, &r, &response);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      rpc::BadRequestFields(status),
+      ::testing::ElementsAre(
+          FieldViolation{"spec.business_impact.level",
+                         "99 is not a defined flywheel.intake.v1.ImpactLevel"},
+          FieldViolation{"spec.channels[1]", "42 is not a defined flywheel.common.v1.Channel"}));
+  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_TRUE(publisher_.published.empty());
+  // validate_only is judged the same way: no priority for an undefined level.
+  r.set_validate_only(true);
+  EXPECT_EQ(intake_.Submit(r).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(IntakeTest, UnknownTenantIsRefusedOnEveryCall) {
@@ -306,6 +331,26 @@ TEST_F(IntakeTest, UpdateRefusesStaleRevisionTypeChangeAndBadValues) {
 
   EXPECT_EQ(GetOk(id).revision(), 1);
   EXPECT_EQ(publisher_.published.size(), 1u);
+}
+
+TEST_F(IntakeTest, UpdateAndListRefuseUndefinedEnumValues) {
+  const std::string id = SubmitOk(Valid());
+  v1::UpdateRequestRequest update = Update(id, {"business_impact"});
+  update.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
+  update.set_priority_override(static_cast<common::v1::Priority>(7));
+  std::vector<std::string> fields;
+  for (const auto& v : FieldViolationsOf(intake_.Update(update).status()))
+    fields.push_back(v.field);
+  EXPECT_THAT(fields, ::testing::ElementsAre("spec.business_impact.level", "priority_override"));
+  EXPECT_EQ(GetOk(id).revision(), 1);
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  list.add_statuses(static_cast<v1::RequestStatus>(9));
+  auto listed = intake_.List(list);
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolationsOf(listed.status()).size(), 1u);
+  EXPECT_EQ(FieldViolationsOf(listed.status())[0].field, "statuses[0]");
 }
 
 TEST_F(IntakeTest, UpdateDoesNotRejudgeUnchangedFieldsThatHaveAged) {

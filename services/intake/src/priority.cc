@@ -6,7 +6,10 @@ namespace {
 bool Matches(const PriorityRule& rule, const PriorityPolicy& policy, const v1::RequestSpec& spec,
              absl::Time now) {
   const v1::ImpactLevel impact = spec.business_impact().level();
-  const bool impact_stated = impact != v1::IMPACT_LEVEL_UNSPECIFIED;
+  // A number the enum does not define (validation refuses it; a request
+  // stored before that could hold one) counts as not stated, never as a level.
+  const bool impact_stated =
+      impact != v1::IMPACT_LEVEL_UNSPECIFIED && v1::ImpactLevel_IsValid(impact);
   if (rule.impact_at_least && (!impact_stated || impact < *rule.impact_at_least)) return false;
   if (rule.impact_at_most && (!impact_stated || impact > *rule.impact_at_most)) return false;
   if (rule.due_within) {

@@ -36,6 +36,17 @@ TEST_F(AssessPriorityTest, CriticalImpactIsP1WhateverTheDate) {
   EXPECT_EQ(p.rule_id, "critical_impact");
 }
 
+TEST_F(AssessPriorityTest, UndefinedImpactLevelCountsAsNotStated) {
+  // 99 is above CRITICAL as a number; it must not rank as critical impact.
+  auto p = Assess(absl::Hours(24 * 60), static_cast<v1::ImpactLevel>(99));
+  auto unstated = Assess(absl::Hours(24 * 60), v1::IMPACT_LEVEL_UNSPECIFIED);
+  EXPECT_EQ(p.priority, common::v1::PRIORITY_P3);
+  EXPECT_EQ(p.reason, unstated.reason);
+  EXPECT_EQ(p.rule_id, unstated.rule_id);
+  EXPECT_EQ(Assess(absl::Hours(24 * 60), static_cast<v1::ImpactLevel>(-1)).priority,
+            common::v1::PRIORITY_P3);
+}
+
 TEST_F(AssessPriorityTest, DueDateProximityRaisesPriority) {
   EXPECT_EQ(Assess(absl::Hours(24), v1::IMPACT_LEVEL_MEDIUM).priority, common::v1::PRIORITY_P2);
   EXPECT_EQ(Assess(absl::Hours(24), v1::IMPACT_LEVEL_HIGH).priority, common::v1::PRIORITY_P1);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "field_validation.h"
+#include "flywheel/core/proto_enums.h"
 
 namespace flywheel::intake {
 namespace {
@@ -88,6 +89,9 @@ absl::Status ValidateSubmit(const v1::SubmitRequestRequest& request, const Polic
   } else {
     ValidateSpec(request.spec(), policy, now, errors);
   }
+  // Refused, never ranked: a level the contract does not define must not
+  // become a priority.
+  CheckEnumsDefined(request, errors);
   return errors.ToStatus();
 }
 

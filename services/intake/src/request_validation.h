@@ -30,8 +30,10 @@ void CheckTenant(const std::string& tenant_id, const Policy& policy, FieldErrors
 void ValidateSpec(const v1::RequestSpec& spec, const Policy& policy, absl::Time now,
                   FieldErrors& errors);
 
-/// Checks a whole SubmitRequest and reports every failing field at once as
-/// one INVALID_ARGUMENT (see flywheel::FieldErrors).
+/// Checks a whole SubmitRequest, including that every enum value is one the
+/// contract defines (`spec.business_impact.level`, `spec.channels[1]`), and
+/// reports every failing field at once as one INVALID_ARGUMENT (see
+/// flywheel::FieldErrors).
 absl::Status ValidateSubmit(const v1::SubmitRequestRequest& request, const Policy& policy,
                             absl::Time now);
 

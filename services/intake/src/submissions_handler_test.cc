@@ -104,6 +104,37 @@ TEST_F(SubmissionsHandlerTest, InvalidSubmissionIsRejectedAndDeadLettered) {
               HasSubstr(R"(flywheel_intake_rejected_events_total{reason="invalid"} 1)"));
 }
 
+TEST_F(SubmissionsHandlerTest, UndefinedEnumValuesAreRejectedNamingTheFields) {
+  v1::RequestSubmissionReceived s = Valid();
+  s.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
+  s.mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
+  absl::Status status = handler_.Handle(Event(s));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+
+  v1::RequestRejected rejected = OnlyRejection();
+  EXPECT_THAT(rejected.reason(), HasSubstr("spec.business_impact.level: 99 is not a defined "
+                                           "flywheel.intake.v1.ImpactLevel"));
+  std::vector<std::string> fields;
+  for (const v1::FieldError& e : rejected.field_errors()) fields.push_back(e.field());
+  EXPECT_THAT(fields, ::testing::ElementsAre("spec.business_impact.level", "spec.channels[0]"));
+  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_THAT(metrics_.Render(),
+              HasSubstr(R"(flywheel_intake_rejected_events_total{reason="invalid"} 1)"));
+}
+
+TEST_F(SubmissionsHandlerTest, UndefinedEnumNumberInJsonIsRejected) {
+  kafka::ConsumedEvent consumed = Event(Valid());
+  consumed.event.data_content_type = "application/json";
+  consumed.event.data = R"({"tenantId": "acme", "idempotencyKey": "crm-44",
+      "spec": {"requestTypeId": "email", "title": "Hello", "requester": {"userId": "crm"},
+               "businessImpact": {"level": 99}}})";
+  EXPECT_EQ(handler_.Handle(consumed).code(), absl::StatusCode::kInvalidArgument);
+  v1::RequestRejected rejected = OnlyRejection();
+  ASSERT_EQ(rejected.field_errors_size(), 1);
+  EXPECT_EQ(rejected.field_errors(0).field(), "spec.business_impact.level");
+  EXPECT_EQ(store_.size(), 0u);
+}
+
 TEST_F(SubmissionsHandlerTest, UndecodablePayloadIsRejectedWithTheRecordKey) {
   kafka::ConsumedEvent consumed = Event(Valid());
   consumed.event.data = "\xff\xff not protobuf";

@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include "flywheel/common/v1/common.pb.h"
+#include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/log/log.h"
@@ -30,6 +31,13 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
   intake::v1::Request request = submitted.request();
   request.set_tenant_id(submitted.tenant_id());
   request.set_request_id(submitted.request_id());
+  // Intake may be newer than this build: an enum value it does not know is
+  // read as unspecified (proto/README.md), so no rule, queue order or
+  // metric acts on the bare number.
+  for (const FieldViolation& v : ClearUndefinedEnums(request)) {
+    log::Warn("undefined enum value read as unspecified",
+              {{"request_id", request.request_id()}, {"field", v.field}, {"reason", v.reason}});
+  }
 
   const WorkflowTemplate* tmpl = policy->TemplateFor(request.spec().request_type_id());
   if (tmpl == nullptr) return absl::InternalError("policy has no default template");

@@ -15,7 +15,9 @@ namespace flywheel::routing {
 /// queue with the reason), the approval tier by the tiering rules. Then
 /// publishes request.routed, task.assigned for the first stage and a
 /// TimerRequested START for the first stage's SLA (timers are requested per
-/// stage as it is entered; AdvanceStage requests the next). Other event
+/// stage as it is entered; AdvanceStage requests the next). Enum values the
+/// request carries that this build does not define are read as unspecified
+/// (dropped from repeated fields) and logged. Other event
 /// types on the requests stream are acknowledged untouched. Called from
 /// several consumer lanes at once; keeps no state of its own.
 class Router {

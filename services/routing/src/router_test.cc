@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_workflow_store.h"
+#include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "policy_parser.h"
@@ -153,6 +154,46 @@ TEST_F(RouterTest, WipLimitQueuesTheSecondRequestWithReason) {
   ASSERT_EQ(queue->tasks_size(), 1);
   EXPECT_EQ(queue->tasks(0).request_id(), "req_2");
   EXPECT_EQ(queue->tasks(0).queue_reason(), "all members at WIP limit");
+}
+
+TEST_F(RouterTest, ListQueueRefusesUndefinedStagesAndSlaStates) {
+  routing::v1::ListQueueRequest r;
+  r.set_tenant_id("acme");
+  r.set_team_id("social");
+  r.add_stages(common::v1::STAGE_CREATION);
+  r.add_stages(static_cast<common::v1::Stage>(99));
+  r.add_sla_states(static_cast<common::v1::SlaState>(42));
+  auto queue = ops_.ListQueue(r);
+  EXPECT_EQ(queue.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      FieldViolationsOf(queue.status()),
+      ::testing::ElementsAre(
+          FieldViolation{"stages[1]", "99 is not a defined flywheel.common.v1.Stage"},
+          FieldViolation{"sla_states[0]", "42 is not a defined flywheel.common.v1.SlaState"}));
+}
+
+// A newer intake may send values this build does not define: they are read
+// as unspecified, never ranked by their number.
+TEST_F(RouterTest, UndefinedEnumValuesFromIntakeAreReadAsUnspecified) {
+  intake::v1::RequestSubmitted payload;
+  ASSERT_TRUE(payload.ParseFromString(Submitted("req_1", "social_post").event.data));
+  payload.mutable_request()->set_priority(static_cast<common::v1::Priority>(9));
+  payload.mutable_request()->mutable_spec()->add_channels(common::v1::CHANNEL_EMAIL);
+  payload.mutable_request()->mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
+  ASSERT_TRUE(router_.Route(payload, "evt_req_1").ok());
+
+  StoredWorkflow wf = Stored("req_1");
+  EXPECT_EQ(wf.workflow.priority(), common::v1::PRIORITY_UNSPECIFIED);
+  EXPECT_EQ(wf.request.priority(), common::v1::PRIORITY_UNSPECIFIED);
+  EXPECT_THAT(wf.request.spec().channels(), ::testing::ElementsAre(common::v1::CHANNEL_EMAIL));
+  auto assigned = publisher_.OfType(events::kTaskAssigned);
+  ASSERT_EQ(assigned.size(), 1u);
+  routing::v1::TaskAssigned task;
+  ASSERT_TRUE(task.ParseFromString(assigned[0].data));
+  EXPECT_EQ(task.task().priority(), common::v1::PRIORITY_UNSPECIFIED);
+  EXPECT_THAT(
+      metrics_.Render(),
+      HasSubstr(R"(flywheel_routing_routed_requests_total{priority="PRIORITY_UNSPECIFIED"} 1)"));
 }
 
 TEST_F(RouterTest, RedeliveryDoesNotAssignOrCountTwice) {

@@ -8,6 +8,7 @@
 #include "exit_criteria.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/id.h"
+#include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/log/log.h"
 #include "templates.h"
@@ -173,6 +174,7 @@ absl::StatusOr<routing::v1::ListQueueResponse> WorkflowOps::ListQueue(
     errors.Add("team_id", "exactly one of team_id and assignee_id must be set");
   }
   if (request.page_size() < 0) errors.Add("page_size", "must not be negative");
+  CheckEnumsDefined(request, errors);  // stages, sla_states
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
   const std::shared_ptr<const Policy> policy = policy_.Get();
   WorkflowStore& store = assigner_.store();

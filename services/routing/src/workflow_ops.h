@@ -12,7 +12,8 @@ namespace flywheel::routing {
 
 /// The logic behind the RoutingService RPCs: workflow progress, queue views
 /// and team capacity. Takes and returns the API's messages; statuses follow
-/// routing_service.proto (INVALID_ARGUMENT with field violations, NOT_FOUND,
+/// routing_service.proto (INVALID_ARGUMENT with field violations, also for
+/// an enum value the contract does not define, NOT_FOUND,
 /// ABORTED for a stale stage, FAILED_PRECONDITION naming the unmet
 /// criterion). Thread-safe: any number of RPC threads at once.
 class WorkflowOps {
