@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "event_age.h"
 #include "flywheel/core/status.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/log/log.h"
@@ -160,9 +161,15 @@ class KafkaConsumer final : public Consumer {
       if (status.ok()) {
         kafka_metrics_.RecordHandled(options_.handler_name, "ok",
                                      absl::ToDoubleSeconds(absl::Now() - started));
-        if (consumed.event.time) {
-          kafka_metrics_.RecordEventAge(options_.handler_name,
-                                        absl::ToDoubleSeconds(clock_.Now() - *consumed.event.time));
+        // A ce_time from the future must not count as fast nor pull the
+        // age histogram's sum below zero: see AgeOfEvent.
+        const EventAge age =
+            AgeOfEvent(clock_.Now(), consumed.event.time, consumed.record.timestamp);
+        if (age.skew) {
+          kafka_metrics_.RecordClockSkew(options_.handler_name, absl::ToDoubleSeconds(*age.skew));
+        }
+        if (age.age) {
+          kafka_metrics_.RecordEventAge(options_.handler_name, absl::ToDoubleSeconds(*age.age));
         }
         return true;
       }

@@ -280,5 +280,43 @@ TEST_F(ConsumerTest, ConsumerLagIsExported) {
       << metrics.Render();
 }
 
+// The value of the sample that starts `series` (name and labels) in a text
+// exposition.
+std::optional<double> SampleValue(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST_F(ConsumerTest, EventStampedInTheFutureCountsAsSkewAndAgesFromItsRecord) {
+  // A producer whose clock is a day ahead: ce_time says tomorrow, while the
+  // record's own timestamp, stamped by librdkafka here, says now.
+  CloudEvent event{.id = "tomorrow",
+                   .source = "//tests",
+                   .type = "dev.flywheel.test.v1",
+                   .time = absl::Now() + absl::Hours(24),
+                   .key = "aggregate-1"};
+  ASSERT_TRUE(producer_->SendAndWait(*EncodeBinary(event, topic_)).ok());
+  metrics::Metrics metrics;
+  auto consumer = StartConsumer([](const ConsumedEvent&) { return absl::OkStatus(); }, &metrics);
+  // The age is recorded after the handler returns: wait for it, not for the
+  // handler.
+  const std::string count = R"(flywheel_kafka_event_age_seconds_count{handler="test.handler"} 1)";
+  ASSERT_TRUE(WaitFor([&] { return metrics.Render().find(count) != std::string::npos; }))
+      << metrics.Render();
+  const std::string text = metrics.Render();
+  EXPECT_THAT(text,
+              HasSubstr(R"(flywheel_kafka_event_clock_skew_total{handler="test.handler"} 1)"));
+  const std::optional<double> sum =
+      SampleValue(text, R"(flywheel_kafka_event_age_seconds_sum{handler="test.handler"})");
+  ASSERT_TRUE(sum.has_value()) << text;
+  EXPECT_GE(*sum, 0);   // not -86,400
+  EXPECT_LT(*sum, 60);  // from the record's timestamp: produced moments ago
+  const std::optional<double> ahead =
+      SampleValue(text, R"(flywheel_kafka_event_clock_skew_seconds_sum{handler="test.handler"})");
+  ASSERT_TRUE(ahead.has_value()) << text;
+  EXPECT_NEAR(*ahead, 86400, 60);
+}
+
 }  // namespace
 }  // namespace flywheel::kafka

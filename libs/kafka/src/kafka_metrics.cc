@@ -1,6 +1,16 @@
 #include "kafka_metrics.h"
 
 namespace flywheel::kafka {
+namespace {
+
+// How far ahead a skewed ce_time was: from drift past the tolerance to a
+// wrong time zone or date.
+const std::vector<double>& SkewBuckets() {
+  static const std::vector<double> buckets = {2, 5, 30, 60, 300, 3600, 7200, 43200, 86400, 172800};
+  return buckets;
+}
+
+}  // namespace
 
 KafkaMetrics::KafkaMetrics(metrics::Metrics* metrics)
     : metrics_(metrics ? *metrics : own_),
@@ -17,7 +27,16 @@ KafkaMetrics::KafkaMetrics(metrics::Metrics* metrics)
                              "Time a handler spent on one record, retries included.")),
       event_age_(metrics_.Histogram(
           "flywheel_kafka_event_age_seconds",
-          "Age of an event when its handler finished: now minus ce_time. The processing SLI.")),
+          "Age of an event when its handler finished: now minus ce_time. The processing SLI. "
+          "Never negative: ce_time up to 1 s ahead counts as 0; further ahead (counted in "
+          "flywheel_kafka_event_clock_skew_total) the age is taken from the Kafka record's "
+          "timestamp, or not observed when that is ahead too.")),
+      clock_skew_(metrics_.Counter(
+          "flywheel_kafka_event_clock_skew_total",
+          "Handled events whose ce_time was more than 1 s ahead of the consumer's clock.")),
+      clock_skew_seconds_(
+          metrics_.Histogram("flywheel_kafka_event_clock_skew_seconds",
+                             "How far ahead of the consumer's clock a skewed ce_time was.")),
       lag_(metrics_.Gauge(
           "flywheel_kafka_consumer_lag_messages",
           "Records behind the partition's high watermark, per group and partition.")) {}
@@ -35,6 +54,11 @@ void KafkaMetrics::RecordHandled(const std::string& handler, const std::string& 
 
 void KafkaMetrics::RecordEventAge(const std::string& handler, double seconds) {
   event_age_.Add({{"handler", handler}}, metrics::LatencyBuckets()).Observe(seconds);
+}
+
+void KafkaMetrics::RecordClockSkew(const std::string& handler, double seconds) {
+  clock_skew_.Add({{"handler", handler}}).Increment();
+  clock_skew_seconds_.Add({{"handler", handler}}, SkewBuckets()).Observe(seconds);
 }
 
 void KafkaMetrics::SetLag(const std::string& group, const std::string& topic,

@@ -21,6 +21,9 @@ class KafkaMetrics {
   void RecordProduced(const std::string& topic, bool ok, double seconds);
   void RecordHandled(const std::string& handler, const std::string& outcome, double seconds);
   void RecordEventAge(const std::string& handler, double seconds);
+  /// An event whose ce_time was `seconds` ahead of the consumer's clock, by
+  /// more than the tolerance.
+  void RecordClockSkew(const std::string& handler, double seconds);
   void SetLag(const std::string& group, const std::string& topic, const std::string& partition,
               double lag);
 
@@ -32,6 +35,8 @@ class KafkaMetrics {
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& handler_duration_;
   prometheus::Family<prometheus::Histogram>& event_age_;
+  prometheus::Family<prometheus::Counter>& clock_skew_;
+  prometheus::Family<prometheus::Histogram>& clock_skew_seconds_;
   prometheus::Family<prometheus::Gauge>& lag_;
 };
 

@@ -64,6 +64,10 @@ Record RecordFromMessage(const rd_kafka_message_t& msg) {
   record.offset = msg.offset;
   if (msg.key) record.key.assign(static_cast<const char*>(msg.key), msg.key_len);
   if (msg.payload) record.value.assign(static_cast<const char*>(msg.payload), msg.len);
+  rd_kafka_timestamp_type_t timestamp_type;
+  if (const int64_t millis = rd_kafka_message_timestamp(&msg, &timestamp_type); millis >= 0) {
+    record.timestamp = absl::FromUnixMillis(millis);
+  }
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name;

@@ -39,7 +39,7 @@ absl::Status StatusFromKafkaError(rd_kafka_resp_err_t err, const std::string& co
 void RouteLogs(rd_kafka_conf_t* conf);
 
 /// Copies a librdkafka message (topic, partition, offset, key, value,
-/// headers) into a Record the project's code can keep.
+/// timestamp, headers) into a Record the project's code can keep.
 Record RecordFromMessage(const rd_kafka_message_t& msg);
 
 }  // namespace flywheel::kafka

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "process_collector.h"
 
 namespace flywheel::metrics {
 
@@ -36,7 +37,9 @@ void RequireName(const std::string& name) {
 
 }  // namespace
 
-Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      process_(std::make_shared<ProcessCollector>()) {}
 Metrics::~Metrics() = default;
 
 prometheus::Family<prometheus::Counter>& Metrics::Counter(const std::string& name,
@@ -72,6 +75,7 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
         absl::StrCat("cannot serve /metrics on ", address, ": ", e.what()));
   }
   exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(process_);
   auto ports = exposer_->GetListeningPorts();
   if (ports.empty()) return absl::UnavailableError("metrics exposer bound no port");
   return ports.front();
@@ -79,7 +83,9 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
 
 std::string Metrics::Render() const {
   prometheus::TextSerializer serializer;
-  return serializer.Serialize(registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : process_->Collect()) families.push_back(std::move(family));
+  return serializer.Serialize(families);
 }
 
 }  // namespace flywheel::metrics

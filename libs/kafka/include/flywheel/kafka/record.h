@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace flywheel::kafka {
 
 /// One Kafka record header. Kafka allows repeated keys; lookups take the last.
@@ -24,6 +26,11 @@ struct Record {
   std::string key;
   std::string value;
   std::vector<Header> headers;
+  /// The record's Kafka timestamp as the broker reports it on consume: when
+  /// the producer created it (CreateTime, the default) or when the broker
+  /// appended it (LogAppendTime). Nullopt when the broker gave none. Not sent
+  /// by `Producer`: librdkafka stamps the time of `Send`.
+  std::optional<absl::Time> timestamp;
 
   /// The value of the last header named `key`, if any.
   std::optional<std::string_view> header(std::string_view key) const;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -30,7 +31,13 @@ const std::vector<double>& LatencyBuckets();
 absl::Status CheckName(std::string_view name);
 
 /// One registry per process, shared by every component that exports metrics.
-/// Registration is thread-safe; so is updating a metric.
+/// Registration is thread-safe; so is updating a metric. Besides what is
+/// registered, `Serve()` and `Render()` always expose the standard process
+/// series (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+/// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`,
+/// `process_start_time_seconds`), read from `/proc/self` at each scrape: the
+/// one place names outside `flywheel_` appear, as Prometheus conventions
+/// define them.
 class Metrics {
  public:
   Metrics();
@@ -51,11 +58,13 @@ class Metrics {
   /// `127.0.0.1:0`). Returns the port bound, useful when asking for port 0.
   absl::StatusOr<int> Serve(const std::string& address);
 
-  /// The text exposition of everything registered, as `/metrics` serves it.
+  /// The text exposition of everything registered and the process series,
+  /// as `/metrics` serves it.
   std::string Render() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
