@@ -32,6 +32,13 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers,
     if (!owned.back()) {
       return absl::InvalidArgumentError("topic " + spec.name + ": " + error);
     }
+    for (const auto& [name, value] : spec.configs) {
+      if (rd_kafka_resp_err_t err =
+              rd_kafka_NewTopic_set_config(owned.back().get(), name.c_str(), value.c_str());
+          err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return StatusFromKafkaError(err, "topic " + spec.name + " config " + name);
+      }
+    }
     raw.push_back(owned.back().get());
   }
 

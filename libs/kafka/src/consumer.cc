@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "event_age.h"
 #include "flywheel/core/status.h"
@@ -17,6 +18,13 @@
 
 namespace flywheel::kafka {
 namespace {
+
+// How often the dead-letter topic may refuse a record (for a reason other
+// than an outage or its size) before the record is parked.
+constexpr int kDeadLetterAttempts = 3;
+
+// How often a consumer that holds no partitions says so.
+constexpr absl::Duration kUnassignedReportInterval = absl::Seconds(15);
 
 bool IsRetryable(const absl::Status& status) {
   switch (status.code()) {
@@ -46,6 +54,9 @@ class KafkaConsumer final : public Consumer {
     std::map<std::string, std::string> props = options_.properties;
     props["bootstrap.servers"] = options_.bootstrap_servers;
     props["group.id"] = options_.group_id;
+    if (!options_.group_instance_id.empty()) {
+      props["group.instance.id"] = options_.group_instance_id;
+    }
     props["partition.assignment.strategy"] = "cooperative-sticky";
     // At least once: the offset of a record is stored only after its handler
     // has returned OK (or it went to the dead-letter topic); auto commit then
@@ -70,6 +81,10 @@ class KafkaConsumer final : public Consumer {
     dlq.bootstrap_servers = options_.bootstrap_servers;
     dlq.client_id = options_.group_id + "-dlq";
     dlq.linger = std::chrono::milliseconds(0);
+    // A record that came in compressed may be far larger than the broker's
+    // record limit once decompressed: compress dead letters too, and let the
+    // broker (not a client-side check) judge their size.
+    dlq.properties = {{"compression.type", "lz4"}, {"message.max.bytes", "33554432"}};
     FLYWHEEL_ASSIGN_OR_RETURN(dead_letters_, Producer::Create(dlq, metrics));
     return absl::OkStatus();
   }
@@ -82,6 +97,7 @@ class KafkaConsumer final : public Consumer {
     }
     FLYWHEEL_RETURN_IF_ERROR(
         StatusFromKafkaError(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribe"));
+    kafka_metrics_.SetAssignedPartitions(options_.group_id, 0);
     workers_ = std::make_unique<PartitionWorkers>(
         options_.concurrency, /*max_queued_per_lane=*/1000, [this](MessageHandle msg) {
           // Runs on a lane thread; offsets_store is thread-safe.
@@ -123,10 +139,28 @@ class KafkaConsumer final : public Consumer {
   // The poll thread: polls and hands records to the partition lanes; also
   // runs the rebalance and statistics callbacks.
   void Run() {
+    absl::Time unassigned_since = absl::Now();
+    absl::Time next_report = unassigned_since + kUnassignedReportInterval;
     while (!IsStopping()) {
+      if (assigned_partitions_.load() > 0) {
+        unassigned_since = absl::InfiniteFuture();
+      } else if (unassigned_since == absl::InfiniteFuture()) {
+        unassigned_since = absl::Now();
+        next_report = unassigned_since + kUnassignedReportInterval;
+      } else if (absl::Now() >= next_report) {
+        ReportUnassigned(absl::Now() - unassigned_since);
+        next_report += kUnassignedReportInterval;
+      }
       MessageHandle msg(rd_kafka_consumer_poll(handle_.get(), 100));
       if (!msg) continue;
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        // A topic another service owns, not created yet: the consumer picks
+        // it up once it exists.
+        log::Info("kafka topic not there yet", {{"handler", options_.handler_name},
+                                                {"error", rd_kafka_message_errstr(msg.get())}});
+        continue;
+      }
       if (msg->err) {
         log::Warn("kafka consume error", {{"handler", options_.handler_name},
                                           {"error", rd_kafka_message_errstr(msg.get())}});
@@ -134,6 +168,20 @@ class KafkaConsumer final : public Consumer {
       }
       workers_->Push(std::move(msg));
     }
+  }
+
+  // Says why nothing is consumed: after a restart without static
+  // membership (or under a new instance id) the group waits for the old
+  // member's session to time out before it rebalances.
+  void ReportUnassigned(absl::Duration waited) {
+    log::Warn("kafka consumer holds no partitions",
+              {{"handler", options_.handler_name},
+               {"group", options_.group_id},
+               {"group_instance_id", options_.group_instance_id},
+               {"waited_seconds", absl::ToInt64Seconds(waited)},
+               {"hint",
+                "the group may be waiting for a previous member's session to time out, or has "
+                "more members than partitions"}});
   }
 
   TopicPartitionListHandle OneOffset(const rd_kafka_message_t& msg) {
@@ -198,12 +246,37 @@ class KafkaConsumer final : public Consumer {
     dead.headers.push_back({kDeadLetterOffsetHeader, std::to_string(original.offset)});
     dead.headers.push_back({kDeadLetterHandlerHeader, options_.handler_name});
 
+    // A dead letter must never hold its partition for good. A broker that is
+    // down or slow is waited out (nothing else on the partition could be
+    // handled either); a record the dead-letter topic refuses for its size
+    // is written again with only the start of its value; any other refusal
+    // is tried a few times, then the record is parked: logged with its
+    // coordinates and counted, and consuming goes on.
     absl::Duration backoff = absl::FromChrono(options_.retry_initial);
+    int refusals = 0;
+    absl::Status last;
     while (true) {
       auto written = dead_letters_->SendAndWait(dead);
       if (written.ok()) break;
+      last = written.status();
+      if (IsRecordTooLarge(last) && dead.value.size() > kDeadLetterKeptValueBytes) {
+        dead.headers.push_back({kDeadLetterTruncatedHeader,
+                                absl::StrCat("value of ", original.value.size(), " bytes, first ",
+                                             kDeadLetterKeptValueBytes, " kept")});
+        dead.value.resize(kDeadLetterKeptValueBytes);
+        log::Warn("dead letter too large, keeping the start of its value",
+                  {{"handler", options_.handler_name},
+                   {"topic", original.topic},
+                   {"partition", original.partition},
+                   {"offset", original.offset},
+                   {"value_bytes", static_cast<int64_t>(original.value.size())}});
+        continue;
+      }
+      if (!IsRetryable(last) && ++refusals >= kDeadLetterAttempts) {
+        return Park(original, reason, last, started);
+      }
       log::Error("dead-letter write failed, will retry",
-                 {{"handler", options_.handler_name}, {"error", written.status().ToString()}});
+                 {{"handler", options_.handler_name}, {"error", last.ToString()}});
       if (workers_->SleepUnlessAbandoned(backoff, {original.topic, original.partition})) {
         return false;
       }
@@ -215,6 +288,23 @@ class KafkaConsumer final : public Consumer {
                                        {"offset", original.offset},
                                        {"reason", std::string(reason.ToString())}});
     kafka_metrics_.RecordHandled(options_.handler_name, "dead_lettered",
+                                 absl::ToDoubleSeconds(absl::Now() - started));
+    return true;
+  }
+
+  // Gives up on a record the dead-letter topic keeps refusing. It stays in
+  // its own topic at the logged coordinates (until retention removes it),
+  // which is where an operator replays it from.
+  bool Park(const Record& original, const absl::Status& reason, const absl::Status& refusal,
+            absl::Time started) {
+    log::Error("record parked: the dead-letter topic refused it",
+               {{"handler", options_.handler_name},
+                {"topic", original.topic},
+                {"partition", original.partition},
+                {"offset", original.offset},
+                {"reason", std::string(reason.ToString())},
+                {"dead_letter_error", refusal.ToString()}});
+    kafka_metrics_.RecordHandled(options_.handler_name, "parked",
                                  absl::ToDoubleSeconds(absl::Now() - started));
     return true;
   }
@@ -249,6 +339,8 @@ class KafkaConsumer final : public Consumer {
                                 ? check(rd_kafka_incremental_assign(rk, partitions), "assign")
                                 : check_err(rd_kafka_assign(rk, partitions), "assign");
       if (assigned) self->assigned_partitions_ += partitions->cnt;
+      self->kafka_metrics_.SetAssignedPartitions(self->options_.group_id,
+                                                 self->assigned_partitions_.load());
     } else {
       // Let the lanes finish (or give up) the records of these partitions,
       // then commit what was stored before the partitions move on.
@@ -269,6 +361,8 @@ class KafkaConsumer final : public Consumer {
         self->assigned_partitions_ = 0;
       }
       if (self->workers_) self->workers_->ClearRevoked(leaving);
+      self->kafka_metrics_.SetAssignedPartitions(self->options_.group_id,
+                                                 self->assigned_partitions_.load());
     }
     log::Info("kafka rebalance",
               {{"handler", self->options_.handler_name},

@@ -160,6 +160,102 @@ TEST_F(ConsumerTest, PermanentHandlerFailureIsDeadLetteredWithTheStatus) {
   EXPECT_EQ(dead[0].header(kDeadLetterReasonHeader), "INVALID_ARGUMENT: title: is required");
 }
 
+// Bytes that do not compress: what a large binary payload looks like.
+std::string Incompressible(size_t size) {
+  std::string bytes;
+  bytes.reserve(size + 64);
+  while (bytes.size() < size) bytes += NewRandomId();
+  bytes.resize(size);
+  return bytes;
+}
+
+class LargeRecordTest : public ConsumerTest {
+ protected:
+  // A producer like an outside client's: lz4, with a client limit above
+  // the 2 MiB the tests send.
+  void SendLarge(const std::string& topic, const std::string& value) {
+    auto producer = Producer::Create(
+        {.bootstrap_servers = servers_,
+         .properties = {{"compression.type", "lz4"}, {"message.max.bytes", "8388608"}}});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_TRUE((*producer)
+                    ->SendAndWait(Record{.topic = topic, .key = "aggregate-1", .value = value})
+                    .ok());
+  }
+  void UseTopics(const std::map<std::string, std::string>& source,
+                 const std::map<std::string, std::string>& dead_letters) {
+    auto topic = testing::CreateUniqueTopic(servers_, "large", 1, source);
+    ASSERT_TRUE(topic.ok()) << topic.status();
+    topic_ = *topic;
+    auto dlq = testing::CreateUniqueTopic(servers_, "large-dlq", 1, dead_letters);
+    ASSERT_TRUE(dlq.ok()) << dlq.status();
+    dlq_ = *dlq;
+  }
+};
+
+TEST_F(LargeRecordTest, CompressedRecordTooLargeWhenInflatedIsDeadLetteredWhole) {
+  UseTopics({}, {});
+  // 2 MiB that lz4 shrinks far below the broker's 1 MiB record limit.
+  const std::string big(2 * 1024 * 1024, 'x');
+  SendLarge(topic_, big);
+  Publish("after");
+  Seen handled;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    handled.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  EXPECT_THAT(handled.ids(), ElementsAre("after"));
+  std::vector<Record> dead = testing::ReadAll(servers_, dlq_);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, big);
+  EXPECT_FALSE(dead[0].header(kDeadLetterTruncatedHeader).has_value());
+}
+
+TEST_F(LargeRecordTest, RecordTheDeadLetterTopicCannotHoldKeepsTheStartOfItsValue) {
+  // The source topic allows 4 MiB records, the dead-letter topic the
+  // default 1 MiB, and the value does not compress.
+  UseTopics({{"max.message.bytes", "4194304"}}, {});
+  const std::string big = Incompressible(2 * 1024 * 1024);
+  SendLarge(topic_, big);
+  Publish("after");
+  Seen handled;
+  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
+    handled.Add(c.event.id);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  std::vector<Record> dead = testing::ReadAll(servers_, dlq_);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, big.substr(0, kDeadLetterKeptValueBytes));
+  EXPECT_EQ(dead[0].header(kDeadLetterTruncatedHeader), "value of 2097152 bytes, first 65536 kept");
+  EXPECT_EQ(dead[0].header(kDeadLetterOffsetHeader), "0");
+  EXPECT_THAT(std::string(dead[0].header(kDeadLetterReasonHeader).value_or("")),
+              HasSubstr("no ce_specversion header"));
+}
+
+TEST_F(LargeRecordTest, RecordTheDeadLetterTopicKeepsRefusingIsParkedAndConsumingGoesOn) {
+  // Even the kept start of the value is over this dead-letter topic's limit.
+  UseTopics({{"max.message.bytes", "4194304"}}, {{"max.message.bytes", "1024"}});
+  SendLarge(topic_, Incompressible(2 * 1024 * 1024));
+  Publish("after");
+  metrics::Metrics metrics;
+  Seen handled;
+  auto consumer = StartConsumer(
+      [&](const ConsumedEvent& c) {
+        handled.Add(c.event.id);
+        return absl::OkStatus();
+      },
+      &metrics);
+  ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
+  EXPECT_THAT(handled.ids(), ElementsAre("after"));
+  EXPECT_THAT(
+      metrics.Render(),
+      HasSubstr(
+          R"(flywheel_kafka_handled_events_total{handler="test.handler",outcome="parked"} 1)"));
+  EXPECT_TRUE(testing::ReadAll(servers_, dlq_).empty());
+}
+
 TEST_F(ConsumerTest, RetryableFailureIsRetriedUntilItSucceeds) {
   Publish("flaky");
   metrics::Metrics metrics;

@@ -19,9 +19,10 @@ KafkaMetrics::KafkaMetrics(metrics::Metrics* metrics)
                            "Records the broker acknowledged or refused, by topic and result.")),
       delivery_(metrics_.Histogram("flywheel_kafka_delivery_duration_seconds",
                                    "Time from Send to the broker's acknowledgement.")),
-      handled_(
-          metrics_.Counter("flywheel_kafka_handled_events_total",
-                           "Consumed records by handler and outcome: ok, dead_lettered, retried.")),
+      handled_(metrics_.Counter(
+          "flywheel_kafka_handled_events_total",
+          "Consumed records by handler and outcome: ok, retried, dead_lettered, and parked "
+          "(the dead-letter topic refused it; see the log for its offset).")),
       handler_duration_(
           metrics_.Histogram("flywheel_kafka_handler_duration_seconds",
                              "Time a handler spent on one record, retries included.")),
@@ -39,7 +40,11 @@ KafkaMetrics::KafkaMetrics(metrics::Metrics* metrics)
                              "How far ahead of the consumer's clock a skewed ce_time was.")),
       lag_(metrics_.Gauge(
           "flywheel_kafka_consumer_lag_messages",
-          "Records behind the partition's high watermark, per group and partition.")) {}
+          "Records behind the partition's high watermark, per group and partition.")),
+      assigned_(metrics_.Gauge(
+          "flywheel_kafka_consumer_assigned_partitions",
+          "Partitions this process's member of the group holds now; 0 while it waits for "
+          "the group to give it some.")) {}
 
 void KafkaMetrics::RecordProduced(const std::string& topic, bool ok, double seconds) {
   produced_.Add({{"topic", topic}, {"result", ok ? "ok" : "error"}}).Increment();
@@ -64,6 +69,10 @@ void KafkaMetrics::RecordClockSkew(const std::string& handler, double seconds) {
 void KafkaMetrics::SetLag(const std::string& group, const std::string& topic,
                           const std::string& partition, double lag) {
   lag_.Add({{"group", group}, {"topic", topic}, {"partition", partition}}).Set(lag);
+}
+
+void KafkaMetrics::SetAssignedPartitions(const std::string& group, int partitions) {
+  assigned_.Add({{"group", group}}).Set(partitions);
 }
 
 }  // namespace flywheel::kafka

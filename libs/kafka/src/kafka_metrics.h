@@ -26,6 +26,7 @@ class KafkaMetrics {
   void RecordClockSkew(const std::string& handler, double seconds);
   void SetLag(const std::string& group, const std::string& topic, const std::string& partition,
               double lag);
+  void SetAssignedPartitions(const std::string& group, int partitions);
 
  private:
   metrics::Metrics own_;
@@ -38,6 +39,7 @@ class KafkaMetrics {
   prometheus::Family<prometheus::Counter>& clock_skew_;
   prometheus::Family<prometheus::Histogram>& clock_skew_seconds_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& assigned_;
 };
 
 }  // namespace flywheel::kafka

@@ -1,5 +1,7 @@
 #include "rdkafka_handles.h"
 
+#include "absl/strings/cord.h"
+#include "flywheel/kafka/producer.h"
 #include "flywheel/log/log.h"
 
 namespace flywheel::kafka {
@@ -32,6 +34,11 @@ absl::Status StatusFromKafkaError(rd_kafka_resp_err_t err, const std::string& co
     case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
       return absl::UnavailableError(message);
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE: {
+      absl::Status status = absl::InvalidArgumentError(message);
+      status.SetPayload(kRecordTooLargePayload, absl::Cord("1"));
+      return status;
+    }
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
       return absl::InvalidArgumentError(message);
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
@@ -40,6 +47,10 @@ absl::Status StatusFromKafkaError(rd_kafka_resp_err_t err, const std::string& co
     default:
       return absl::InternalError(message);
   }
+}
+
+bool IsRecordTooLarge(const absl::Status& status) {
+  return status.GetPayload(kRecordTooLargePayload).has_value();
 }
 
 void RouteLogs(rd_kafka_conf_t* conf) {

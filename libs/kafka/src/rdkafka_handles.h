@@ -30,8 +30,13 @@ using MessageHandle = std::unique_ptr<rd_kafka_message_t, Deleter<rd_kafka_messa
 absl::Status SetProperties(rd_kafka_conf_t* conf,
                            const std::map<std::string, std::string>& properties);
 
+/// The status payload that marks a record refused for its size.
+inline constexpr char kRecordTooLargePayload[] = "type.flywheel.dev/kafka.record-too-large";
+
 /// Maps a librdkafka error to a status code: transient broker and transport
-/// errors are UNAVAILABLE, timeouts DEADLINE_EXCEEDED, the rest INTERNAL.
+/// errors are UNAVAILABLE, timeouts DEADLINE_EXCEEDED, a record too large
+/// INVALID_ARGUMENT marked so `IsRecordTooLarge` tells it apart, the rest
+/// INTERNAL.
 absl::Status StatusFromKafkaError(rd_kafka_resp_err_t err, const std::string& context);
 
 /// Sends librdkafka's own log lines through flywheel::log as JSON instead of

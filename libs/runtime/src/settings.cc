@@ -1,11 +1,22 @@
 #include "flywheel/runtime/settings.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string_view>
 
 #include "flywheel/log/log.h"
 
 namespace flywheel::runtime {
+namespace {
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
+}  // namespace
 
 std::string ConfigPath(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -41,6 +52,7 @@ CommonSettings ReadCommonSettings(config::Config& config, const std::string& ser
                                  config::InRange(absl::ZeroDuration(), absl::Minutes(10)));
   s.kafka_topic_prefix = config.Get<std::string>("kafka.topic_prefix", "");
   s.redis_key_prefix = config.Get<std::string>("redis.key_prefix", "");
+  s.kafka_group_instance_id = config.Get<std::string>("kafka.group_instance_id", HostName());
   return s;
 }
 

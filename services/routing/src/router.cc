@@ -4,6 +4,7 @@
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/kafka/payload.h"
 #include "flywheel/log/log.h"
 #include "templates.h"
 #include "tiering.h"
@@ -16,9 +17,7 @@ Router::Router(PolicyHolder& policy, Assigner& assigner, const Clock& clock)
 absl::Status Router::Handle(const kafka::ConsumedEvent& consumed) {
   if (consumed.event.type != events::kRequestSubmitted) return absl::OkStatus();
   intake::v1::RequestSubmitted submitted;
-  if (!submitted.ParseFromString(consumed.event.data)) {
-    return absl::InvalidArgumentError("payload is not a flywheel.intake.v1.RequestSubmitted");
-  }
+  FLYWHEEL_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, submitted));
   if (submitted.tenant_id().empty() || submitted.request_id().empty()) {
     return absl::InvalidArgumentError("request.submitted without tenant_id or request_id");
   }

@@ -55,6 +55,7 @@ class App final : public RoutingApp {
         kafka::Consumer::Create(
             {.bootstrap_servers = settings.kafka_bootstrap_servers,
              .group_id = settings.Topic("flywheel-routing"),
+             .group_instance_id = settings.kafka_group_instance_id,
              .topics = {settings.Topic(events::kRequestsTopic)},
              .dead_letter_topic = settings.Topic(events::kRoutingDeadLetterTopic),
              .handler_name = "routing.requests"},

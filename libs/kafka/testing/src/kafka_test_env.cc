@@ -21,9 +21,13 @@ absl::StatusOr<std::string> BootstrapServers() {
 }
 
 absl::StatusOr<std::string> CreateUniqueTopic(const std::string& bootstrap_servers,
-                                              const std::string& name, int partitions) {
+                                              const std::string& name, int partitions,
+                                              const std::map<std::string, std::string>& configs) {
   std::string topic = "test." + NewRandomId().substr(0, 12) + "." + name;
-  if (absl::Status st = EnsureTopics(bootstrap_servers, {{topic, partitions, 1}}); !st.ok()) {
+  if (absl::Status st = EnsureTopics(
+          bootstrap_servers,
+          {{.name = topic, .partitions = partitions, .replication_factor = 1, .configs = configs}});
+      !st.ok()) {
     return st;
   }
   return topic;

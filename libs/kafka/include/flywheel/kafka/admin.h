@@ -15,6 +15,9 @@ struct TopicSpec {
   std::string name;
   int partitions = 3;
   int replication_factor = 1;
+  /// Topic-level configs (`retention.ms`, `max.message.bytes`, ...); the
+  /// broker's defaults for what is not named.
+  std::map<std::string, std::string> configs;
 };
 
 /// Creates the topics that do not exist yet; existing ones are left as they

@@ -25,10 +25,27 @@ inline constexpr char kDeadLetterTopicHeader[] = "flywheel_dlq_topic";
 inline constexpr char kDeadLetterPartitionHeader[] = "flywheel_dlq_partition";
 inline constexpr char kDeadLetterOffsetHeader[] = "flywheel_dlq_offset";
 inline constexpr char kDeadLetterHandlerHeader[] = "flywheel_dlq_handler";
+/// Present when the dead-letter topic refused the record for its size and
+/// only the start of its value was kept: says how many bytes the original
+/// value had and how many were kept. Fetch the whole record from
+/// `flywheel_dlq_topic` at `flywheel_dlq_partition` / `flywheel_dlq_offset`.
+inline constexpr char kDeadLetterTruncatedHeader[] = "flywheel_dlq_truncated";
+
+/// How much of a value a dead letter keeps when the whole one is too large.
+inline constexpr size_t kDeadLetterKeptValueBytes = 64 * 1024;
 
 struct ConsumerOptions {
   std::string bootstrap_servers;
   std::string group_id;
+  /// Static group membership (`group.instance.id`): a member that restarts
+  /// under the same id takes its partitions back at once, instead of the
+  /// group waiting out the dead member's session (`session.timeout.ms`, 45 s).
+  /// It must be stable across restarts of one replica and unique among the
+  /// group's live members (a second member with the same id fences the
+  /// first). A static member does not leave the group on `Stop()`: its
+  /// partitions move to others only when its session times out. Empty:
+  /// dynamic membership.
+  std::string group_instance_id;
   std::vector<std::string> topics;
   /// Where records that cannot be handled go, with the reason in a header.
   std::string dead_letter_topic;
@@ -83,7 +100,9 @@ class Consumer {
   /// Finishes the record in hand, commits stored offsets, leaves the group.
   /// Idempotent.
   virtual void Stop() = 0;
-  /// True while the consumer holds at least one partition.
+  /// True while the consumer holds at least one partition. Also exported as
+  /// `flywheel_kafka_consumer_assigned_partitions{group}`; while it is zero
+  /// the consumer logs so every 15 s.
   virtual bool HasAssignment() const = 0;
 };
 

@@ -58,4 +58,9 @@ class Producer {
   virtual absl::Status Flush(std::chrono::milliseconds timeout) = 0;
 };
 
+/// True when a Send failed because the record is larger than the producer's
+/// `message.max.bytes` or the topic's `max.message.bytes` allows: sending it
+/// again unchanged fails again.
+bool IsRecordTooLarge(const absl::Status& status);
+
 }  // namespace flywheel::kafka

@@ -17,6 +17,12 @@ struct CommonSettings {
   /// `kafka.topic_prefix`, default empty: put before every topic and
   /// consumer group name, so several installations (or tests) share a cluster.
   std::string kafka_topic_prefix;
+  /// `kafka.group_instance_id`, default the host name (in Kubernetes, the
+  /// pod's name): every consumer group member of this process uses it as its
+  /// static `group.instance.id`, so a replica that restarts takes its
+  /// partitions back at once. Two replicas must never share it; set it
+  /// empty for dynamic membership.
+  std::string kafka_group_instance_id;
   /// `redis.key_prefix`, default empty: put before every Redis key.
   std::string redis_key_prefix;
 

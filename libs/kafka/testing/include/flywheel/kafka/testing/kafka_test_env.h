@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,9 @@ absl::StatusOr<std::string> BootstrapServers();
 
 /// A topic name no other test uses (`test.<random>.<name>`), created with
 /// `partitions` partitions before it is returned.
-absl::StatusOr<std::string> CreateUniqueTopic(const std::string& bootstrap_servers,
-                                              const std::string& name, int partitions = 3);
+absl::StatusOr<std::string> CreateUniqueTopic(
+    const std::string& bootstrap_servers, const std::string& name, int partitions = 3,
+    const std::map<std::string, std::string>& configs = {});
 
 /// Reads `topic` from the beginning, in a group of its own, until `count`
 /// records have arrived or `deadline` passes; returns what arrived.
