@@ -127,6 +127,42 @@ TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
           R"(flywheel_intake_grpc_requests_total{code="OK",method="/flywheel.intake.v1.IntakeService/SubmitRequest"} 1)"));
 }
 
+TEST_F(SliceTest, RoutedRequestShowsAsActiveWithItsTeamAndOwnerInIntake) {
+  intake::v1::SubmitRequestResponse response;
+  ::grpc::Status status = Submit(ValidRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // Intake follows routing's request.routed: the request it serves moves
+  // from SUBMITTED to ACTIVE, and listing ACTIVE requests finds it.
+  intake::v1::Request seen;
+  ASSERT_TRUE(WaitFor([&] {
+    ::grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    intake::v1::GetRequestRequest get;
+    get.set_tenant_id("acme");
+    get.set_request_id(response.request_id());
+    intake::v1::GetRequestResponse got;
+    if (!stub_->GetRequest(&context, get, &got).ok()) return false;
+    seen = got.request();
+    return seen.status() == intake::v1::REQUEST_STATUS_ACTIVE;
+  })) << "still "
+      << intake::v1::RequestStatus_Name(seen.status());
+  EXPECT_EQ(seen.team_id(), "content");
+  EXPECT_EQ(seen.owner_id(), "ana");
+  EXPECT_EQ(seen.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
+  EXPECT_TRUE(seen.has_route_time());
+
+  ::grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  intake::v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  list.add_statuses(intake::v1::REQUEST_STATUS_ACTIVE);
+  intake::v1::ListRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListRequests(&context, list, &listed).ok());
+  ASSERT_EQ(listed.requests_size(), 1);
+  EXPECT_EQ(listed.requests(0).request_id(), response.request_id());
+}
+
 TEST_F(SliceTest, BadRequestIsRefusedWithEveryFailingField) {
   intake::v1::SubmitRequestRequest request = ValidRequest();
   request.clear_tenant_id();

@@ -1,5 +1,7 @@
 #include "in_memory_request_store.h"
 
+#include <algorithm>
+
 namespace flywheel::intake {
 
 absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
@@ -38,12 +40,17 @@ absl::StatusOr<std::optional<StoredRequest>> InMemoryRequestStore::Get(
 }
 
 absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::Replace(
-    const v1::Request& updated, int64_t expected_revision, const PendingEvent& event) {
+    const v1::Request& updated, int64_t expected_revision,
+    const std::optional<PendingEvent>& event) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
   auto it = requests_.find(updated.tenant_id() + "/" + updated.request_id());
   if (it == requests_.end()) return ReplaceOutcome::kNotFound;
   if (it->second.request.revision() != expected_revision) return ReplaceOutcome::kStale;
+  if (!event) {
+    it->second.request = updated;
+    return ReplaceOutcome::kReplaced;
+  }
   if (it->second.outbox) return ReplaceOutcome::kOutboxPending;
   it->second = {updated, event};
   return ReplaceOutcome::kReplaced;
@@ -75,6 +82,23 @@ absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::Scan(const std::s
     --it;
     out.push_back(requests_.at(tenant_id + "/" + it->second).request);
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredRequest>> InMemoryRequestStore::Unannounced(
+    const std::string& tenant_id, absl::Time stored_before, size_t limit) {
+  std::lock_guard lock(mu_);
+  if (!fail_with.ok()) return fail_with;
+  std::vector<StoredRequest> out;
+  for (const auto& [key, stored] : requests_) {
+    if (stored.request.tenant_id() != tenant_id || !stored.outbox) continue;
+    if (StoredAtMillis(stored.request) > absl::ToUnixMillis(stored_before)) continue;
+    out.push_back(stored);
+  }
+  std::sort(out.begin(), out.end(), [](const StoredRequest& a, const StoredRequest& b) {
+    return StoredAtMillis(a.request) < StoredAtMillis(b.request);
+  });
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

@@ -23,11 +23,14 @@ class InMemoryRequestStore final : public RequestStore {
   absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
                                                    const std::string& request_id) override;
   absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated, int64_t expected_revision,
-                                         const PendingEvent& event) override;
+                                         const std::optional<PendingEvent>& event) override;
   absl::Status ClearOutbox(const std::string& tenant_id, const std::string& request_id,
                            const std::string& event_id) override;
   absl::StatusOr<std::vector<v1::Request>> Scan(const std::string& tenant_id,
                                                 const std::string& after, size_t limit) override;
+  absl::StatusOr<std::vector<StoredRequest>> Unannounced(const std::string& tenant_id,
+                                                         absl::Time stored_before,
+                                                         size_t limit) override;
 
   /// How many requests are stored, across tenants.
   size_t size() const;

@@ -228,6 +228,30 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   return response;
 }
 
+absl::StatusOr<Intake::RelayReport> Intake::RelayUnannounced(absl::Duration grace, size_t limit) {
+  const absl::Time now = clock_.Now();
+  RelayReport report;
+  for (const std::string& tenant : policy_.Get()->tenants) {
+    auto pending = store_.Unannounced(tenant, now - grace, limit);
+    if (!pending.ok()) return StoreDown(pending.status());
+    for (const StoredRequest& stored : *pending) {
+      const absl::Duration waited = now - absl::FromUnixMillis(StoredAtMillis(stored.request));
+      if (Publish(stored.request, *stored.outbox).ok()) {
+        ++report.relayed;
+        log::Info("relayed an unannounced event",
+                  {{"request_id", stored.request.request_id()},
+                   {"event_id", stored.outbox->id},
+                   {"waited_ms", absl::ToInt64Milliseconds(waited)}});
+      } else {
+        ++report.left;
+        report.oldest = std::max(report.oldest, waited);
+      }
+    }
+  }
+  metrics_.RecordRelayPass(report.relayed, report.left, report.oldest);
+  return report;
+}
+
 absl::StatusOr<v1::GetRequestResponse> Intake::Get(const v1::GetRequestRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);

@@ -32,7 +32,8 @@ struct IntakeOptions {
 /// published, then the outbox is cleared. An event left unpublished by a
 /// crash or a broker outage is published, with the same event id, by the
 /// next call about that request (a replayed submission, Get, Update,
-/// Cancel), so consumers see it at least once and can deduplicate by id.
+/// Cancel) or by `RelayUnannounced`, whichever comes first, so consumers
+/// see it at least once and can deduplicate by id.
 class Intake {
  public:
   Intake(IntakeOptions options, const LivePolicy& policy, RequestStore& store,
@@ -60,6 +61,21 @@ class Intake {
   /// Cancels and publishes RequestCancelled. Cancelling a cancelled request
   /// returns it unchanged; a completed one is FAILED_PRECONDITION.
   absl::StatusOr<v1::CancelRequestResponse> Cancel(const v1::CancelRequestRequest& request);
+
+  /// What one relay pass did.
+  struct RelayReport {
+    int relayed = 0;
+    /// Found but still unpublished (the broker is down).
+    int left = 0;
+    /// How long the oldest event left unpublished has waited.
+    absl::Duration oldest = absl::ZeroDuration();
+  };
+  /// Publishes the events of every tenant's outbox stored more than `grace`
+  /// ago (younger ones are likely being published by the call that stored
+  /// them), up to `limit` per tenant, oldest first. UNAVAILABLE when the
+  /// store is down. Run periodically (intake_app) so nothing a crash left
+  /// behind waits for someone to read the request.
+  absl::StatusOr<RelayReport> RelayUnannounced(absl::Duration grace, size_t limit);
 
  private:
   // The answer to a submission whose idempotency key was used before: the

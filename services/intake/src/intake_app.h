@@ -13,6 +13,11 @@ namespace flywheel::intake {
 /// compiled in.
 inline constexpr char kPolicyFileKey[] = "intake.policy_file";
 
+/// The config key for how often the outbox relay looks for events a crash
+/// or broker outage left unpublished (default 5 s). It relays an event once
+/// the call that stored it has given up publishing it (15 s).
+inline constexpr char kOutboxRelayIntervalKey[] = "intake.outbox_relay_interval";
+
 /// The largest gRPC message intake accepts: a 1 MiB submission plus room for
 /// the envelope. Anything bigger is RESOURCE_EXHAUSTED from gRPC itself.
 inline constexpr int kMaxGrpcMessageBytes = 1024 * 1024 + 16 * 1024;
@@ -20,7 +25,8 @@ inline constexpr int kMaxGrpcMessageBytes = 1024 * 1024 + 16 * 1024;
 /// Starts the whole intake process, wired: creates the topics intake uses if
 /// missing, loads the policy (and keeps it live with a `runtime::Reloader`
 /// when it comes from a file), connects Redis and Kafka, starts the
-/// submissions consumer and the gRPC server. `main.cc` and the integration
+/// submissions consumer, the consumer of routing's workflow events (request
+/// status), the outbox relay and the gRPC server. `main.cc` and the integration
 /// tests start intake this way.
 absl::StatusOr<std::unique_ptr<runtime::App>> StartIntake(const runtime::CommonSettings& settings,
                                                           config::Config& config,

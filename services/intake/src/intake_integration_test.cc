@@ -18,9 +18,13 @@
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
+#include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/runtime/testing/integration_settings.h"
+#include "intake.h"
 #include "intake_app.h"
+#include "redis_request_store.h"
 
 namespace flywheel::intake {
 namespace {
@@ -117,7 +121,9 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
   }
 
   runtime::CommonSettings settings_;
-  config::Config config_ = *config::Config::FromString("{}", "test", {});
+  // The relay looks often, so a test of it waits little.
+  config::Config config_ =
+      *config::Config::FromString("intake:\n  outbox_relay_interval: 200ms\n", "test", {});
   metrics::Metrics metrics_;
   std::unique_ptr<runtime::App> app_;
   std::unique_ptr<v1::IntakeService::Stub> stub_;
@@ -254,6 +260,100 @@ TEST_F(IntakeIntegrationTest, UpdateAndCancelArePublishedOnce) {
   v1::RequestCancelled payload;
   ASSERT_TRUE(payload.ParseFromString(records[2].value));
   EXPECT_EQ(payload.reason(), "budget cut");
+}
+
+TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheRelay) {
+  // What a call cut off between storing and publishing leaves: a stored
+  // request whose request.submitted sits in its outbox. Nobody reads it
+  // again, yet the relay announces it.
+  auto pool = redis::Pool::Create({.connection = options(), .capacity = 1});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  RedisRequestStore store(**pool, prefix());
+  v1::RequestSubmitted submitted;
+  submitted.set_tenant_id("acme");
+  submitted.set_request_id("req_cut_off");
+  v1::Request& request = *submitted.mutable_request();
+  request.set_tenant_id("acme");
+  request.set_request_id("req_cut_off");
+  request.set_idempotency_key("cut-off");
+  request.set_status(v1::REQUEST_STATUS_SUBMITTED);
+  request.set_revision(1);
+  request.mutable_spec()->set_title("Left behind");
+  request.mutable_update_time()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Minutes(1)));
+  *request.mutable_create_time() = request.update_time();
+  const PendingEvent event{.id = DerivedEventId("submitted", "req_cut_off"),
+                           .type = events::kRequestSubmitted,
+                           .data = submitted.SerializeAsString()};
+  auto created = store.Create(request, "fingerprint", event, absl::Hours(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  std::vector<kafka::Record> records = RequestsTopic(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].header("ce_id"), event.id);
+  EXPECT_EQ(records[0].key, "req_cut_off");
+  EXPECT_TRUE(WaitFor([&] {
+    auto stored = store.Get("acme", "req_cut_off");
+    return stored.ok() && stored->has_value() && !(*stored)->outbox.has_value();
+  })) << "the outbox was not cleared";
+  EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_intake_outbox_relayed_events_total 1"));
+  // Announced once: later passes find nothing more.
+  EXPECT_EQ(RequestsTopic().size(), 1u);
+}
+
+TEST_F(IntakeIntegrationTest, RoutingEventsMoveTheRequestThroughItsLifecycle) {
+  const std::string id = SubmitOk(Valid("lifecycle"));
+  // This test stands in for routing, which owns the workflows topic.
+  const std::string workflows = settings_.Topic(events::kWorkflowsTopic);
+  ASSERT_TRUE(
+      kafka::EnsureTopics(settings_.kafka_bootstrap_servers, {{.name = workflows, .partitions = 3}})
+          .ok());
+  auto producer = kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto publish = [&](const std::string& type, const google::protobuf::Message& payload) {
+    kafka::CloudEvent event{.id = "evt_" + NewRandomId(),
+                            .source = "//flywheel/routing",
+                            .type = type,
+                            .time = absl::Now(),
+                            .data_content_type = kafka::kProtobufContentType,
+                            .key = id,
+                            .data = payload.SerializeAsString()};
+    auto record = kafka::EncodeBinary(event, workflows);
+    ASSERT_TRUE(record.ok()) << record.status();
+    ASSERT_TRUE((*producer)->SendAndWait(*record).ok());
+  };
+  auto status_becomes = [&](v1::RequestStatus want) {
+    return WaitFor([&] {
+      v1::GetRequestRequest get;
+      get.set_tenant_id("acme");
+      get.set_request_id(id);
+      v1::GetRequestResponse got;
+      return stub_->GetRequest(Context().get(), get, &got).ok() && got.request().status() == want;
+    });
+  };
+
+  routing::v1::RequestRouted routed;
+  routed.set_tenant_id("acme");
+  routed.set_request_id(id);
+  routed.set_team_id("content");
+  routed.set_owner_id("ana");
+  publish(events::kRequestRouted, routed);
+  ASSERT_TRUE(status_becomes(v1::REQUEST_STATUS_ACTIVE));
+
+  v1::ListRequestsRequest list;
+  list.set_tenant_id("acme");
+  list.add_statuses(v1::REQUEST_STATUS_ACTIVE);
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.requests_size(), 1);
+  EXPECT_EQ(listed.requests(0).owner_id(), "ana");
+
+  routing::v1::WorkflowCompleted completed;
+  completed.set_tenant_id("acme");
+  completed.set_request_id(id);
+  publish(events::kWorkflowCompleted, completed);
+  ASSERT_TRUE(status_becomes(v1::REQUEST_STATUS_COMPLETED));
+  // Status changes are routing's facts: intake announces nothing of its own.
+  EXPECT_EQ(RequestsTopic().size(), 1u);
 }
 
 TEST_F(IntakeIntegrationTest, ValidSubmissionEventBecomesARequest) {

@@ -234,6 +234,46 @@ TEST_F(IntakeTest, PublishFailureLeavesItStoredAndTheRetryPublishesTheSameEvent)
   EXPECT_EQ(publisher_.published.size(), 1u);
 }
 
+TEST_F(IntakeTest, RelayPublishesWhatAnOutageLeftOnceItIsOlderThanTheGrace) {
+  publisher_.fail_with = absl::DeadlineExceededError("broker down");
+  ASSERT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
+
+  // Still down: found, left, and its age reported.
+  clock_.Advance(absl::Seconds(10));
+  auto down = intake_.RelayUnannounced(absl::Seconds(5), 100);
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_EQ(down->relayed, 0);
+  EXPECT_EQ(down->left, 1);
+  EXPECT_EQ(down->oldest, absl::Seconds(10));
+
+  publisher_.fail_with = absl::OkStatus();
+  auto up = intake_.RelayUnannounced(absl::Seconds(5), 100);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->relayed, 1);
+  EXPECT_EQ(up->left, 0);
+  ASSERT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.published[0].type, events::kRequestSubmitted);
+  EXPECT_THAT(publisher_.published[0].id, StartsWith("evt_submitted_req_"));
+  EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_intake_outbox_relayed_events_total 1"));
+
+  // Announced now: the next pass finds nothing.
+  auto again = intake_.RelayUnannounced(absl::Seconds(5), 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->relayed + again->left, 0);
+  EXPECT_EQ(publisher_.published.size(), 1u);
+}
+
+TEST_F(IntakeTest, RelayLeavesAnEventYoungerThanTheGraceToTheCallThatStoredIt) {
+  publisher_.fail_with = absl::DeadlineExceededError("broker down");
+  ASSERT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
+  publisher_.fail_with = absl::OkStatus();
+  clock_.Advance(absl::Seconds(1));
+  auto pass = intake_.RelayUnannounced(absl::Seconds(5), 100);
+  ASSERT_TRUE(pass.ok());
+  EXPECT_EQ(pass->relayed, 0);
+  EXPECT_TRUE(publisher_.published.empty());
+}
+
 TEST_F(IntakeTest, StoreOutageIsUnavailableAndPublishesNothing) {
   store_.fail_with = absl::UnavailableError("redis down");
   EXPECT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);

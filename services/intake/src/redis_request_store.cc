@@ -8,10 +8,11 @@ namespace {
 
 constexpr absl::Duration kAcquireTimeout = absl::Seconds(2);
 
-// KEYS[1] idempotency hash, KEYS[2] request hash, KEYS[3] tenant index.
-// ARGV: fingerprint, request id, data, revision, outbox id, outbox type,
-// outbox data, index member, idempotency TTL in ms.
-// Returns {outcome, request id}; writes nothing unless the key is new.
+// KEYS[1] idempotency hash, KEYS[2] request hash, KEYS[3] tenant index,
+// KEYS[4] tenant outbox. ARGV: fingerprint, request id, data, revision,
+// outbox id, outbox type, outbox data, index member, idempotency TTL in ms,
+// stored-at ms. Returns {outcome, request id}; writes nothing unless the key
+// is new.
 constexpr char kCreateScript[] = R"lua(
 local prior = redis.call('HMGET', KEYS[1], 'request_id', 'spec')
 if prior[1] then
@@ -23,26 +24,35 @@ redis.call('PEXPIRE', KEYS[1], ARGV[9])
 redis.call('HSET', KEYS[2], 'data', ARGV[3], 'revision', ARGV[4],
            'outbox_id', ARGV[5], 'outbox_type', ARGV[6], 'outbox_data', ARGV[7])
 redis.call('ZADD', KEYS[3], 0, ARGV[8])
+redis.call('ZADD', KEYS[4], ARGV[10], ARGV[2])
 return {'created', ARGV[2]}
 )lua";
 
-// KEYS[1] request hash. ARGV: expected revision, data, revision, outbox id,
-// outbox type, outbox data. Compare-and-set on the revision with an empty
-// outbox.
+// KEYS[1] request hash, KEYS[2] tenant outbox. ARGV: expected revision,
+// data, revision, request id, stored-at ms, then optionally outbox id,
+// outbox type, outbox data. Compare-and-set on the revision; with an event,
+// the outbox must be empty.
 constexpr char kReplaceScript[] = R"lua(
 local cur = redis.call('HMGET', KEYS[1], 'revision', 'outbox_id')
 if not cur[1] then return 'not_found' end
 if cur[1] ~= ARGV[1] then return 'stale' end
+if not ARGV[6] then
+  redis.call('HSET', KEYS[1], 'data', ARGV[2], 'revision', ARGV[3])
+  return 'replaced'
+end
 if cur[2] then return 'outbox_pending' end
 redis.call('HSET', KEYS[1], 'data', ARGV[2], 'revision', ARGV[3],
-           'outbox_id', ARGV[4], 'outbox_type', ARGV[5], 'outbox_data', ARGV[6])
+           'outbox_id', ARGV[6], 'outbox_type', ARGV[7], 'outbox_data', ARGV[8])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
 return 'replaced'
 )lua";
 
-// KEYS[1] request hash. ARGV[1] the published event's id.
+// KEYS[1] request hash, KEYS[2] tenant outbox. ARGV[1] the published
+// event's id, ARGV[2] the request id.
 constexpr char kClearOutboxScript[] = R"lua(
 if redis.call('HGET', KEYS[1], 'outbox_id') == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'outbox_id', 'outbox_type', 'outbox_data')
+  redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
 end
 return 0
@@ -74,6 +84,9 @@ std::string RedisRequestStore::RequestKey(const std::string& tenant_id,
 std::string RedisRequestStore::IndexKey(const std::string& tenant_id) const {
   return absl::StrCat(key_prefix_, "intake:{", tenant_id, "}:requests");
 }
+std::string RedisRequestStore::OutboxKey(const std::string& tenant_id) const {
+  return absl::StrCat(key_prefix_, "intake:{", tenant_id, "}:outbox");
+}
 std::string RedisRequestStore::IdempotencyKey(const std::string& tenant_id,
                                               const std::string& key) const {
   return absl::StrCat(key_prefix_, "idempotency:{", tenant_id, "}:", key);
@@ -98,13 +111,14 @@ absl::StatusOr<RequestStore::CreateResult> RedisRequestStore::Create(
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
   FLYWHEEL_ASSIGN_OR_RETURN(
       redis::Reply reply,
-      scripts_.Eval(
-          *conn, "intake_create",
-          {IdempotencyKey(request.tenant_id(), request.idempotency_key()),
-           RequestKey(request.tenant_id(), request.request_id()), IndexKey(request.tenant_id())},
-          {spec_fingerprint, request.request_id(), request.SerializeAsString(),
-           absl::StrCat(request.revision()), event.id, event.type, event.data, IndexMember(request),
-           absl::StrCat(absl::ToInt64Milliseconds(idempotency_ttl))}));
+      scripts_.Eval(*conn, "intake_create",
+                    {IdempotencyKey(request.tenant_id(), request.idempotency_key()),
+                     RequestKey(request.tenant_id(), request.request_id()),
+                     IndexKey(request.tenant_id()), OutboxKey(request.tenant_id())},
+                    {spec_fingerprint, request.request_id(), request.SerializeAsString(),
+                     absl::StrCat(request.revision()), event.id, event.type, event.data,
+                     IndexMember(request), absl::StrCat(absl::ToInt64Milliseconds(idempotency_ttl)),
+                     absl::StrCat(StoredAtMillis(request))}));
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
   if (parts.size() != 2)
     return absl::InternalError("intake_create returned " + reply.DebugString());
@@ -140,16 +154,21 @@ absl::StatusOr<std::optional<StoredRequest>> RedisRequestStore::Get(const std::s
   return stored;
 }
 
-absl::StatusOr<RequestStore::ReplaceOutcome> RedisRequestStore::Replace(const v1::Request& updated,
-                                                                        int64_t expected_revision,
-                                                                        const PendingEvent& event) {
+absl::StatusOr<RequestStore::ReplaceOutcome> RedisRequestStore::Replace(
+    const v1::Request& updated, int64_t expected_revision,
+    const std::optional<PendingEvent>& event) {
+  std::vector<std::string> args = {absl::StrCat(expected_revision), updated.SerializeAsString(),
+                                   absl::StrCat(updated.revision()), updated.request_id(),
+                                   absl::StrCat(StoredAtMillis(updated))};
+  if (event) {
+    args.insert(args.end(), {event->id, event->type, event->data});
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      scripts_.Eval(*conn, "intake_replace",
-                    {RequestKey(updated.tenant_id(), updated.request_id())},
-                    {absl::StrCat(expected_revision), updated.SerializeAsString(),
-                     absl::StrCat(updated.revision()), event.id, event.type, event.data}));
+  FLYWHEEL_ASSIGN_OR_RETURN(redis::Reply reply,
+                            scripts_.Eval(*conn, "intake_replace",
+                                          {RequestKey(updated.tenant_id(), updated.request_id()),
+                                           OutboxKey(updated.tenant_id())},
+                                          args));
   FLYWHEEL_ASSIGN_OR_RETURN(std::string outcome, reply.AsString());
   if (outcome == "replaced") return ReplaceOutcome::kReplaced;
   if (outcome == "stale") return ReplaceOutcome::kStale;
@@ -162,8 +181,34 @@ absl::Status RedisRequestStore::ClearOutbox(const std::string& tenant_id,
                                             const std::string& event_id) {
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
   return scripts_
-      .Eval(*conn, "intake_clear_outbox", {RequestKey(tenant_id, request_id)}, {event_id})
+      .Eval(*conn, "intake_clear_outbox", {RequestKey(tenant_id, request_id), OutboxKey(tenant_id)},
+            {event_id, request_id})
       .status();
+}
+
+absl::StatusOr<std::vector<StoredRequest>> RedisRequestStore::Unannounced(
+    const std::string& tenant_id, absl::Time stored_before, size_t limit) {
+  std::vector<StoredRequest> out;
+  if (limit == 0) return out;
+  std::vector<std::string> request_ids;
+  {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+    FLYWHEEL_ASSIGN_OR_RETURN(
+        redis::Reply reply, conn->Command({"ZRANGEBYSCORE", OutboxKey(tenant_id), "-inf",
+                                           absl::StrCat(absl::ToUnixMillis(stored_before)), "LIMIT",
+                                           "0", absl::StrCat(limit)}));
+    FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> members, reply.AsArray());
+    for (const redis::Reply& member : members) {
+      FLYWHEEL_ASSIGN_OR_RETURN(std::string id, member.AsString());
+      request_ids.push_back(std::move(id));
+    }
+  }
+  for (const std::string& request_id : request_ids) {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::optional<StoredRequest> stored, Get(tenant_id, request_id));
+    // Announced since the scan (or gone): nothing left to relay.
+    if (stored && stored->outbox) out.push_back(*std::move(stored));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Request>> RedisRequestStore::Scan(const std::string& tenant_id,

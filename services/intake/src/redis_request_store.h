@@ -15,10 +15,12 @@ namespace flywheel::intake {
 ///       while an event is unpublished
 ///   intake:{<tenant>}:requests              sorted set, all scores 0,
 ///       members IndexMember() (time-ordered), walked with ZREVRANGEBYLEX
+///   intake:{<tenant>}:outbox                sorted set of the request ids
+///       whose outbox holds an event, scored by when it was stored (ms)
 ///   idempotency:{<tenant>}:<key>            hash: request_id, spec
 ///       (fingerprint); expires after the idempotency TTL
 ///
-/// The hash tag is the tenant, not the request, so the three keys one
+/// The hash tag is the tenant, not the request, so the keys one
 /// submission writes share a Redis Cluster slot and one Lua script writes
 /// them atomically. Multi-key steps are Lua scripts; nothing is written in
 /// two steps. Thread-safe (connections come from the pool).
@@ -35,15 +37,19 @@ class RedisRequestStore final : public RequestStore {
   absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
                                                    const std::string& request_id) override;
   absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated, int64_t expected_revision,
-                                         const PendingEvent& event) override;
+                                         const std::optional<PendingEvent>& event) override;
   absl::Status ClearOutbox(const std::string& tenant_id, const std::string& request_id,
                            const std::string& event_id) override;
   absl::StatusOr<std::vector<v1::Request>> Scan(const std::string& tenant_id,
                                                 const std::string& after, size_t limit) override;
+  absl::StatusOr<std::vector<StoredRequest>> Unannounced(const std::string& tenant_id,
+                                                         absl::Time stored_before,
+                                                         size_t limit) override;
 
   std::string RequestKey(const std::string& tenant_id, const std::string& request_id) const;
   std::string IndexKey(const std::string& tenant_id) const;
   std::string IdempotencyKey(const std::string& tenant_id, const std::string& key) const;
+  std::string OutboxKey(const std::string& tenant_id) const;
 
  private:
   redis::Pool& pool_;

@@ -33,6 +33,10 @@ struct StoredRequest {
 /// broken by request id. Opaque to callers; comparable as bytes.
 std::string IndexMember(const v1::Request& request);
 
+/// When a change of the request was stored, in Unix milliseconds: its
+/// `update_time`. Orders the outbox, oldest first.
+int64_t StoredAtMillis(const v1::Request& request);
+
 /// Where intake keeps its requests. Every operation is scoped by tenant: a
 /// request is only ever found under the tenant that owns it. Failures of the
 /// backing store are UNAVAILABLE. Implementations are thread-safe.
@@ -85,16 +89,24 @@ class RequestStore {
   virtual absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
                                                            const std::string& request_id) = 0;
 
-  /// Atomically replaces the request with `updated` and puts `event` in its
-  /// outbox, only if its revision is still `expected_revision` and its
-  /// outbox is empty.
+  /// Atomically replaces the request with `updated`, only if its revision
+  /// is still `expected_revision`. With an `event`, also puts it in the
+  /// outbox, which must then be empty; without one (a change that announces
+  /// nothing, such as a status routing reported) the outbox is left as it is.
   virtual absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated,
                                                  int64_t expected_revision,
-                                                 const PendingEvent& event) = 0;
+                                                 const std::optional<PendingEvent>& event) = 0;
 
   /// Empties the outbox if it still holds the event `event_id`.
   virtual absl::Status ClearOutbox(const std::string& tenant_id, const std::string& request_id,
                                    const std::string& event_id) = 0;
+
+  /// Up to `limit` requests of the tenant whose outbox holds an event stored
+  /// at or before `stored_before` (by the request's `update_time`), oldest
+  /// first: what a crash or a broker outage left unannounced.
+  virtual absl::StatusOr<std::vector<StoredRequest>> Unannounced(const std::string& tenant_id,
+                                                                 absl::Time stored_before,
+                                                                 size_t limit) = 0;
 
   /// Up to `limit` requests of the tenant in index order (newest first),
   /// starting after the index member `after` (from the start when empty).

@@ -1,12 +1,11 @@
 #include "submissions_handler.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/kafka/payload.h"
 #include "flywheel/log/log.h"
 #include "flywheel/redis/script_registry.h"
 #include "request_validation.h"
@@ -17,23 +16,6 @@ namespace {
 std::string TenantHint(const kafka::CloudEvent& event) {
   auto it = event.extensions.find("tenant");
   return it == event.extensions.end() ? std::string() : it->second;
-}
-
-absl::Status Decode(const kafka::CloudEvent& event, v1::RequestSubmissionReceived& out) {
-  if (absl::StrContains(event.data_content_type, "json")) {
-    auto parsed = google::protobuf::util::JsonStringToMessage(event.data, &out);
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          "the data is not a flywheel.intake.v1.RequestSubmissionReceived in JSON: " +
-          std::string(parsed.message()));
-    }
-    return absl::OkStatus();
-  }
-  if (!out.ParseFromString(event.data)) {
-    return absl::InvalidArgumentError(
-        "the data is not a flywheel.intake.v1.RequestSubmissionReceived");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -64,7 +46,7 @@ absl::Status SubmissionsHandler::Handle(const kafka::ConsumedEvent& consumed) {
                                  kMaxSubmissionBytes, " (1 MiB)"))});
   }
   v1::RequestSubmissionReceived submission;
-  if (absl::Status decoded = Decode(event, submission); !decoded.ok()) {
+  if (absl::Status decoded = kafka::DecodeData(event, submission); !decoded.ok()) {
     return Reject(consumed, {TenantHint(event), event.key, "undecodable", decoded});
   }
 
