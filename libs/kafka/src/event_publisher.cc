@@ -29,7 +29,7 @@ absl::StatusOr<Record> KafkaEventPublisher::Envelope(const OutgoingEvent& outgoi
   event.id = outgoing.id.empty() ? NewRandomId("evt") : outgoing.id;
   event.source = source_;
   event.type = outgoing.type;
-  event.time = clock_.Now();
+  event.time = outgoing.time ? *outgoing.time : clock_.Now();
   event.data_content_type = kProtobufContentType;
   event.subject = outgoing.subject;
   event.key = outgoing.key;

@@ -64,50 +64,40 @@ std::string DerivedEventId(const std::string& what, const std::string& request_i
 }
 
 Intake::Intake(IntakeOptions options, const LivePolicy& policy, RequestStore& store,
-               kafka::EventPublisher& publisher, IntakeMetrics& metrics, const Clock& clock)
+               outbox::Outbox& outbox, IntakeMetrics& metrics, const Clock& clock)
     : options_(std::move(options)),
       policy_(policy),
       store_(store),
-      publisher_(publisher),
+      outbox_(outbox),
       metrics_(metrics),
       clock_(clock) {}
 
-absl::Status Intake::Publish(const v1::Request& request, const PendingEvent& event) {
-  auto published = publisher_.Publish({.topic = options_.requests_topic,
-                                       .type = event.type,
-                                       .key = request.request_id(),
-                                       .data = event.data,
-                                       .subject = request.request_id(),
-                                       .extensions = {{"tenant", request.tenant_id()}},
-                                       .id = event.id});
-  if (!published.ok()) {
-    log::Error("could not publish", {{"request_id", request.request_id()},
-                                     {"event_id", event.id},
-                                     {"error", published.status().ToString()}});
-    return absl::UnavailableError(
-        "the event for request '" + request.request_id() +
-        "' could not be published; the change is saved and the event will be published when "
-        "this call is retried");
-  }
-  if (absl::Status cleared =
-          store_.ClearOutbox(request.tenant_id(), request.request_id(), event.id);
-      !cleared.ok()) {
-    // Published but still marked pending: a later call publishes it again
-    // under the same id, which consumers deduplicate.
-    log::Warn("could not clear outbox",
-              {{"request_id", request.request_id()}, {"error", cleared.ToString()}});
-  }
-  return absl::OkStatus();
+kafka::OutgoingEvent Intake::Event(const v1::Request& request, std::string id, std::string type,
+                                   const google::protobuf::Message& payload) const {
+  return {.topic = options_.requests_topic,
+          .type = std::move(type),
+          .key = request.request_id(),
+          .data = payload.SerializeAsString(),
+          .subject = request.request_id(),
+          .extensions = {{"tenant", request.tenant_id()}},
+          .id = std::move(id)};
 }
 
-absl::StatusOr<v1::Request> Intake::LoadSettled(const std::string& tenant_id,
-                                                const std::string& request_id) {
+void Intake::Announce(const v1::Request& request, const std::vector<kafka::OutgoingEvent>& events) {
+  // Stored with the change, so never lost: the relay publishes what the
+  // broker refuses now, and the call still succeeds.
+  if (absl::Status published = outbox_.Publish(request.tenant_id(), events); !published.ok()) {
+    log::Warn("change stored, its events are left to the outbox relay",
+              {{"request_id", request.request_id()}, {"error", published.ToString()}});
+  }
+}
+
+absl::StatusOr<v1::Request> Intake::Load(const std::string& tenant_id,
+                                         const std::string& request_id) {
   auto stored = store_.Get(tenant_id, request_id);
   if (!stored.ok()) return StoreDown(stored.status());
   if (!stored->has_value()) return NotFound(request_id);
-  StoredRequest& found = **stored;
-  if (found.outbox) FLYWHEEL_RETURN_IF_ERROR(Publish(found.request, *found.outbox));
-  return std::move(found.request);
+  return **std::move(stored);
 }
 
 absl::StatusOr<v1::SubmitRequestResponse> Intake::AnswerUsedKey(
@@ -119,7 +109,7 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::AnswerUsedKey(
                                     "' was already used for a different request ('" +
                                     first_request_id + "'); use a new key for new work");
   }
-  auto original = LoadSettled(request.tenant_id(), first_request_id);
+  auto original = Load(request.tenant_id(), first_request_id);
   if (!original.ok()) {
     metrics_.CountSubmission(type_label, "failed");
     return original.status().code() == absl::StatusCode::kNotFound
@@ -197,13 +187,11 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   *created.mutable_update_time() = ToTimestamp(now);
   created.set_revision(1);
   created.set_idempotency_key(request.idempotency_key());
-  created.set_workflow_template_id(type->workflow_template);
-  const PendingEvent event{.id = DerivedEventId("submitted", request_id),
-                           .type = events::kRequestSubmitted,
-                           .data = submitted.SerializeAsString()};
+  std::vector<kafka::OutgoingEvent> announce = {Event(
+      created, DerivedEventId("submitted", request_id), events::kRequestSubmitted, submitted)};
 
   auto result =
-      store_.Create(created, SpecFingerprint(request.spec()), event, options_.idempotency_ttl);
+      store_.Create(created, SpecFingerprint(request.spec()), announce, options_.idempotency_ttl);
   if (!result.ok()) {
     metrics_.CountSubmission(type_label, "failed");
     return StoreDown(result.status());
@@ -214,11 +202,7 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
                          result->outcome == RequestStore::CreateOutcome::kReplayed,
                          result->request_id);
   }
-  if (absl::Status published = Publish(created, event); !published.ok()) {
-    metrics_.CountSubmission(type_label, "failed");
-    return absl::UnavailableError(
-        "the request could not be announced; retry with the same idempotency key");
-  }
+  Announce(created, announce);
   metrics_.CountSubmission(type_label, "accepted");
   log::Info("request submitted", {{"request_id", request_id},
                                   {"tenant_id", request.tenant_id()},
@@ -228,43 +212,14 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   return response;
 }
 
-absl::StatusOr<Intake::RelayReport> Intake::RelayUnannounced(absl::Duration grace, size_t limit) {
-  const absl::Time now = clock_.Now();
-  RelayReport report;
-  for (const std::string& tenant : policy_.Get()->tenants) {
-    auto pending = store_.Unannounced(tenant, now - grace, limit);
-    if (!pending.ok()) return StoreDown(pending.status());
-    for (const StoredRequest& stored : *pending) {
-      const absl::Duration waited = now - absl::FromUnixMillis(StoredAtMillis(stored.request));
-      if (Publish(stored.request, *stored.outbox).ok()) {
-        ++report.relayed;
-        log::Info("relayed an unannounced event",
-                  {{"request_id", stored.request.request_id()},
-                   {"event_id", stored.outbox->id},
-                   {"waited_ms", absl::ToInt64Milliseconds(waited)}});
-      } else {
-        ++report.left;
-        report.oldest = std::max(report.oldest, waited);
-      }
-    }
-  }
-  metrics_.RecordRelayPass(report.relayed, report.left, report.oldest);
-  return report;
-}
-
 absl::StatusOr<v1::GetRequestResponse> Intake::Get(const v1::GetRequestRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);
   if (request.request_id().empty()) errors.Add("request_id", "is required");
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
-  auto stored = store_.Get(request.tenant_id(), request.request_id());
-  if (!stored.ok()) return StoreDown(stored.status());
-  if (!stored->has_value()) return NotFound(request.request_id());
-  // A read also finishes an announcement a crash left behind; the read
-  // itself succeeds either way.
-  if ((*stored)->outbox) (void)Publish((*stored)->request, *(*stored)->outbox);
+  FLYWHEEL_ASSIGN_OR_RETURN(v1::Request found, Load(request.tenant_id(), request.request_id()));
   v1::GetRequestResponse response;
-  *response.mutable_request() = std::move((*stored)->request);
+  *response.mutable_request() = std::move(found);
   return response;
 }
 
@@ -280,20 +235,27 @@ absl::StatusOr<v1::ListRequestsResponse> Intake::List(const v1::ListRequestsRequ
   return page;
 }
 
-absl::Status Intake::Commit(const v1::Request& updated, int64_t base, const PendingEvent& event,
-                            bool* stale) {
-  *stale = false;
-  auto outcome = store_.Replace(updated, base, event);
+absl::StatusOr<Intake::CommitOutcome> Intake::Commit(const v1::Request& updated, int64_t base,
+                                                     std::vector<kafka::OutgoingEvent>& events) {
+  auto outcome = store_.Replace(updated, base, events);
   if (!outcome.ok()) return StoreDown(outcome.status());
   switch (*outcome) {
     case RequestStore::ReplaceOutcome::kReplaced:
-      return Publish(updated, event);
+      Announce(updated, events);
+      return CommitOutcome::kDone;
     case RequestStore::ReplaceOutcome::kNotFound:
       return NotFound(updated.request_id());
     case RequestStore::ReplaceOutcome::kStale:
+      return CommitOutcome::kStale;
     case RequestStore::ReplaceOutcome::kOutboxPending:
-      *stale = true;
-      return absl::AbortedError("request '" + updated.request_id() + "' changed concurrently");
+      // An earlier change's events must go out first, or this one's would
+      // overtake them on the topic.
+      if (absl::Status drained = outbox_.Drain(updated.tenant_id()); !drained.ok()) {
+        return absl::UnavailableError("request '" + updated.request_id() +
+                                      "' has a change not announced yet and the broker is "
+                                      "unavailable; retry");
+      }
+      return CommitOutcome::kRetry;
   }
   return absl::InternalError("unreachable");
 }
@@ -310,8 +272,7 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
 
   for (int attempt = 1;; ++attempt) {
-    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current,
-                              LoadSettled(request.tenant_id(), request.request_id()));
+    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current, Load(request.tenant_id(), request.request_id()));
     if (!IsOpen(current.status())) {
       return absl::FailedPreconditionError("request '" + request.request_id() + "' is " +
                                            v1::RequestStatus_Name(current.status()) +
@@ -358,14 +319,17 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
     *payload.mutable_request() = updated;
     for (const std::string& path : changed) payload.mutable_changed_paths()->add_paths(path);
     payload.set_actor_id(request.actor_id());
-    const PendingEvent event{
-        .id = DerivedEventId(absl::StrCat("updated_r", updated.revision()), updated.request_id()),
-        .type = events::kRequestUpdated,
-        .data = payload.SerializeAsString()};
-    bool stale = false;
-    absl::Status committed = Commit(updated, current.revision(), event, &stale);
-    if (stale && request.expected_revision() == 0 && attempt < kCommitAttempts) continue;
-    FLYWHEEL_RETURN_IF_ERROR(committed);
+    std::vector<kafka::OutgoingEvent> announce = {
+        Event(updated,
+              DerivedEventId(absl::StrCat("updated_r", updated.revision()), updated.request_id()),
+              events::kRequestUpdated, payload)};
+    FLYWHEEL_ASSIGN_OR_RETURN(CommitOutcome committed,
+                              Commit(updated, current.revision(), announce));
+    if (committed != CommitOutcome::kDone) {
+      const bool may_retry = committed == CommitOutcome::kRetry || request.expected_revision() == 0;
+      if (may_retry && attempt < kCommitAttempts) continue;
+      return absl::AbortedError("request '" + updated.request_id() + "' changed concurrently");
+    }
     v1::UpdateRequestResponse response;
     *response.mutable_request() = std::move(updated);
     return response;
@@ -382,8 +346,7 @@ absl::StatusOr<v1::CancelRequestResponse> Intake::Cancel(const v1::CancelRequest
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
 
   for (int attempt = 1;; ++attempt) {
-    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current,
-                              LoadSettled(request.tenant_id(), request.request_id()));
+    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current, Load(request.tenant_id(), request.request_id()));
     v1::CancelRequestResponse response;
     if (current.status() == v1::REQUEST_STATUS_CANCELLED) {
       *response.mutable_request() = std::move(current);
@@ -404,13 +367,15 @@ absl::StatusOr<v1::CancelRequestResponse> Intake::Cancel(const v1::CancelRequest
     payload.set_request_id(cancelled.request_id());
     payload.set_reason(request.reason());
     payload.set_actor_id(request.actor_id());
-    const PendingEvent event{.id = DerivedEventId("cancelled", cancelled.request_id()),
-                             .type = events::kRequestCancelled,
-                             .data = payload.SerializeAsString()};
-    bool stale = false;
-    absl::Status committed = Commit(cancelled, current.revision(), event, &stale);
-    if (stale && attempt < kCommitAttempts) continue;
-    FLYWHEEL_RETURN_IF_ERROR(committed);
+    std::vector<kafka::OutgoingEvent> announce = {
+        Event(cancelled, DerivedEventId("cancelled", cancelled.request_id()),
+              events::kRequestCancelled, payload)};
+    FLYWHEEL_ASSIGN_OR_RETURN(CommitOutcome committed,
+                              Commit(cancelled, current.revision(), announce));
+    if (committed != CommitOutcome::kDone) {
+      if (attempt < kCommitAttempts) continue;
+      return absl::AbortedError("request '" + cancelled.request_id() + "' changed concurrently");
+    }
     log::Info("request cancelled",
               {{"request_id", cancelled.request_id()}, {"tenant_id", cancelled.tenant_id()}});
     *response.mutable_request() = std::move(cancelled);

@@ -7,6 +7,7 @@
 #include "flywheel/core/clock.h"
 #include "flywheel/intake/v1/intake_service.pb.h"
 #include "flywheel/kafka/event_publisher.h"
+#include "flywheel/outbox/outbox.h"
 #include "intake_metrics.h"
 #include "policy.h"
 #include "request_store.h"
@@ -28,22 +29,23 @@ struct IntakeOptions {
 /// are INVALID_ARGUMENT naming every failing field; a request of another
 /// tenant is NOT_FOUND; the store or broker being down is UNAVAILABLE.
 ///
-/// Each change is stored together with its event (a one-slot outbox), then
-/// published, then the outbox is cleared. An event left unpublished by a
-/// crash or a broker outage is published, with the same event id, by the
-/// next call about that request (a replayed submission, Get, Update,
-/// Cancel) or by `RelayUnannounced`, whichever comes first, so consumers
-/// see it at least once and can deduplicate by id.
+/// Each change is stored together with its events in the tenant's outbox
+/// (one atomic step), then published from there. A change is done once it is
+/// stored: when the broker is down the call still succeeds and the outbox
+/// relay publishes its events later, with the same event ids, so consumers
+/// see each at least once and deduplicate by id. A change whose request
+/// still has unannounced events drains them first, so a request's events
+/// keep their order.
 class Intake {
  public:
   Intake(IntakeOptions options, const LivePolicy& policy, RequestStore& store,
-         kafka::EventPublisher& publisher, IntakeMetrics& metrics, const Clock& clock);
+         outbox::Outbox& outbox, IntakeMetrics& metrics, const Clock& clock);
 
   /// Validates, ranks, stores and publishes RequestSubmitted. Idempotent on
   /// (tenant, idempotency key): the same spec again answers the first
   /// response with `replayed` set and publishes nothing new; another spec is
-  /// ALREADY_EXISTS. UNAVAILABLE when it could not be recorded or announced:
-  /// retry with the same key. A request over 1 MiB serialized is
+  /// ALREADY_EXISTS. UNAVAILABLE when it could not be recorded: retry with
+  /// the same key. A request over 1 MiB serialized is
   /// RESOURCE_EXHAUSTED, like one gRPC itself refuses for size.
   absl::StatusOr<v1::SubmitRequestResponse> Submit(const v1::SubmitRequestRequest& request);
 
@@ -62,21 +64,6 @@ class Intake {
   /// returns it unchanged; a completed one is FAILED_PRECONDITION.
   absl::StatusOr<v1::CancelRequestResponse> Cancel(const v1::CancelRequestRequest& request);
 
-  /// What one relay pass did.
-  struct RelayReport {
-    int relayed = 0;
-    /// Found but still unpublished (the broker is down).
-    int left = 0;
-    /// How long the oldest event left unpublished has waited.
-    absl::Duration oldest = absl::ZeroDuration();
-  };
-  /// Publishes the events of every tenant's outbox stored more than `grace`
-  /// ago (younger ones are likely being published by the call that stored
-  /// them), up to `limit` per tenant, oldest first. UNAVAILABLE when the
-  /// store is down. Run periodically (intake_app) so nothing a crash left
-  /// behind waits for someone to read the request.
-  absl::StatusOr<RelayReport> RelayUnannounced(absl::Duration grace, size_t limit);
-
  private:
   // The answer to a submission whose idempotency key was used before: the
   // first request again (same spec) or ALREADY_EXISTS (another spec).
@@ -84,18 +71,28 @@ class Intake {
                                                           const std::string& type_label,
                                                           bool same_spec,
                                                           const std::string& first_request_id);
-  // Loads the request, publishing a pending outbox event first.
-  absl::StatusOr<v1::Request> LoadSettled(const std::string& tenant_id,
-                                          const std::string& request_id);
-  absl::Status Publish(const v1::Request& request, const PendingEvent& event);
-  // Stores `updated` over revision `base` with `event`, then publishes it.
-  absl::Status Commit(const v1::Request& updated, int64_t base, const PendingEvent& event,
-                      bool* stale);
+  // The request, NOT_FOUND or UNAVAILABLE.
+  absl::StatusOr<v1::Request> Load(const std::string& tenant_id, const std::string& request_id);
+  // An event about `request` on the requests topic.
+  kafka::OutgoingEvent Event(const v1::Request& request, std::string id, std::string type,
+                             const google::protobuf::Message& payload) const;
+  // Publishes a stored change's events; a failure is left to the relay.
+  void Announce(const v1::Request& request, const std::vector<kafka::OutgoingEvent>& events);
+  enum class CommitOutcome {
+    kDone,
+    /// The revision moved since it was read.
+    kStale,
+    /// Earlier events were drained; read again and retry.
+    kRetry,
+  };
+  // Stores `updated` over revision `base` with `events`, then publishes them.
+  absl::StatusOr<CommitOutcome> Commit(const v1::Request& updated, int64_t base,
+                                       std::vector<kafka::OutgoingEvent>& events);
 
   IntakeOptions options_;
   const LivePolicy& policy_;
   RequestStore& store_;
-  kafka::EventPublisher& publisher_;
+  outbox::Outbox& outbox_;
   IntakeMetrics& metrics_;
   const Clock& clock_;
 };

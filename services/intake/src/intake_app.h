@@ -13,11 +13,6 @@ namespace flywheel::intake {
 /// compiled in.
 inline constexpr char kPolicyFileKey[] = "intake.policy_file";
 
-/// The config key for how often the outbox relay looks for events a crash
-/// or broker outage left unpublished (default 5 s). It relays an event once
-/// the call that stored it has given up publishing it (15 s).
-inline constexpr char kOutboxRelayIntervalKey[] = "intake.outbox_relay_interval";
-
 /// The largest gRPC message intake accepts: a 1 MiB submission plus room for
 /// the envelope. Anything bigger is RESOURCE_EXHAUSTED from gRPC itself.
 inline constexpr int kMaxGrpcMessageBytes = 1024 * 1024 + 16 * 1024;

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
@@ -17,7 +18,9 @@
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/outbox.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
@@ -123,7 +126,7 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
   runtime::CommonSettings settings_;
   // The relay looks often, so a test of it waits little.
   config::Config config_ =
-      *config::Config::FromString("intake:\n  outbox_relay_interval: 200ms\n", "test", {});
+      *config::Config::FromString("outbox:\n  relay_interval: 200ms\n", "test", {});
   metrics::Metrics metrics_;
   std::unique_ptr<runtime::App> app_;
   std::unique_ptr<v1::IntakeService::Stub> stub_;
@@ -143,7 +146,6 @@ TEST_F(IntakeIntegrationTest, SubmitGetAndListWithFiltersAndPages) {
   ASSERT_TRUE(stub_->GetRequest(Context().get(), get, &got).ok());
   EXPECT_EQ(got.request().spec().requester().user_id(), "bob");
   EXPECT_EQ(got.request().status(), v1::REQUEST_STATUS_SUBMITTED);
-  EXPECT_EQ(got.request().workflow_template_id(), "content_standard");
   EXPECT_EQ(got.request().priority_reason(), "due within 48 hours");
 
   v1::ListRequestsRequest list;
@@ -264,11 +266,14 @@ TEST_F(IntakeIntegrationTest, UpdateAndCancelArePublishedOnce) {
 
 TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheRelay) {
   // What a call cut off between storing and publishing leaves: a stored
-  // request whose request.submitted sits in its outbox. Nobody reads it
-  // again, yet the relay announces it.
+  // request whose request.submitted sits in the tenant's outbox. Nobody
+  // reads it again, yet the relay announces it.
   auto pool = redis::Pool::Create({.connection = options(), .capacity = 1});
   ASSERT_TRUE(pool.ok()) << pool.status();
-  RedisRequestStore store(**pool, prefix());
+  kafka::testing::RecordingPublisher never_used;
+  metrics::Metrics unused;
+  outbox::RedisOutbox outbox(**pool, never_used, {.key_prefix = prefix()}, unused);
+  RedisRequestStore store(**pool, prefix(), outbox);
   v1::RequestSubmitted submitted;
   submitted.set_tenant_id("acme");
   submitted.set_request_id("req_cut_off");
@@ -279,23 +284,33 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   request.set_status(v1::REQUEST_STATUS_SUBMITTED);
   request.set_revision(1);
   request.mutable_spec()->set_title("Left behind");
-  request.mutable_update_time()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Minutes(1)));
-  *request.mutable_create_time() = request.update_time();
-  const PendingEvent event{.id = DerivedEventId("submitted", "req_cut_off"),
-                           .type = events::kRequestSubmitted,
-                           .data = submitted.SerializeAsString()};
-  auto created = store.Create(request, "fingerprint", event, absl::Hours(1));
+  std::vector<kafka::OutgoingEvent> events = {{.topic = settings_.Topic(events::kRequestsTopic),
+                                               .type = events::kRequestSubmitted,
+                                               .key = "req_cut_off",
+                                               .data = submitted.SerializeAsString(),
+                                               .id = DerivedEventId("submitted", "req_cut_off"),
+                                               // Stored a minute ago: past the relay's grace.
+                                               .time = absl::Now() - absl::Minutes(1)}};
+  // ForScript stamps the queue with the store time: write it a minute back.
+  auto created = store.Create(request, "fingerprint", events, absl::Hours(1));
   ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(
+      admin()
+          .Command({"ZADD", prefix() + "outbox:{acme}:queue", "XX",
+                    absl::StrCat(absl::ToUnixMicros(absl::Now() - absl::Minutes(1))), events[0].id})
+          .ok());
 
   std::vector<kafka::Record> records = RequestsTopic(1);
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].header("ce_id"), event.id);
+  EXPECT_EQ(records[0].header("ce_id"), events[0].id);
   EXPECT_EQ(records[0].key, "req_cut_off");
   EXPECT_TRUE(WaitFor([&] {
-    auto stored = store.Get("acme", "req_cut_off");
-    return stored.ok() && stored->has_value() && !(*stored)->outbox.has_value();
-  })) << "the outbox was not cleared";
-  EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_intake_outbox_relayed_events_total 1"));
+    auto left = admin().Command({"ZCARD", prefix() + "outbox:{acme}:queue"});
+    return left.ok() && left->integer() == 0;
+  })) << "the outbox still holds the event";
+  EXPECT_TRUE(WaitFor([&] {
+    return metrics_.Render().find("flywheel_outbox_relayed_events_total 1") != std::string::npos;
+  }));
   // Announced once: later passes find nothing more.
   EXPECT_EQ(RequestsTopic().size(), 1u);
 }

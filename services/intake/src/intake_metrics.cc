@@ -8,20 +8,6 @@ IntakeMetrics::IntakeMetrics(metrics::Metrics& metrics)
       rejected_events_(metrics.Counter(
           "flywheel_intake_rejected_events_total",
           "Submission events refused and sent to the dead-letter topic, by reason.")),
-      relayed_(metrics
-                   .Counter("flywheel_intake_outbox_relayed_events_total",
-                            "Events a crash or broker outage left unpublished, published later "
-                            "by the outbox relay.")
-                   .Add({})),
-      pending_(metrics
-                   .Gauge("flywheel_intake_outbox_pending_events",
-                          "Events the outbox relay found and could not publish in its last pass.")
-                   .Add({})),
-      oldest_pending_(metrics
-                          .Gauge("flywheel_intake_outbox_oldest_event_age_seconds",
-                                 "How long the oldest event the relay could not publish in its "
-                                 "last pass has waited; 0 when none is left.")
-                          .Add({})),
       lifecycle_(metrics.Counter("flywheel_intake_lifecycle_events_total",
                                  "Routing events applied to request status, by type and result.")) {
 }
@@ -32,12 +18,6 @@ void IntakeMetrics::CountSubmission(const std::string& request_type, const std::
 
 void IntakeMetrics::CountRejectedEvent(const std::string& reason) {
   rejected_events_.Add({{"reason", reason}}).Increment();
-}
-
-void IntakeMetrics::RecordRelayPass(int relayed, int left, absl::Duration oldest) {
-  relayed_.Increment(relayed);
-  pending_.Set(left);
-  oldest_pending_.Set(absl::ToDoubleSeconds(oldest));
 }
 
 void IntakeMetrics::CountLifecycleEvent(const std::string& type, const std::string& result) {

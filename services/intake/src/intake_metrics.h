@@ -1,11 +1,9 @@
 #pragma once
 
 #include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 
 #include <string>
 
-#include "absl/time/time.h"
 #include "flywheel/metrics/metrics.h"
 
 namespace flywheel::intake {
@@ -27,13 +25,6 @@ class IntakeMetrics {
   /// conflict.
   void CountRejectedEvent(const std::string& reason);
 
-  /// After each pass of the outbox relay: `relayed` events it published
-  /// (`flywheel_intake_outbox_relayed_events_total`), `left` it could not
-  /// (`flywheel_intake_outbox_pending_events`, alert when it stays above 0),
-  /// and how long the oldest of those has waited
-  /// (`flywheel_intake_outbox_oldest_event_age_seconds`, 0 when none).
-  void RecordRelayPass(int relayed, int left, absl::Duration oldest);
-
   /// `flywheel_intake_lifecycle_events_total{type,result}`: routing's events
   /// applied to a request's status; `result`: applied, unchanged (already
   /// there, or a state it may not move from).
@@ -42,9 +33,6 @@ class IntakeMetrics {
  private:
   prometheus::Family<prometheus::Counter>& submissions_;
   prometheus::Family<prometheus::Counter>& rejected_events_;
-  prometheus::Counter& relayed_;
-  prometheus::Gauge& pending_;
-  prometheus::Gauge& oldest_pending_;
   prometheus::Family<prometheus::Counter>& lifecycle_;
 };
 

@@ -7,11 +7,12 @@
 #include "flywheel/events/catalog.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
 #include "in_memory_request_store.h"
 #include "intake_grpc.h"
 #include "policy_parser.h"
-#include "recording_publisher.h"
 
 namespace flywheel::intake {
 namespace {
@@ -56,11 +57,12 @@ class IntakeTest : public ::testing::Test {
   FakeClock clock_;
   metrics::Metrics metrics_;
   IntakeMetrics intake_metrics_{metrics_};
-  RecordingPublisher publisher_;
-  InMemoryRequestStore store_;
+  kafka::testing::RecordingPublisher publisher_;
+  outbox::testing::InMemoryOutbox outbox_{publisher_};
+  InMemoryRequestStore store_{outbox_};
   LivePolicy policy_{DefaultPolicy()};
   Intake intake_{
-      {.requests_topic = "p.requests"}, policy_, store_, publisher_, intake_metrics_, clock_};
+      {.requests_topic = "p.requests"}, policy_, store_, outbox_, intake_metrics_, clock_};
 };
 
 TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
@@ -72,8 +74,8 @@ TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
   EXPECT_EQ(response->sla_class(), common::v1::SLA_CLASS_STANDARD);
   EXPECT_FALSE(response->replayed());
 
-  ASSERT_EQ(publisher_.published.size(), 1u);
-  const kafka::OutgoingEvent& event = publisher_.published[0];
+  ASSERT_EQ(publisher_.size(), 1u);
+  const kafka::OutgoingEvent event = publisher_.published()[0];
   EXPECT_EQ(event.topic, "p.requests");
   EXPECT_EQ(event.type, events::kRequestSubmitted);
   EXPECT_EQ(event.key, response->request_id());
@@ -84,13 +86,12 @@ TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
   EXPECT_EQ(payload.request_id(), response->request_id());
   EXPECT_EQ(payload.request().spec().title(), "Newsletter, May");
   EXPECT_EQ(payload.request().status(), v1::REQUEST_STATUS_SUBMITTED);
-  EXPECT_EQ(payload.request().workflow_template_id(), "email_standard");
   EXPECT_EQ(payload.request().create_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
 
   auto stored = store_.Get("acme", response->request_id());
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  EXPECT_FALSE((*stored)->outbox.has_value()) << "published, so the outbox is empty";
-  EXPECT_EQ((*stored)->request.priority_reason(), "due within 48 hours");
+  EXPECT_TRUE(outbox_.Stored("acme").empty()) << "published, so the outbox is empty";
+  EXPECT_EQ((*stored)->priority_reason(), "due within 48 hours");
   EXPECT_THAT(
       metrics_.Render(),
       HasSubstr(R"(flywheel_intake_submissions_total{request_type="email",result="accepted"} 1)"));
@@ -101,7 +102,7 @@ TEST_F(IntakeTest, InvalidRequestStoresAndPublishesNothing) {
   r.mutable_spec()->set_request_type_id("made-up");
   auto response = intake_.Submit(r);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
   EXPECT_EQ(store_.size(), 0u);
   EXPECT_THAT(
       metrics_.Render(),
@@ -125,7 +126,7 @@ TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
                          "99 is not a defined flywheel.intake.v1.ImpactLevel"},
           FieldViolation{"spec.channels[1]", "42 is not a defined flywheel.common.v1.Channel"}));
   EXPECT_EQ(store_.size(), 0u);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
   // validate_only is judged the same way: no priority for an undefined level.
   r.set_validate_only(true);
   EXPECT_EQ(intake_.Submit(r).status().code(), absl::StatusCode::kInvalidArgument);
@@ -152,7 +153,7 @@ TEST_F(IntakeTest, OversizedSubmissionIsResourceExhausted) {
   EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(response.status().message(), HasSubstr("the limit is 1048576 (1 MiB)"));
   EXPECT_EQ(store_.size(), 0u);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
 }
 
 TEST_F(IntakeTest, ValidateOnlyRanksButStoresAndPublishesNothing) {
@@ -162,7 +163,7 @@ TEST_F(IntakeTest, ValidateOnlyRanksButStoresAndPublishesNothing) {
   ASSERT_TRUE(response.ok());
   EXPECT_TRUE(response->request_id().empty());
   EXPECT_EQ(response->priority(), common::v1::PRIORITY_P2);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
   EXPECT_EQ(store_.size(), 0u);
 }
 
@@ -176,7 +177,7 @@ TEST_F(IntakeTest, SameKeySameSpecReplaysAndPublishesNothingNew) {
   EXPECT_TRUE(again->replayed());
   EXPECT_EQ(again->request_id(), first->request_id());
   EXPECT_EQ(again->priority(), first->priority());
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 1u);
   EXPECT_EQ(store_.size(), 1u);
 }
 
@@ -192,7 +193,7 @@ TEST_F(IntakeTest, RetryAfterTheDueDatePassedStillReplays) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed());
   EXPECT_EQ(again->request_id(), first->request_id());
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 1u);
 }
 
 TEST_F(IntakeTest, SameKeyDifferentSpecIsAlreadyExists) {
@@ -202,7 +203,7 @@ TEST_F(IntakeTest, SameKeyDifferentSpecIsAlreadyExists) {
   auto response = intake_.Submit(other);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(response.status().message(), HasSubstr("idempotency_key 'k-1'"));
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 1u);
   EXPECT_EQ(store_.size(), 1u);
 }
 
@@ -216,68 +217,48 @@ TEST_F(IntakeTest, SameKeyInAnotherTenantIsADifferentRequest) {
   EXPECT_EQ(store_.size(), 2u);
 }
 
-TEST_F(IntakeTest, PublishFailureLeavesItStoredAndTheRetryPublishesTheSameEvent) {
-  publisher_.fail_with = absl::DeadlineExceededError("broker down");
+TEST_F(IntakeTest, BrokerOutageStillAcceptsAndLeavesTheEventToTheOutbox) {
+  publisher_.FailWith(absl::DeadlineExceededError("broker down"));
   auto response = intake_.Submit(Valid());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(response.status().message(), HasSubstr("retry with the same idempotency key"));
+  ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(store_.size(), 1u);
+  const auto left = outbox_.Stored("acme");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, "evt_submitted_" + response->request_id());
 
-  publisher_.fail_with = absl::OkStatus();
+  // A retry is answered from what the first call stored; nothing is doubled.
+  publisher_.FailWith(absl::OkStatus());
   auto retried = intake_.Submit(Valid());
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_TRUE(retried->replayed());
-  ASSERT_EQ(publisher_.published.size(), 1u);
-  EXPECT_EQ(publisher_.published[0].id, "evt_submitted_" + retried->request_id());
-  // Published now: a third call publishes nothing more.
-  ASSERT_TRUE(intake_.Submit(Valid()).ok());
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 0u);
+  ASSERT_TRUE(outbox_.Drain("acme").ok());
+  ASSERT_EQ(publisher_.size(), 1u);
+  EXPECT_EQ(publisher_.published()[0].id, left[0].id);
 }
 
-TEST_F(IntakeTest, RelayPublishesWhatAnOutageLeftOnceItIsOlderThanTheGrace) {
-  publisher_.fail_with = absl::DeadlineExceededError("broker down");
-  ASSERT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
+TEST_F(IntakeTest, AChangeWaitsForTheRequestsEarlierEventsSoTheyKeepTheirOrder) {
+  publisher_.FailWith(absl::DeadlineExceededError("broker down"));
+  const std::string id = SubmitOk(Valid());
+  v1::CancelRequestRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_request_id(id);
+  cancel.set_reason("no budget");
+  // Still down: the submitted event cannot go out first, so the cancel waits.
+  EXPECT_EQ(intake_.Cancel(cancel).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetOk(id).status(), v1::REQUEST_STATUS_SUBMITTED);
 
-  // Still down: found, left, and its age reported.
-  clock_.Advance(absl::Seconds(10));
-  auto down = intake_.RelayUnannounced(absl::Seconds(5), 100);
-  ASSERT_TRUE(down.ok()) << down.status();
-  EXPECT_EQ(down->relayed, 0);
-  EXPECT_EQ(down->left, 1);
-  EXPECT_EQ(down->oldest, absl::Seconds(10));
-
-  publisher_.fail_with = absl::OkStatus();
-  auto up = intake_.RelayUnannounced(absl::Seconds(5), 100);
-  ASSERT_TRUE(up.ok()) << up.status();
-  EXPECT_EQ(up->relayed, 1);
-  EXPECT_EQ(up->left, 0);
-  ASSERT_EQ(publisher_.published.size(), 1u);
-  EXPECT_EQ(publisher_.published[0].type, events::kRequestSubmitted);
-  EXPECT_THAT(publisher_.published[0].id, StartsWith("evt_submitted_req_"));
-  EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_intake_outbox_relayed_events_total 1"));
-
-  // Announced now: the next pass finds nothing.
-  auto again = intake_.RelayUnannounced(absl::Seconds(5), 100);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->relayed + again->left, 0);
-  EXPECT_EQ(publisher_.published.size(), 1u);
-}
-
-TEST_F(IntakeTest, RelayLeavesAnEventYoungerThanTheGraceToTheCallThatStoredIt) {
-  publisher_.fail_with = absl::DeadlineExceededError("broker down");
-  ASSERT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
-  publisher_.fail_with = absl::OkStatus();
-  clock_.Advance(absl::Seconds(1));
-  auto pass = intake_.RelayUnannounced(absl::Seconds(5), 100);
-  ASSERT_TRUE(pass.ok());
-  EXPECT_EQ(pass->relayed, 0);
-  EXPECT_TRUE(publisher_.published.empty());
+  publisher_.FailWith(absl::OkStatus());
+  ASSERT_TRUE(intake_.Cancel(cancel).ok());
+  std::vector<std::string> types;
+  for (const auto& event : publisher_.published()) types.push_back(event.type);
+  EXPECT_THAT(types, ::testing::ElementsAre(events::kRequestSubmitted, events::kRequestCancelled));
 }
 
 TEST_F(IntakeTest, StoreOutageIsUnavailableAndPublishesNothing) {
   store_.fail_with = absl::UnavailableError("redis down");
   EXPECT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
 }
 
 TEST_F(IntakeTest, GetIsScopedByTenant) {
@@ -338,11 +319,11 @@ TEST_F(IntakeTest, UpdateChangesMaskedFieldsRecomputesPriorityAndPublishes) {
   EXPECT_EQ(updated->request().priority(), common::v1::PRIORITY_P3);
   EXPECT_EQ(GetOk(id).spec().title(), "Newsletter, June");
 
-  ASSERT_EQ(publisher_.published.size(), 2u);
-  EXPECT_EQ(publisher_.published[1].type, events::kRequestUpdated);
-  EXPECT_EQ(publisher_.published[1].id, "evt_updated_r2_" + id);
+  ASSERT_EQ(publisher_.size(), 2u);
+  EXPECT_EQ(publisher_.published()[1].type, events::kRequestUpdated);
+  EXPECT_EQ(publisher_.published()[1].id, "evt_updated_r2_" + id);
   v1::RequestUpdated payload;
-  ASSERT_TRUE(payload.ParseFromString(publisher_.published[1].data));
+  ASSERT_TRUE(payload.ParseFromString(publisher_.published()[1].data));
   EXPECT_THAT(payload.changed_paths().paths(),
               ::testing::ElementsAre("title", "due_time", "fields.sender_email"));
   EXPECT_EQ(payload.actor_id(), "ops-1");
@@ -370,7 +351,7 @@ TEST_F(IntakeTest, UpdateRefusesStaleRevisionTypeChangeAndBadValues) {
   EXPECT_THAT(fields, ::testing::UnorderedElementsAre("spec.fields.send_date", "spec.title"));
 
   EXPECT_EQ(GetOk(id).revision(), 1);
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 1u);
 }
 
 TEST_F(IntakeTest, UpdateAndListRefuseUndefinedEnumValues) {
@@ -412,13 +393,13 @@ TEST_F(IntakeTest, CancelPublishesOnceAndCancelledRequestsCannotChange) {
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->request().status(), v1::REQUEST_STATUS_CANCELLED);
   EXPECT_EQ(cancelled->request().cancel_reason(), "campaign dropped");
-  ASSERT_EQ(publisher_.published.size(), 2u);
-  EXPECT_EQ(publisher_.published[1].type, events::kRequestCancelled);
+  ASSERT_EQ(publisher_.size(), 2u);
+  EXPECT_EQ(publisher_.published()[1].type, events::kRequestCancelled);
 
   auto again = intake_.Cancel(cancel);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->request().revision(), cancelled->request().revision());
-  EXPECT_EQ(publisher_.published.size(), 2u);
+  EXPECT_EQ(publisher_.size(), 2u);
 
   v1::UpdateRequestRequest u = Update(id, {"title"});
   u.mutable_spec()->set_title("too late");

@@ -77,7 +77,7 @@ absl::Status LifecycleHandler::Apply(const std::string& type, const std::string&
       return absl::InvalidArgumentError("request '" + request_id + "' of tenant '" + tenant_id +
                                         "' is not known to intake");
     }
-    v1::Request request = (*stored)->request;
+    v1::Request request = **stored;
     const int64_t base = request.revision();
     *request.mutable_update_time() =
         google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now()));
@@ -86,7 +86,8 @@ absl::Status LifecycleHandler::Apply(const std::string& type, const std::string&
       return absl::OkStatus();
     }
     request.set_revision(base + 1);
-    auto outcome = store_.Replace(request, base, std::nullopt);
+    std::vector<kafka::OutgoingEvent> none;  // the fact is routing's; nothing to announce
+    auto outcome = store_.Replace(request, base, none);
     if (!outcome.ok()) return absl::UnavailableError(outcome.status().ToString());
     if (*outcome == RequestStore::ReplaceOutcome::kReplaced) {
       metrics_.CountLifecycleEvent(type, "applied");

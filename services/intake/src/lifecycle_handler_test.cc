@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "flywheel/events/catalog.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "in_memory_request_store.h"
 
@@ -22,10 +24,8 @@ class LifecycleHandlerTest : public ::testing::Test {
     request.set_idempotency_key("k-1");
     request.set_status(v1::REQUEST_STATUS_SUBMITTED);
     request.set_revision(1);
-    ASSERT_TRUE(
-        store_.Create(request, "fp", {.id = "evt_1", .type = "t", .data = ""}, absl::Hours(1))
-            .ok());
-    ASSERT_TRUE(store_.ClearOutbox("acme", "req_1", "evt_1").ok());
+    std::vector<kafka::OutgoingEvent> none;
+    ASSERT_TRUE(store_.Create(request, "fp", none, absl::Hours(1)).ok());
   }
 
   static kafka::ConsumedEvent Event(const std::string& type,
@@ -58,13 +58,15 @@ class LifecycleHandlerTest : public ::testing::Test {
   v1::Request Stored() {
     auto stored = store_.Get("acme", "req_1");
     EXPECT_TRUE(stored.ok() && stored->has_value());
-    return (*stored)->request;
+    return **stored;
   }
 
   FakeClock clock_;
   metrics::Metrics metrics_;
   IntakeMetrics intake_metrics_{metrics_};
-  InMemoryRequestStore store_;
+  kafka::testing::RecordingPublisher publisher_;
+  outbox::testing::InMemoryOutbox outbox_{publisher_};
+  InMemoryRequestStore store_{outbox_};
   LifecycleHandler handler_{store_, intake_metrics_, clock_};
 };
 
@@ -114,7 +116,8 @@ TEST_F(LifecycleHandlerTest, CancelledRequestStaysCancelled) {
   v1::Request cancelled = Stored();
   cancelled.set_status(v1::REQUEST_STATUS_CANCELLED);
   cancelled.set_revision(2);
-  ASSERT_TRUE(store_.Replace(cancelled, 1, std::nullopt).ok());
+  std::vector<kafka::OutgoingEvent> none;
+  ASSERT_TRUE(store_.Replace(cancelled, 1, none).ok());
   ASSERT_TRUE(handler_.Handle(Routed()).ok());
   ASSERT_TRUE(handler_.Handle(Completed()).ok());
   EXPECT_EQ(Stored().status(), v1::REQUEST_STATUS_CANCELLED);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "flywheel/core/field_errors.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
 #include "in_memory_request_store.h"
 
 namespace flywheel::intake {
@@ -29,7 +31,8 @@ class ListRequestsTest : public ::testing::Test {
     r.mutable_spec()->set_request_type_id(i % 2 ? "email" : "blog_post");
     r.mutable_spec()->mutable_requester()->set_user_id(i % 2 ? "bob" : "ann");
     r.set_status(i % 3 == 0 ? v1::REQUEST_STATUS_CANCELLED : v1::REQUEST_STATUS_SUBMITTED);
-    ASSERT_TRUE(store_.Create(r, "fp", {}, absl::Hours(1)).ok());
+    std::vector<kafka::OutgoingEvent> none;
+    ASSERT_TRUE(store_.Create(r, "fp", none, absl::Hours(1)).ok());
   }
 
   // Every id over all pages, and how many pages it took.
@@ -47,7 +50,9 @@ class ListRequestsTest : public ::testing::Test {
     return ids;
   }
 
-  InMemoryRequestStore store_;
+  kafka::testing::RecordingPublisher publisher_;
+  outbox::testing::InMemoryOutbox outbox_{publisher_};
+  InMemoryRequestStore store_{outbox_};
 };
 
 TEST_F(ListRequestsTest, PagesThroughEverythingNewestFirstWithoutGapsOrRepeats) {

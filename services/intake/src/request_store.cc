@@ -14,8 +14,4 @@ std::string IndexMember(const v1::Request& request) {
   return std::string(digits) + ":" + request.request_id();
 }
 
-int64_t StoredAtMillis(const v1::Request& request) {
-  return request.update_time().seconds() * 1000 + request.update_time().nanos() / 1'000'000;
-}
-
 }  // namespace flywheel::intake

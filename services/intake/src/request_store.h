@@ -7,43 +7,24 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "flywheel/intake/v1/resources.pb.h"
+#include "flywheel/kafka/event_publisher.h"
 
 namespace flywheel::intake {
-
-/// An event stored with the change that caused it and not yet acknowledged
-/// by the broker (a one-slot outbox). Its id is fixed when stored, so a
-/// second attempt to publish it is recognised downstream as the same event.
-struct PendingEvent {
-  std::string id;
-  /// CloudEvents type (events::kRequestSubmitted, ...).
-  std::string type;
-  /// Serialized payload.
-  std::string data;
-
-  bool operator==(const PendingEvent&) const = default;
-};
-
-/// A request as stored, with its unpublished event if any.
-struct StoredRequest {
-  v1::Request request;
-  std::optional<PendingEvent> outbox;
-};
 
 /// The order ListRequests walks a tenant's requests in: newest first, ties
 /// broken by request id. Opaque to callers; comparable as bytes.
 std::string IndexMember(const v1::Request& request);
 
-/// When a change of the request was stored, in Unix milliseconds: its
-/// `update_time`. Orders the outbox, oldest first.
-int64_t StoredAtMillis(const v1::Request& request);
-
-/// Where intake keeps its requests. Every operation is scoped by tenant: a
-/// request is only ever found under the tenant that owns it. Failures of the
-/// backing store are UNAVAILABLE. Implementations are thread-safe.
+/// Where intake keeps its requests, and the events each change causes: a
+/// change and its events are stored in one atomic step, in the outbox of the
+/// request's tenant (`outbox::Outbox`, tag = tenant id), then published from
+/// there. Every operation is scoped by tenant: a request is only ever found
+/// under the tenant that owns it. Failures of the backing store are
+/// UNAVAILABLE. Implementations are thread-safe.
 class RequestStore {
  public:
   enum class CreateOutcome {
-    /// Stored now, with its outbox.
+    /// Stored now, with its events.
     kCreated,
     /// The idempotency key was used before with the same spec fingerprint.
     kReplayed,
@@ -60,7 +41,8 @@ class RequestStore {
     kReplaced,
     /// The stored revision is not the expected one.
     kStale,
-    /// An earlier change's event is still unpublished; publish it first.
+    /// An earlier change's events are still in the outbox; drain it first,
+    /// so this change's events cannot overtake them.
     kOutboxPending,
     kNotFound,
   };
@@ -69,11 +51,12 @@ class RequestStore {
 
   /// Atomically: when (tenant, request.idempotency_key) is unused, records
   /// it (for `idempotency_ttl`) with `spec_fingerprint`, stores `request`
-  /// with `event` in its outbox and adds it to the tenant's index.
-  /// Otherwise stores nothing and says whether the fingerprint matches.
+  /// and `events` and adds it to the tenant's index. Otherwise stores
+  /// nothing and says whether the fingerprint matches. Events without an id
+  /// or time get them here.
   virtual absl::StatusOr<CreateResult> Create(const v1::Request& request,
                                               const std::string& spec_fingerprint,
-                                              const PendingEvent& event,
+                                              std::vector<kafka::OutgoingEvent>& events,
                                               absl::Duration idempotency_ttl) = 0;
 
   /// What an idempotency key was first used for.
@@ -86,27 +69,17 @@ class RequestStore {
                                                         const std::string& idempotency_key) = 0;
 
   /// The request, or nullopt when this tenant has no such request.
-  virtual absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
-                                                           const std::string& request_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::Request>> Get(const std::string& tenant_id,
+                                                         const std::string& request_id) = 0;
 
   /// Atomically replaces the request with `updated`, only if its revision
-  /// is still `expected_revision`. With an `event`, also puts it in the
-  /// outbox, which must then be empty; without one (a change that announces
-  /// nothing, such as a status routing reported) the outbox is left as it is.
+  /// is still `expected_revision`, and stores `events` with it. With events,
+  /// an earlier change of the request whose events are still in the outbox
+  /// makes it kOutboxPending; a change without events (a status routing
+  /// reported) is stored regardless.
   virtual absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated,
                                                  int64_t expected_revision,
-                                                 const std::optional<PendingEvent>& event) = 0;
-
-  /// Empties the outbox if it still holds the event `event_id`.
-  virtual absl::Status ClearOutbox(const std::string& tenant_id, const std::string& request_id,
-                                   const std::string& event_id) = 0;
-
-  /// Up to `limit` requests of the tenant whose outbox holds an event stored
-  /// at or before `stored_before` (by the request's `update_time`), oldest
-  /// first: what a crash or a broker outage left unannounced.
-  virtual absl::StatusOr<std::vector<StoredRequest>> Unannounced(const std::string& tenant_id,
-                                                                 absl::Time stored_before,
-                                                                 size_t limit) = 0;
+                                                 std::vector<kafka::OutgoingEvent>& events) = 0;
 
   /// Up to `limit` requests of the tenant in index order (newest first),
   /// starting after the index member `after` (from the start when empty).

@@ -5,10 +5,11 @@
 
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
 #include "in_memory_request_store.h"
 #include "policy_parser.h"
-#include "recording_publisher.h"
 #include "request_validation.h"
 
 namespace flywheel::intake {
@@ -42,34 +43,35 @@ class SubmissionsHandlerTest : public ::testing::Test {
 
   // The one RequestRejected published, decoded.
   v1::RequestRejected OnlyRejection() {
-    EXPECT_EQ(publisher_.published.size(), 1u);
+    EXPECT_EQ(publisher_.size(), 1u);
     v1::RequestRejected rejected;
-    if (publisher_.published.empty()) return rejected;
-    EXPECT_EQ(publisher_.published[0].type, events::kRequestRejected);
-    EXPECT_EQ(publisher_.published[0].topic, "p.requests");
-    EXPECT_TRUE(rejected.ParseFromString(publisher_.published[0].data));
+    if ((publisher_.size() == 0)) return rejected;
+    EXPECT_EQ(publisher_.published()[0].type, events::kRequestRejected);
+    EXPECT_EQ(publisher_.published()[0].topic, "p.requests");
+    EXPECT_TRUE(rejected.ParseFromString(publisher_.published()[0].data));
     return rejected;
   }
 
   FakeClock clock_;
   metrics::Metrics metrics_;
   IntakeMetrics intake_metrics_{metrics_};
-  RecordingPublisher publisher_;
-  InMemoryRequestStore store_;
+  kafka::testing::RecordingPublisher publisher_;
+  outbox::testing::InMemoryOutbox outbox_{publisher_};
+  InMemoryRequestStore store_{outbox_};
   LivePolicy policy_{std::make_shared<const Policy>(*ParsePolicy(DefaultPolicyYaml()))};
   Intake intake_{
-      {.requests_topic = "p.requests"}, policy_, store_, publisher_, intake_metrics_, clock_};
+      {.requests_topic = "p.requests"}, policy_, store_, outbox_, intake_metrics_, clock_};
   SubmissionsHandler handler_{intake_, publisher_, "p.requests", intake_metrics_};
 };
 
 TEST_F(SubmissionsHandlerTest, ValidSubmissionIsAcceptedLikeTheRpc) {
   ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
-  ASSERT_EQ(publisher_.published.size(), 1u);
-  EXPECT_EQ(publisher_.published[0].type, events::kRequestSubmitted);
+  ASSERT_EQ(publisher_.size(), 1u);
+  EXPECT_EQ(publisher_.published()[0].type, events::kRequestSubmitted);
   EXPECT_EQ(store_.size(), 1u);
   // Redelivery of the same event: idempotent, nothing new.
   ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
-  EXPECT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.size(), 1u);
   EXPECT_EQ(store_.size(), 1u);
 }
 
@@ -91,8 +93,8 @@ TEST_F(SubmissionsHandlerTest, InvalidSubmissionIsRejectedAndDeadLettered) {
   EXPECT_THAT(status.message(), HasSubstr("spec.title: is required"));
 
   v1::RequestRejected rejected = OnlyRejection();
-  EXPECT_EQ(publisher_.published[0].key, "crm-42");
-  EXPECT_EQ(publisher_.published[0].id, "evt_rejected_evt_in_1");
+  EXPECT_EQ(publisher_.published()[0].key, "crm-42");
+  EXPECT_EQ(publisher_.published()[0].id, "evt_rejected_evt_in_1");
   EXPECT_EQ(rejected.tenant_id(), "acme");
   EXPECT_EQ(rejected.idempotency_key(), "crm-42");
   EXPECT_EQ(rejected.submission_event_id(), "evt_in_1");
@@ -143,7 +145,7 @@ TEST_F(SubmissionsHandlerTest, UndecodablePayloadIsRejectedWithTheRecordKey) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("not a flywheel.intake.v1.RequestSubmissionReceived"));
   v1::RequestRejected rejected = OnlyRejection();
-  EXPECT_EQ(publisher_.published[0].key, "crm-42");
+  EXPECT_EQ(publisher_.published()[0].key, "crm-42");
   EXPECT_EQ(rejected.tenant_id(), "acme");
   EXPECT_EQ(store_.size(), 0u);
 }
@@ -168,7 +170,7 @@ TEST_F(SubmissionsHandlerTest, OversizedSubmissionIsRejectedUnread) {
 
 TEST_F(SubmissionsHandlerTest, ReusedKeyWithAnotherSpecIsRejectedNamingTheKey) {
   ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
-  publisher_.published.clear();
+  publisher_.Clear();
   v1::RequestSubmissionReceived other = Valid();
   other.mutable_spec()->set_title("Another page");
   EXPECT_EQ(handler_.Handle(Event(other)).code(), absl::StatusCode::kInvalidArgument);
@@ -181,10 +183,10 @@ TEST_F(SubmissionsHandlerTest, ReusedKeyWithAnotherSpecIsRejectedNamingTheKey) {
 TEST_F(SubmissionsHandlerTest, OutagesAreRetriedNotDeadLettered) {
   store_.fail_with = absl::UnavailableError("redis down");
   EXPECT_EQ(handler_.Handle(Event(Valid())).code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(publisher_.published.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
 
   store_.fail_with = absl::OkStatus();
-  publisher_.fail_with = absl::UnavailableError("broker down");
+  publisher_.FailWith(absl::UnavailableError("broker down"));
   v1::RequestSubmissionReceived bad = Valid();
   bad.mutable_spec()->clear_title();
   // The rejection could not be announced: retry rather than dead-letter.

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/kafka/record.h"
 
@@ -29,6 +31,9 @@ struct OutgoingEvent {
   /// The event id; a fresh random id when empty. Set it to derive the id from
   /// the cause, so a retried publish is recognised downstream as the same event.
   std::string id;
+  /// When the fact happened (`ce_time`); the publisher's clock when empty.
+  /// An event published later than it happened (from an outbox) keeps it.
+  std::optional<absl::Time> time;
 };
 
 /// Publishes events as CloudEvents (binary mode, protobuf payload). The seam

@@ -1,12 +1,10 @@
 #include "in_memory_request_store.h"
 
-#include <algorithm>
-
 namespace flywheel::intake {
 
 absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
-    const v1::Request& request, const std::string& spec_fingerprint, const PendingEvent& event,
-    absl::Duration) {
+    const v1::Request& request, const std::string& spec_fingerprint,
+    std::vector<kafka::OutgoingEvent>& events, absl::Duration) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
   const std::string key = request.tenant_id() + "/" + request.idempotency_key();
@@ -16,8 +14,9 @@ absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
                         it->second.request_id};
   }
   keys_[key] = {request.request_id(), spec_fingerprint};
-  requests_[request.tenant_id() + "/" + request.request_id()] = {request, event};
+  requests_[request.tenant_id() + "/" + request.request_id()] = request;
   index_[request.tenant_id()][IndexMember(request)] = request.request_id();
+  outbox_.Store(request.tenant_id(), events);
   return CreateResult{CreateOutcome::kCreated, request.request_id()};
 }
 
@@ -30,7 +29,7 @@ absl::StatusOr<std::optional<RequestStore::KeyUse>> InMemoryRequestStore::FindKe
   return KeyUse{.request_id = it->second.request_id, .spec_fingerprint = it->second.fingerprint};
 }
 
-absl::StatusOr<std::optional<StoredRequest>> InMemoryRequestStore::Get(
+absl::StatusOr<std::optional<v1::Request>> InMemoryRequestStore::Get(
     const std::string& tenant_id, const std::string& request_id) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
@@ -41,31 +40,18 @@ absl::StatusOr<std::optional<StoredRequest>> InMemoryRequestStore::Get(
 
 absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::Replace(
     const v1::Request& updated, int64_t expected_revision,
-    const std::optional<PendingEvent>& event) {
+    std::vector<kafka::OutgoingEvent>& events) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
   auto it = requests_.find(updated.tenant_id() + "/" + updated.request_id());
   if (it == requests_.end()) return ReplaceOutcome::kNotFound;
-  if (it->second.request.revision() != expected_revision) return ReplaceOutcome::kStale;
-  if (!event) {
-    it->second.request = updated;
-    return ReplaceOutcome::kReplaced;
+  if (it->second.revision() != expected_revision) return ReplaceOutcome::kStale;
+  if (!events.empty() && outbox_.Busy(updated.tenant_id(), updated.request_id())) {
+    return ReplaceOutcome::kOutboxPending;
   }
-  if (it->second.outbox) return ReplaceOutcome::kOutboxPending;
-  it->second = {updated, event};
+  it->second = updated;
+  outbox_.Store(updated.tenant_id(), events);
   return ReplaceOutcome::kReplaced;
-}
-
-absl::Status InMemoryRequestStore::ClearOutbox(const std::string& tenant_id,
-                                               const std::string& request_id,
-                                               const std::string& event_id) {
-  std::lock_guard lock(mu_);
-  if (!fail_with.ok()) return fail_with;
-  auto it = requests_.find(tenant_id + "/" + request_id);
-  if (it != requests_.end() && it->second.outbox && it->second.outbox->id == event_id) {
-    it->second.outbox.reset();
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::Scan(const std::string& tenant_id,
@@ -80,25 +66,8 @@ absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::Scan(const std::s
   auto it = after.empty() ? members.end() : members.lower_bound(after);
   while (it != members.begin() && out.size() < limit) {
     --it;
-    out.push_back(requests_.at(tenant_id + "/" + it->second).request);
+    out.push_back(requests_.at(tenant_id + "/" + it->second));
   }
-  return out;
-}
-
-absl::StatusOr<std::vector<StoredRequest>> InMemoryRequestStore::Unannounced(
-    const std::string& tenant_id, absl::Time stored_before, size_t limit) {
-  std::lock_guard lock(mu_);
-  if (!fail_with.ok()) return fail_with;
-  std::vector<StoredRequest> out;
-  for (const auto& [key, stored] : requests_) {
-    if (stored.request.tenant_id() != tenant_id || !stored.outbox) continue;
-    if (StoredAtMillis(stored.request) > absl::ToUnixMillis(stored_before)) continue;
-    out.push_back(stored);
-  }
-  std::sort(out.begin(), out.end(), [](const StoredRequest& a, const StoredRequest& b) {
-    return StoredAtMillis(a.request) < StoredAtMillis(b.request);
-  });
-  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

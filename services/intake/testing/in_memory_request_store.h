@@ -5,32 +5,31 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
 #include "request_store.h"
 
 namespace flywheel::intake {
 
-/// A RequestStore in process memory, for unit tests: the same outcomes as
-/// RedisRequestStore, without expiry. `fail_with` makes every call fail.
-/// Thread-safe.
+/// The test fake of RequestStore, in process memory: the same outcomes as
+/// RedisRequestStore, without expiry, held to it by the contract suite in
+/// request_store_contract_test.cc. Events go to the given in-memory outbox.
+/// `fail_with` makes every call fail. Thread-safe.
 class InMemoryRequestStore final : public RequestStore {
  public:
+  explicit InMemoryRequestStore(outbox::testing::InMemoryOutbox& outbox) : outbox_(outbox) {}
+
   absl::StatusOr<CreateResult> Create(const v1::Request& request,
                                       const std::string& spec_fingerprint,
-                                      const PendingEvent& event,
+                                      std::vector<kafka::OutgoingEvent>& events,
                                       absl::Duration idempotency_ttl) override;
   absl::StatusOr<std::optional<KeyUse>> FindKey(const std::string& tenant_id,
                                                 const std::string& idempotency_key) override;
-  absl::StatusOr<std::optional<StoredRequest>> Get(const std::string& tenant_id,
-                                                   const std::string& request_id) override;
+  absl::StatusOr<std::optional<v1::Request>> Get(const std::string& tenant_id,
+                                                 const std::string& request_id) override;
   absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated, int64_t expected_revision,
-                                         const std::optional<PendingEvent>& event) override;
-  absl::Status ClearOutbox(const std::string& tenant_id, const std::string& request_id,
-                           const std::string& event_id) override;
+                                         std::vector<kafka::OutgoingEvent>& events) override;
   absl::StatusOr<std::vector<v1::Request>> Scan(const std::string& tenant_id,
                                                 const std::string& after, size_t limit) override;
-  absl::StatusOr<std::vector<StoredRequest>> Unannounced(const std::string& tenant_id,
-                                                         absl::Time stored_before,
-                                                         size_t limit) override;
 
   /// How many requests are stored, across tenants.
   size_t size() const;
@@ -42,9 +41,10 @@ class InMemoryRequestStore final : public RequestStore {
     std::string request_id;
     std::string fingerprint;
   };
+  outbox::testing::InMemoryOutbox& outbox_;
   mutable std::mutex mu_;
   // "tenant/request_id" -> request.
-  absl::flat_hash_map<std::string, StoredRequest> requests_;
+  absl::flat_hash_map<std::string, v1::Request> requests_;
   // "tenant/key" -> first use.
   absl::flat_hash_map<std::string, Idempotency> keys_;
   // tenant -> index member -> request id.

@@ -1,0 +1,321 @@
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "flywheel/core/id.h"
+#include "flywheel/core/status.h"
+#include "flywheel/log/log.h"
+#include "flywheel/outbox/outbox.h"
+#include "flywheel/redis/pool.h"
+#include "flywheel/redis/script_registry.h"
+#include "outbox_metrics.h"
+#include "stored_event.pb.h"
+
+namespace flywheel::outbox {
+
+// The last three KEYS of a state script are the tag's events hash, queue and
+// busy hash; its ARGV end with (id, stored event, aggregate key) per event,
+// then the first event's score, then the number of events. Scores are
+// microseconds plus the event's index, so one change's events keep their
+// order and later changes sort after earlier ones.
+const char RedisOutbox::kLua[] = R"lua(
+local function flywheel_outbox_keys()
+  return KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
+end
+local function flywheel_outbox_busy(aggregate)
+  local _, _, busy = flywheel_outbox_keys()
+  return redis.call('HEXISTS', busy, aggregate) == 1
+end
+local function flywheel_outbox_put()
+  local events, queue, busy = flywheel_outbox_keys()
+  local n = tonumber(ARGV[#ARGV])
+  local score = tonumber(ARGV[#ARGV - 1])
+  local base = #ARGV - 1 - 3 * n
+  for i = 0, n - 1 do
+    local id = ARGV[base + 3 * i]
+    if redis.call('HSETNX', events, id, ARGV[base + 3 * i + 1]) == 1 then
+      redis.call('ZADD', queue, score + i, id)
+      redis.call('HINCRBY', busy, ARGV[base + 3 * i + 2], 1)
+    end
+  end
+end
+)lua";
+
+namespace {
+
+constexpr absl::Duration kAcquireTimeout = absl::Seconds(2);
+
+// KEYS: events, queue, busy. ARGV: (id, aggregate key) pairs of published
+// events. Removes each once.
+constexpr char kRemoveScript[] = R"lua(
+for i = 1, #ARGV, 2 do
+  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    if redis.call('HINCRBY', KEYS[3], ARGV[i + 1], -1) <= 0 then
+      redis.call('HDEL', KEYS[3], ARGV[i + 1])
+    end
+  end
+end
+return 1
+)lua";
+
+// KEYS: events, queue. ARGV: highest score, limit. Returns the stored events
+// in publishing order as {id, stored event, score, ...}.
+constexpr char kReadScript[] = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local out = {}
+for i = 1, #ids, 2 do
+  local stored = redis.call('HGET', KEYS[1], ids[i])
+  if stored then
+    out[#out + 1] = ids[i]
+    out[#out + 1] = stored
+    out[#out + 1] = ids[i + 1]
+  end
+end
+return out
+)lua";
+
+// KEYS: lease. ARGV: token. Deletes the lease only if this relay holds it.
+constexpr char kReleaseScript[] = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+int64_t Micros(absl::Time time) { return absl::ToUnixMicros(time); }
+
+kafka::OutgoingEvent FromStored(const internal::StoredEvent& stored) {
+  kafka::OutgoingEvent event{.topic = stored.topic(),
+                             .type = stored.type(),
+                             .key = stored.key(),
+                             .data = stored.data(),
+                             .subject = stored.subject(),
+                             .id = stored.id(),
+                             .time = absl::FromUnixMicros(stored.time_micros())};
+  event.extensions.insert(stored.extensions().begin(), stored.extensions().end());
+  return event;
+}
+
+}  // namespace
+
+class RedisOutbox::Impl {
+ public:
+  Impl(redis::Pool& pool, kafka::EventPublisher& publisher, RedisOutboxOptions options,
+       metrics::Metrics& metrics, const Clock& clock)
+      : pool_(pool),
+        publisher_(publisher),
+        options_(std::move(options)),
+        metrics_(metrics),
+        clock_(clock),
+        instance_(NewRandomId("relay")) {
+    // Fixed, valid scripts under distinct names: registering cannot fail.
+    (void)scripts_.Register("outbox_remove", kRemoveScript);
+    (void)scripts_.Register("outbox_read", kReadScript);
+    (void)scripts_.Register("outbox_release", kReleaseScript);
+  }
+
+  std::string Key(const std::string& tag, const char* what) const {
+    return absl::StrCat(options_.key_prefix, "outbox:{", tag, "}:", what);
+  }
+  std::string TagsKey() const { return options_.key_prefix + "outbox:tags"; }
+
+  absl::StatusOr<ScriptArgs> ForScript(const std::string& tag,
+                                       std::vector<kafka::OutgoingEvent>& events) {
+    FLYWHEEL_RETURN_IF_ERROR(Remember(tag));
+    const absl::Time now = clock_.Now();
+    ScriptArgs out{.keys = {Key(tag, "events"), Key(tag, "queue"), Key(tag, "busy")}};
+    for (kafka::OutgoingEvent& event : events) {
+      if (event.id.empty()) event.id = NewRandomId("evt");
+      if (!event.time) event.time = now;
+      internal::StoredEvent stored;
+      stored.set_topic(event.topic);
+      stored.set_type(event.type);
+      stored.set_key(event.key);
+      stored.set_data(event.data);
+      stored.set_subject(event.subject);
+      stored.mutable_extensions()->insert(event.extensions.begin(), event.extensions.end());
+      stored.set_id(event.id);
+      stored.set_time_micros(Micros(*event.time));
+      out.args.insert(out.args.end(), {event.id, stored.SerializeAsString(), event.key});
+    }
+    out.args.push_back(absl::StrCat(Micros(now)));
+    out.args.push_back(absl::StrCat(events.size()));
+    return out;
+  }
+
+  absl::Status Publish(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
+    if (events.empty()) return absl::OkStatus();
+    if (auto published = publisher_.PublishAll(events); !published.ok()) {
+      metrics_.CountPublishFailure();
+      log::Warn("outbox publish failed; the relay publishes the events later",
+                {{"tag", tag},
+                 {"events", static_cast<int64_t>(events.size())},
+                 {"error", published.status().ToString()}});
+      return absl::UnavailableError("the events could not be published yet: " +
+                                    published.status().ToString());
+    }
+    if (absl::Status removed = Remove(tag, events); !removed.ok()) {
+      // Published but still stored: the relay publishes them again under
+      // the same ids, which consumers deduplicate.
+      log::Warn("outbox could not remove published events",
+                {{"tag", tag}, {"error", removed.ToString()}});
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Drain(const std::string& tag) {
+    RelayReport report;
+    absl::Status drained = PublishStored(tag, absl::InfiniteFuture(), report);
+    if (!drained.ok()) metrics_.CountPublishFailure();
+    return drained;
+  }
+
+  absl::StatusOr<RelayReport> RelayOnce() {
+    std::vector<std::string> tags;
+    {
+      FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+      FLYWHEEL_ASSIGN_OR_RETURN(redis::Reply reply, conn->Command({"SMEMBERS", TagsKey()}));
+      FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> members, reply.AsArray());
+      for (const redis::Reply& member : members) {
+        FLYWHEEL_ASSIGN_OR_RETURN(std::string tag, member.AsString());
+        tags.push_back(std::move(tag));
+      }
+    }
+    const absl::Time now = clock_.Now();
+    RelayReport report;
+    for (const std::string& tag : tags) {
+      FLYWHEEL_ASSIGN_OR_RETURN(bool leased, TakeLease(tag));
+      if (!leased) continue;  // another replica relays this tag now
+      absl::Status published = PublishStored(tag, now - options_.grace, report);
+      (void)ReleaseLease(tag);
+      if (!published.ok() && published.code() != absl::StatusCode::kUnavailable) return published;
+    }
+    metrics_.RecordRelayPass(report.relayed, report.left, report.oldest);
+    return report;
+  }
+
+ private:
+  // Records `tag` for the relay once per process.
+  absl::Status Remember(const std::string& tag) {
+    {
+      std::lock_guard lock(mu_);
+      if (known_tags_.contains(tag)) return absl::OkStatus();
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+    FLYWHEEL_RETURN_IF_ERROR(conn->Command({"SADD", TagsKey(), tag}).status());
+    std::lock_guard lock(mu_);
+    known_tags_.insert(tag);
+    return absl::OkStatus();
+  }
+
+  absl::Status Remove(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
+    std::vector<std::string> args;
+    for (const kafka::OutgoingEvent& event : events) {
+      args.insert(args.end(), {event.id, event.key});
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+    return scripts_
+        .Eval(*conn, "outbox_remove", {Key(tag, "events"), Key(tag, "queue"), Key(tag, "busy")},
+              args)
+        .status();
+  }
+
+  // Publishes the events of `tag` stored at or before `stored_before`,
+  // oldest first, a batch at a time, removing each batch once acknowledged;
+  // counts them in `report`, and on a broker failure the batch it had to
+  // leave.
+  absl::Status PublishStored(const std::string& tag, absl::Time stored_before,
+                             RelayReport& report) {
+    const std::string max = stored_before == absl::InfiniteFuture()
+                                ? std::string("+inf")
+                                : absl::StrCat(Micros(stored_before));
+    while (true) {
+      std::vector<kafka::OutgoingEvent> events;
+      absl::Time first_stored;
+      {
+        FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+        FLYWHEEL_ASSIGN_OR_RETURN(
+            redis::Reply reply,
+            scripts_.Eval(*conn, "outbox_read", {Key(tag, "events"), Key(tag, "queue")},
+                          {max, absl::StrCat(options_.batch)}));
+        FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> items, reply.AsArray());
+        for (size_t i = 0; i + 2 < items.size(); i += 3) {
+          internal::StoredEvent stored;
+          if (!stored.ParseFromString(items[i + 1].str())) {
+            // Written by this library, so this is corruption: say so and
+            // leave it, rather than publish something wrong.
+            log::Error("outbox holds an event that does not parse",
+                       {{"tag", tag}, {"event_id", items[i].str()}});
+            continue;
+          }
+          if (events.empty()) {
+            first_stored =
+                absl::FromUnixMicros(static_cast<int64_t>(std::stod(items[i + 2].str())));
+          }
+          events.push_back(FromStored(stored));
+        }
+      }
+      if (events.empty()) return absl::OkStatus();
+      if (auto published = publisher_.PublishAll(events); !published.ok()) {
+        report.left += static_cast<int>(events.size());
+        report.oldest = std::max(report.oldest, clock_.Now() - first_stored);
+        return absl::UnavailableError("the outbox could not publish: " +
+                                      published.status().ToString());
+      }
+      FLYWHEEL_RETURN_IF_ERROR(Remove(tag, events));
+      report.relayed += static_cast<int>(events.size());
+      for (const kafka::OutgoingEvent& event : events) {
+        log::Info("outbox relayed an event",
+                  {{"tag", tag}, {"event_id", event.id}, {"type", event.type}, {"key", event.key}});
+      }
+      if (events.size() < options_.batch) return absl::OkStatus();
+    }
+  }
+
+  absl::StatusOr<bool> TakeLease(const std::string& tag) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+    FLYWHEEL_ASSIGN_OR_RETURN(
+        redis::Reply reply,
+        conn->Command({"SET", Key(tag, "lease"), instance_, "NX", "PX",
+                       absl::StrCat(absl::ToInt64Milliseconds(options_.grace))}));
+    return !reply.is_nil();
+  }
+
+  absl::Status ReleaseLease(const std::string& tag) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+    return scripts_.Eval(*conn, "outbox_release", {Key(tag, "lease")}, {instance_}).status();
+  }
+
+  redis::Pool& pool_;
+  kafka::EventPublisher& publisher_;
+  const RedisOutboxOptions options_;
+  OutboxMetrics metrics_;
+  const Clock& clock_;
+  // Names this process's relay in the leases it takes.
+  const std::string instance_;
+  redis::ScriptRegistry scripts_;
+  std::mutex mu_;
+  absl::flat_hash_set<std::string> known_tags_;  // guarded by mu_
+};
+
+RedisOutbox::RedisOutbox(redis::Pool& pool, kafka::EventPublisher& publisher,
+                         RedisOutboxOptions options, metrics::Metrics& metrics, const Clock& clock)
+    : impl_(std::make_unique<Impl>(pool, publisher, std::move(options), metrics, clock)) {}
+
+RedisOutbox::~RedisOutbox() = default;
+
+absl::StatusOr<RedisOutbox::ScriptArgs> RedisOutbox::ForScript(
+    const std::string& tag, std::vector<kafka::OutgoingEvent>& events) {
+  return impl_->ForScript(tag, events);
+}
+
+absl::Status RedisOutbox::Publish(const std::string& tag,
+                                  const std::vector<kafka::OutgoingEvent>& events) {
+  return impl_->Publish(tag, events);
+}
+
+absl::Status RedisOutbox::Drain(const std::string& tag) { return impl_->Drain(tag); }
+
+absl::StatusOr<RelayReport> RedisOutbox::RelayOnce() { return impl_->RelayOnce(); }
+
+}  // namespace flywheel::outbox

@@ -1,0 +1,236 @@
+// The outbox against a real redis-server, and the contract that holds the
+// in-memory fake (used by the fake stores of services) to the same
+// behaviour.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "flywheel/kafka/testing/recording_publisher.h"
+#include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/outbox.h"
+#include "flywheel/outbox/testing/in_memory_outbox.h"
+#include "flywheel/redis/pool.h"
+#include "flywheel/redis/script_registry.h"
+#include "flywheel/redis/testing/redis_test_env.h"
+
+namespace flywheel::outbox {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+kafka::OutgoingEvent Event(const std::string& key, const std::string& type) {
+  return {.topic = "t.requests", .type = type, .key = key, .data = "payload-" + type};
+}
+
+std::vector<std::string> Types(const std::vector<kafka::OutgoingEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.type);
+  return out;
+}
+
+// What a contract test needs of an implementation: the outbox, and the two
+// things a service store does inside its own atomic step.
+class Subject {
+ public:
+  virtual ~Subject() = default;
+  virtual Outbox& outbox() = 0;
+  virtual void Store(const std::string& tag, std::vector<kafka::OutgoingEvent>& events) = 0;
+  virtual bool Busy(const std::string& tag, const std::string& key) = 0;
+};
+
+class FakeSubject final : public Subject {
+ public:
+  explicit FakeSubject(kafka::EventPublisher& publisher) : fake_(publisher) {}
+  Outbox& outbox() override { return fake_; }
+  void Store(const std::string& tag, std::vector<kafka::OutgoingEvent>& events) override {
+    fake_.Store(tag, events);
+  }
+  bool Busy(const std::string& tag, const std::string& key) override {
+    return fake_.Busy(tag, key);
+  }
+
+ private:
+  testing::InMemoryOutbox fake_;
+};
+
+// A stand-in for a service's state script: stores only the events.
+constexpr char kStoreScript[] = "flywheel_outbox_put()\nreturn 1\n";
+constexpr char kBusyScript[] = "if flywheel_outbox_busy(ARGV[1]) then return 1 end\nreturn 0\n";
+
+class RedisSubject final : public Subject {
+ public:
+  RedisSubject(redis::Pool& pool, kafka::EventPublisher& publisher, const std::string& prefix,
+               metrics::Metrics& metrics, const Clock& clock)
+      : pool_(pool), outbox_(pool, publisher, {.key_prefix = prefix}, metrics, clock) {
+    EXPECT_TRUE(scripts_.Register("store", std::string(RedisOutbox::kLua) + kStoreScript).ok());
+    EXPECT_TRUE(scripts_.Register("busy", std::string(RedisOutbox::kLua) + kBusyScript).ok());
+  }
+  Outbox& outbox() override { return outbox_; }
+  RedisOutbox& redis_outbox() { return outbox_; }
+  void Store(const std::string& tag, std::vector<kafka::OutgoingEvent>& events) override {
+    auto args = outbox_.ForScript(tag, events);
+    ASSERT_TRUE(args.ok()) << args.status();
+    auto conn = pool_.Acquire(absl::Seconds(2));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    auto reply = scripts_.Eval(**conn, "store", args->keys, args->args);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  }
+  bool Busy(const std::string& tag, const std::string& key) override {
+    std::vector<kafka::OutgoingEvent> none;
+    auto args = outbox_.ForScript(tag, none);
+    EXPECT_TRUE(args.ok()) << args.status();
+    auto conn = pool_.Acquire(absl::Seconds(2));
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    auto reply = scripts_.Eval(**conn, "busy", args->keys, {key});
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() && reply->integer() == 1;
+  }
+
+ private:
+  redis::Pool& pool_;
+  RedisOutbox outbox_;
+  redis::ScriptRegistry scripts_;
+};
+
+class OutboxTest : public redis::RedisTestEnv, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    RedisTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    auto pool = redis::Pool::Create({.connection = options(), .capacity = 2});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    if (GetParam()) {
+      redis_ = std::make_unique<RedisSubject>(*pool_, publisher_, prefix(), metrics_, clock_);
+      subject_ = redis_.get();
+    } else {
+      fake_ = std::make_unique<FakeSubject>(publisher_);
+      subject_ = fake_.get();
+    }
+  }
+
+  // Stores `events` as one change and returns them with their ids.
+  std::vector<kafka::OutgoingEvent> Store(std::vector<kafka::OutgoingEvent> events,
+                                          const std::string& tag = "acme") {
+    subject_->Store(tag, events);
+    return events;
+  }
+
+  FakeClock clock_;
+  metrics::Metrics metrics_;
+  kafka::testing::RecordingPublisher publisher_;
+  std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<RedisSubject> redis_;
+  std::unique_ptr<FakeSubject> fake_;
+  Subject* subject_ = nullptr;
+};
+
+TEST_P(OutboxTest, StoredEventsGetIdsAndArePublishedInOrderOnce) {
+  auto events = Store({Event("req_1", "submitted"), Event("req_1", "noted")});
+  ASSERT_FALSE(events[0].id.empty());
+  EXPECT_NE(events[0].id, events[1].id);
+  EXPECT_TRUE(subject_->Busy("acme", "req_1"));
+
+  ASSERT_TRUE(subject_->outbox().Publish("acme", events).ok());
+  EXPECT_THAT(Types(publisher_.published()), ElementsAre("submitted", "noted"));
+  EXPECT_EQ(publisher_.published()[0].id, events[0].id);
+  EXPECT_FALSE(subject_->Busy("acme", "req_1"));
+  // Nothing is left to drain.
+  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  EXPECT_EQ(publisher_.size(), 2u);
+}
+
+TEST_P(OutboxTest, WhatTheBrokerRefusedStaysAndDrainsOldestFirstUnderTheSameIds) {
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  auto first = Store({Event("req_1", "submitted")});
+  absl::Status published = subject_->outbox().Publish("acme", first);
+  EXPECT_EQ(published.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(subject_->Busy("acme", "req_1"));
+  EXPECT_FALSE(subject_->Busy("acme", "req_2"));
+  EXPECT_FALSE(subject_->Busy("globex", "req_1"));
+  clock_.Advance(absl::Milliseconds(5));
+  auto second = Store({Event("req_2", "submitted"), Event("req_2", "updated")});
+  EXPECT_EQ(subject_->outbox().Drain("acme").code(), absl::StatusCode::kUnavailable);
+
+  publisher_.FailWith(absl::OkStatus());
+  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  const auto out = publisher_.published();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].id, first[0].id);
+  EXPECT_EQ(out[1].id, second[0].id);
+  EXPECT_EQ(out[2].id, second[1].id);
+  EXPECT_EQ(out[2].data, "payload-updated");
+  EXPECT_EQ(out[0].time, first[0].time) << "ce_time is when it was stored, not when relayed";
+  EXPECT_FALSE(subject_->Busy("acme", "req_1"));
+  EXPECT_FALSE(subject_->Busy("acme", "req_2"));
+}
+
+TEST_P(OutboxTest, StoringTheSameEventTwiceKeepsOne) {
+  auto events = Store({Event("req_1", "submitted")});
+  Store(events);  // a retried change with the event id derived from its cause
+  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  EXPECT_EQ(publisher_.size(), 1u);
+  EXPECT_FALSE(subject_->Busy("acme", "req_1"));
+}
+
+INSTANTIATE_TEST_SUITE_P(FakeAndRedis, OutboxTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Redis" : "InMemory"; });
+
+// What only the Redis outbox does: the relay.
+class RelayTest : public OutboxTest {};
+
+TEST_P(RelayTest, RelayPublishesOnlyWhatIsOlderThanTheGrace) {
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  auto events = Store({Event("req_1", "submitted")});
+  (void)subject_->outbox().Publish("acme", events);
+  publisher_.FailWith(absl::OkStatus());
+
+  clock_.Advance(absl::Seconds(1));
+  auto young = redis_->redis_outbox().RelayOnce();
+  ASSERT_TRUE(young.ok()) << young.status();
+  EXPECT_EQ(young->relayed, 0);
+  EXPECT_EQ(publisher_.size(), 0u) << "the call that stored it may still be publishing it";
+
+  clock_.Advance(absl::Seconds(20));
+  auto old = redis_->redis_outbox().RelayOnce();
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->relayed, 1);
+  ASSERT_EQ(publisher_.size(), 1u);
+  EXPECT_EQ(publisher_.published()[0].id, events[0].id);
+  EXPECT_FALSE(subject_->Busy("acme", "req_1"));
+  EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_outbox_relayed_events_total 1"));
+}
+
+TEST_P(RelayTest, RelayCountsWhatTheBrokerStillRefusesAndHowOldItIs) {
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  Store({Event("req_1", "submitted"), Event("req_1", "updated")});
+  Store({Event("req_9", "submitted")}, "globex");
+  clock_.Advance(absl::Seconds(40));
+  auto pass = redis_->redis_outbox().RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 0);
+  EXPECT_EQ(pass->left, 3);
+  EXPECT_EQ(pass->oldest, absl::Seconds(40));
+  const std::string text = metrics_.Render();
+  EXPECT_THAT(text, HasSubstr("flywheel_outbox_pending_events 3"));
+  EXPECT_THAT(text, HasSubstr("flywheel_outbox_oldest_event_age_seconds 40"));
+}
+
+TEST_P(RelayTest, ATagAnotherReplicaIsRelayingIsLeftToIt) {
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  Store({Event("req_1", "submitted")});
+  publisher_.FailWith(absl::OkStatus());
+  ASSERT_TRUE(
+      admin().Command({"SET", prefix() + "outbox:{acme}:lease", "other", "PX", "60000"}).ok());
+  clock_.Advance(absl::Seconds(40));
+  auto pass = redis_->redis_outbox().RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 0);
+  EXPECT_EQ(publisher_.size(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Redis, RelayTest, ::testing::Values(true),
+                         [](const auto&) { return "Redis"; });
+
+}  // namespace
+}  // namespace flywheel::outbox
