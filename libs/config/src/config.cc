@@ -4,16 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,40 +19,18 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "flywheel/log/log.h"
+#include "values.h"
 
 extern char** environ;
 
 namespace flywheel::config {
 namespace {
 
+using internal::Emit;
+using internal::Quote;
+
 // Debian's abseil has its own string_view; this bridges from std's.
 absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-using FilePtr = std::unique_ptr<std::FILE, decltype([](std::FILE* f) { std::fclose(f); })>;
-
-constexpr size_t kMaxShown = 120;
-
-// A value as it will appear after `got`: quoted, escaped onto one line, cut
-// short when long.
-std::string Quote(const std::string& text) {
-  std::string escaped = absl::CEscape(text);
-  if (escaped.size() > kMaxShown) escaped = escaped.substr(0, kMaxShown) + "...";
-  return absl::StrCat("\"", escaped, "\"");
-}
-
-// YAML text of a node; flow style when `flow`, so it fits on one line.
-std::string Emit(const YAML::Node& node, bool flow) {
-  if (node.IsScalar()) return node.Scalar();
-  YAML::Emitter out;
-  if (flow) {
-    YAML::Node copy = YAML::Clone(node);
-    copy.SetStyle(YAML::EmitterStyle::Flow);
-    out << copy;
-  } else {
-    out << node;
-  }
-  return out.c_str();
-}
 
 std::string MarkText(const std::string& file, const YAML::Mark& mark) {
   if (mark.is_null()) return file;
@@ -127,13 +102,6 @@ struct Found {
   std::string shown;      // the raw value, quoted, for messages
 };
 
-std::optional<bool> ParseBool(const std::string& text) {
-  std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
-  if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
-  if (t == "false" || t == "no" || t == "off" || t == "0") return false;
-  return std::nullopt;
-}
-
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   for (absl::string_view piece : absl::StrSplit(text, ',')) {
@@ -153,14 +121,14 @@ bool ParseText(const std::string& text, double& out) {
   return absl::SimpleAtod(text, &out) && std::isfinite(out);
 }
 bool ParseText(const std::string& text, bool& out) {
-  std::optional<bool> b = ParseBool(text);
+  std::optional<bool> b = internal::ParseBool(text);
   if (b) out = *b;
   return b.has_value();
 }
 bool ParseText(const std::string& text, absl::Duration& out) {
-  std::string t(absl::StripAsciiWhitespace(text));
-  return absl::ParseDuration(t, &out) && out != absl::InfiniteDuration() &&
-         out != -absl::InfiniteDuration();
+  std::optional<absl::Duration> d = internal::ParseDuration(text);
+  if (d) out = *d;
+  return d.has_value();
 }
 bool ParseText(const std::string& text, log::Level& out) {
   std::string t(absl::StripAsciiWhitespace(text));
@@ -176,12 +144,11 @@ bool ParseText(const std::string& text, std::vector<std::string>& out) {
 // Why a value of type T did not parse, phrased to follow the key.
 template <typename T>
 const char* TypeReason() {
-  if constexpr (std::is_same_v<T, std::string>)
-    return "must be a single value, not a list or mapping";
-  if constexpr (std::is_same_v<T, int64_t>) return "must be an integer";
+  if constexpr (std::is_same_v<T, std::string>) return internal::kScalarReason;
+  if constexpr (std::is_same_v<T, int64_t>) return internal::kIntReason;
   if constexpr (std::is_same_v<T, double>) return "must be a number";
-  if constexpr (std::is_same_v<T, bool>) return "must be true or false";
-  if constexpr (std::is_same_v<T, absl::Duration>) return "must be a duration like 250ms, 2s or 1m";
+  if constexpr (std::is_same_v<T, bool>) return internal::kBoolReason;
+  if constexpr (std::is_same_v<T, absl::Duration>) return internal::kDurationReason;
   if constexpr (std::is_same_v<T, log::Level>) return "must be one of debug, info, warn, error";
   if constexpr (std::is_same_v<T, std::vector<std::string>>) return "must be a list of strings";
   return "has the wrong type";
@@ -338,22 +305,12 @@ absl::StatusOr<Config> Config::FromString(const std::string& yaml, const std::st
 }
 
 absl::StatusOr<Config> Config::Load(const std::string& path, Env env) {
-  FilePtr f(std::fopen(path.c_str(), "rb"));
-  if (!f) {
-    int err = errno;
-    std::string msg = absl::StrCat("config: ", path, ": cannot open: ", std::strerror(err));
-    if (err == ENOENT) return absl::NotFoundError(msg);
-    return absl::FailedPreconditionError(msg);
+  absl::StatusOr<std::string> text = internal::ReadWholeFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("config: ", path, ": ", text.status().message()));
   }
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
-  if (std::ferror(f.get())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("config: ", path, ": cannot read: ", std::strerror(errno)));
-  }
-  return FromString(text, path, std::move(env));
+  return FromString(*text, path, std::move(env));
 }
 
 absl::StatusOr<Config> Config::Load(const std::string& path) {

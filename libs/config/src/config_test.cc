@@ -142,12 +142,16 @@ TEST(ConfigTest, ParsesDurations) {
                                     {"FLYWHEEL_B", "2s"},
                                     {"FLYWHEEL_C", "1m"},
                                     {"FLYWHEEL_D", "1h30m"},
-                                    {"FLYWHEEL_E", "1.5s"}});
+                                    {"FLYWHEEL_E", "1.5s"},
+                                    {"FLYWHEEL_F", "3d"},
+                                    {"FLYWHEEL_G", "1d12h"}});
   EXPECT_EQ(cfg.Required<absl::Duration>("a"), absl::Milliseconds(250));
   EXPECT_EQ(cfg.Required<absl::Duration>("b"), absl::Seconds(2));
   EXPECT_EQ(cfg.Required<absl::Duration>("c"), absl::Minutes(1));
   EXPECT_EQ(cfg.Required<absl::Duration>("d"), absl::Minutes(90));
   EXPECT_EQ(cfg.Required<absl::Duration>("e"), absl::Milliseconds(1500));
+  EXPECT_EQ(cfg.Required<absl::Duration>("f"), absl::Hours(72));
+  EXPECT_EQ(cfg.Required<absl::Duration>("g"), absl::Hours(36));
   EXPECT_TRUE(cfg.Check().ok()) << cfg.Check();
 }
 
@@ -156,8 +160,8 @@ TEST(ConfigTest, RejectsDurationsWithoutUnits) {
     Config cfg = *Config::FromString("", "", {{"FLYWHEEL_T", bad}});
     cfg.Get<absl::Duration>("t", absl::Seconds(1));
     EXPECT_EQ(cfg.Check().message(),
-              std::string("config: t: must be a duration like 250ms, 2s or 1m, got \"") + bad +
-                  "\" (from FLYWHEEL_T)");
+              std::string("config: t: must be a duration like 250ms, 90s, 15m, 2h or 3d, got \"") +
+                  bad + "\" (from FLYWHEEL_T)");
   }
 }
 
@@ -334,7 +338,7 @@ TEST(ConfigTest, MissingFileIsNamed) {
   std::string path = ::testing::TempDir() + "/flywheel_config_no_such_" + NewRandomId() + ".yaml";
   absl::StatusOr<Config> cfg = Config::Load(path, {});
   ASSERT_FALSE(cfg.ok());
-  EXPECT_EQ(cfg.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cfg.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(cfg.status().message(), "config: " + path + ": cannot open: No such file or directory");
 }
 

@@ -31,12 +31,12 @@ struct FieldRule {
 inline constexpr size_t kDefaultMaxFieldLength = 4096;
 
 /// A request type (intake form) with the defaults given to its requests.
+/// Which workflow template it goes through is routing's to say (routing's
+/// policy, `request_types`), not intake's.
 struct RequestTypePolicy {
   std::string id;
   std::string display_name;
   std::vector<FieldRule> fields;
-  /// The workflow template routing should use; may be empty.
-  std::string workflow_template;
   common::v1::SlaClass sla_class = common::v1::SLA_CLASS_STANDARD;
 
   const FieldRule* FindField(const std::string& key) const;

@@ -45,7 +45,6 @@ TEST(ParsePolicyTest, ShippedFileParsesAndIsWhatIsCompiledIn) {
   EXPECT_TRUE(policy->tenants.contains("acme"));
   const RequestTypePolicy* social = policy->FindType("social_post");
   ASSERT_NE(social, nullptr);
-  EXPECT_EQ(social->workflow_template, "rapid_response");
   EXPECT_EQ(social->sla_class, common::v1::SLA_CLASS_EXPEDITED);
   const FieldRule* network = social->FindField("network");
   ASSERT_NE(network, nullptr);
@@ -68,8 +67,10 @@ TEST(ParsePolicyTest, MinimalPolicyGetsDefaults) {
   EXPECT_TRUE(policy->priority.rules.empty());
 }
 
-TEST(ParsePolicyTest, SyntaxErrorNamesLineAndColumn) {
-  EXPECT_THAT(ProblemsOf("tenants: [acme\nrequest_types: x\n"), HasSubstr("line "));
+TEST(ParsePolicyTest, SyntaxErrorNamesFileAndLine) {
+  EXPECT_THAT(ProblemsOf("tenants: [acme\nrequest_types: x\n"),
+              ::testing::StartsWith("invalid policy, 1 problem:\n<inline>:"));
+  EXPECT_THAT(ProblemsOf("tenants: [acme\nrequest_types: x\n"), HasSubstr(": invalid YAML: "));
 }
 
 TEST(ParsePolicyTest, BadFieldKindNamesPathAndLine) {
@@ -81,7 +82,8 @@ request_types:
       - key: subject
         kind: texte
 )"),
-              HasSubstr("request_types[1].fields[0].kind (line 7): unknown kind \"texte\""));
+              HasSubstr("<inline>:7: request_types[1].fields[0].kind: unknown field kind "
+                        "\"texte\"; did you mean 'text'?"));
 }
 
 TEST(ParsePolicyTest, EveryProblemIsReportedAtOnce) {
@@ -98,28 +100,32 @@ request_types:
       - {key: size, kind: number}
       - {key: size, kind: number}
 )");
-  EXPECT_THAT(problems, HasSubstr("tenants[1] (line 1): duplicate tenant \"acme\""));
-  EXPECT_THAT(problems, HasSubstr("request_types[0].id (line 3): must be lower_snake_case"));
-  EXPECT_THAT(problems, HasSubstr("request_types[1].sla_class (line 5): unknown SLA class"));
-  EXPECT_THAT(problems, HasSubstr("request_types[1].colour (line 6): unknown key"));
-  EXPECT_THAT(problems, HasSubstr("request_types[1].fields[0].allowed_values (line 8): is "
+  EXPECT_THAT(problems, HasSubstr("<inline>:1: tenants[1]: duplicate tenant \"acme\""));
+  EXPECT_THAT(problems, HasSubstr("<inline>:3: request_types[0].id: must be lower_snake_case"));
+  EXPECT_THAT(problems,
+              HasSubstr("<inline>:5: request_types[1].sla_class: unknown sla class \"slow\""));
+  EXPECT_THAT(problems, HasSubstr("<inline>:6: request_types[1].colour: unknown key"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:8: request_types[1].fields[0].allowed_values: is "
                                   "required for a choice field"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:9: request_types[1].fields[1].future: applies to "
+                                  "date fields only"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:10: request_types[1].fields[2].max_length: must be "
+                                  "between 1 and 1000000, got \"-3\""));
   EXPECT_THAT(problems,
-              HasSubstr("request_types[1].fields[1].future (line 9): applies to date fields only"));
-  EXPECT_THAT(problems, HasSubstr("request_types[1].fields[2].max_length (line 10)"));
-  EXPECT_THAT(problems,
-              HasSubstr("request_types[1].fields[4].key (line 12): duplicate field \"size\""));
+              HasSubstr("<inline>:12: request_types[1].fields[4].key: duplicate field \"size\""));
+  // One line a problem, after the count.
+  EXPECT_THAT(problems, ::testing::StartsWith("invalid policy, 8 problems:\n"));
 }
 
 TEST(ParsePolicyTest, MissingTenantsAndTypesAreNamed) {
   const std::string problems = ProblemsOf("priority: {default: P3}\n");
-  EXPECT_THAT(problems, HasSubstr("tenants (line 1): is required"));
-  EXPECT_THAT(problems, HasSubstr("request_types (line 1): is required"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:1: tenants: is required"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:1: request_types: is required"));
 }
 
 TEST(ParsePolicyTest, DuplicateTypeIsRefused) {
   EXPECT_THAT(ProblemsOf("tenants: [a]\nrequest_types:\n  - id: email\n  - id: email\n"),
-              HasSubstr("request_types[1].id (line 4): duplicate request type \"email\""));
+              HasSubstr("<inline>:4: request_types[1].id: duplicate request type \"email\""));
 }
 
 TEST(ParsePolicyTest, PriorityRuleProblemsAreNamed) {
@@ -138,15 +144,16 @@ TEST(ParsePolicyTest, PriorityRuleProblemsAreNamed) {
       priority: P2
       reason: vip
 )");
-  EXPECT_THAT(problems, HasSubstr("priority.rules[0] (line 8): has no condition"));
-  EXPECT_THAT(problems, HasSubstr("priority.rules[1].due_within (line 11): must be a positive "
-                                  "duration"));
-  EXPECT_THAT(problems,
-              HasSubstr("priority.rules[2].impact_at_least (line 14): unknown impact level"));
-  EXPECT_THAT(problems, HasSubstr("priority.rules[2].priority (line 15): unknown priority"));
-  EXPECT_THAT(problems, HasSubstr("priority.rules[2].reason (line 14): is required"));
-  EXPECT_THAT(problems, HasSubstr("priority.rules[3].requester_tier (line 16): tier \"vip\" is "
-                                  "given to no team"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:8: priority.rules[0]: has no condition"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:11: priority.rules[1].due_within: must be a duration "
+                                  "like 250ms, 90s, 15m, 2h or 3d, got \"soon\""));
+  EXPECT_THAT(problems, HasSubstr("<inline>:14: priority.rules[2].impact_at_least: unknown impact "
+                                  "level \"huge\""));
+  EXPECT_THAT(problems, HasSubstr("<inline>:15: priority.rules[2].priority: unknown priority "
+                                  "\"P0\"; expected P1, P2, P3 or P4"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:14: priority.rules[2].reason: is required"));
+  EXPECT_THAT(problems, HasSubstr("<inline>:16: priority.rules[3].requester_tier: tier \"vip\" "
+                                  "is given to no team"));
 }
 
 TEST(ParsePolicyTest, DurationsAcceptDays) {
@@ -160,9 +167,25 @@ TEST(ParsePolicyTest, DurationsAcceptDays) {
   EXPECT_EQ(*policy->priority.rules[1].due_within, absl::Minutes(90));
 }
 
-TEST(LoadPolicyFileTest, UnreadableFileIsNamed) {
+TEST(ParsePolicyTest, WorkflowTemplateIsRoutingsToChoose) {
+  EXPECT_THAT(ProblemsOf("tenants: [acme]\nrequest_types:\n  - id: email\n"
+                         "    workflow_template: email_standard\n"),
+              HasSubstr("<inline>:4: request_types[0].workflow_template: is no longer read here: "
+                        "routing's policy names each request type's workflow template"));
+}
+
+TEST(ParsePolicyTest, EnumsTakeEitherCaseAndTheirPrefix) {
+  auto policy = ParsePolicy(std::string(kMinimal) +
+                            "    sla_class: RAPID_RESPONSE\n"
+                            "sla_by_priority: {p1: sla_class_expedited}\n");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->request_types[0].sla_class, common::v1::SLA_CLASS_RAPID_RESPONSE);
+  EXPECT_EQ(policy->sla_by_priority.at(common::v1::PRIORITY_P1), common::v1::SLA_CLASS_EXPEDITED);
+}
+
+TEST(LoadPolicyFileTest, UnreadableFileIsFailedPreconditionAndNamed) {
   auto policy = LoadPolicyFile("/nonexistent/intake.yaml");
-  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(policy.status().message(), HasSubstr("/nonexistent/intake.yaml"));
 }
 

@@ -82,64 +82,86 @@ TEST(PolicyParserTest, ShippedDefaultParsesAndIsCompiledIn) {
   ASSERT_TRUE(LoadPolicyFile(FLYWHEEL_ROUTING_DEFAULT_POLICY_PATH).ok());
 }
 
-TEST(PolicyParserTest, UnreadableFileIsNotFound) {
-  EXPECT_EQ(LoadPolicyFile("/nonexistent/policy.yaml").status().code(),
-            absl::StatusCode::kNotFound);
+TEST(PolicyParserTest, UnreadableFileIsFailedPrecondition) {
+  auto policy = LoadPolicyFile("/nonexistent/policy.yaml");
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(policy.status().message(), HasSubstr("/nonexistent/policy.yaml"));
 }
 
 TEST(PolicyParserTest, BadYamlNamesTheLine) {
-  EXPECT_THAT(ErrorOf("templates: [unclosed\n"), HasSubstr("not valid YAML"));
-  EXPECT_THAT(ErrorOf("templates: [unclosed\n"), HasSubstr("(line "));
-  EXPECT_THAT(ErrorOf("- a list\n"), HasSubstr("must be a YAML mapping"));
+  EXPECT_THAT(ErrorOf("templates: [unclosed\n"),
+              ::testing::StartsWith("invalid policy, 1 problem:\n<inline>:"));
+  EXPECT_THAT(ErrorOf("templates: [unclosed\n"), HasSubstr(": invalid YAML: "));
+  EXPECT_THAT(ErrorOf("- a list\n"),
+              HasSubstr("<inline>:1: the top level must be a mapping of keys to values"));
 }
 
 TEST(PolicyParserTest, UnknownStageNamesPathAndLine) {
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "stage: creation", "stage: drafting")),
-              HasSubstr("templates.t.stages[0].stage: unknown stage \"drafting\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "stage: creation", "stage: drafting")),
-              HasSubstr("(line 5)"));
+              HasSubstr("<inline>:5: templates.t.stages[0].stage: unknown stage \"drafting\"; "
+                        "expected intake, research, brief, creation, review, approval, "
+                        "scheduling_qa, launch or measurement"));
 }
 
 TEST(PolicyParserTest, EachKindOfErrorIsNamed) {
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "sla: 2h", "sla: soon")),
-              HasSubstr("templates.t.stages[0].sla: must be a duration"));
+              HasSubstr("<inline>:5: templates.t.stages[0].sla: must be a duration like 250ms, "
+                        "90s, 15m, 2h or 3d, got \"soon\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "{links_field: asset_links}",
                               "{links_field: asset_links, campaign_pattern: \"([a-z\"}")),
-              HasSubstr("utm_tagging.campaign_pattern: is not a valid regular expression"));
+              HasSubstr("<inline>:9: templates.t.stages[1].exit[0].utm_tagging.campaign_pattern: "
+                        "is not a valid regular expression"));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "social_post: t}", "social_post: nope}")),
-              HasSubstr("request_types.social_post: unknown template \"nope\""));
+              HasSubstr("<inline>:10: request_types.social_post: unknown template \"nope\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid], team: social",
                               "channels: [social_paid], team: video")),
-              HasSubstr("assignment_rules[0].team: unknown team \"video\""));
+              HasSubstr("<inline>:17: assignment_rules[0].team: unknown team \"video\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid]", "channels: [telepathy]")),
-              HasSubstr("assignment_rules[0].channels[0]: unknown channel \"telepathy\""));
+              HasSubstr("<inline>:17: assignment_rules[0].channels[0]: unknown channel "
+                        "\"telepathy\"; expected email,"));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "tier: 3", "tier: 7")),
-              HasSubstr("tiering.rules[0].tier: must be a whole number from 0 to 3"));
+              HasSubstr("<inline>:23: tiering.rules[0].tier: must be between 0 and 3, got \"7\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "wip_limit: 2", "wip_limit: 0")),
-              HasSubstr("teams[0].members[0].wip_limit: must be a whole number from 1 to 1000"));
+              HasSubstr("<inline>:15: teams[0].members[0].wip_limit: must be between 1 and 1000, "
+                        "got \"0\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "strategy: round_robin", "strategy: random")),
-              HasSubstr("teams[0].strategy: must be least_loaded or round_robin"));
+              HasSubstr("<inline>:14: teams[0].strategy: must be one of least_loaded, "
+                        "round_robin, got \"random\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "owner_role: creator", "owner: creator")),
-              HasSubstr("templates.t.stages[0].owner: unknown key"));
+              HasSubstr("<inline>:5: templates.t.stages[0].owner: unknown key; did you mean "
+                        "'owner_role'?"));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "default_team: social", "default_team: nobody")),
-              HasSubstr("default_team: unknown team \"nobody\""));
+              HasSubstr("<inline>:18: default_team: unknown team \"nobody\""));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "keywords: [health], ", "")),
-              HasSubstr("tiering.rules[0]: needs at least one of"));
+              HasSubstr("<inline>:23: tiering.rules[0]: needs at least one of"));
   EXPECT_THAT(ErrorOf(Replace(kMinimal, "{id: dev,", "{id: dev, on_leave: maybe,")),
-              HasSubstr("teams[0].members[0].on_leave: must be true or false"));
+              HasSubstr("<inline>:15: teams[0].members[0].on_leave: must be true or false, got "
+                        "\"maybe\""));
+}
+
+TEST(PolicyParserTest, EnumNamesAreReadInAnyCaseWithOrWithoutPrefix) {
+  auto policy = ParsePolicy(Replace(Replace(kMinimal, "stage: creation", "stage: CREATION"),
+                                    "channels: [social_paid]", "channels: [CHANNEL_SOCIAL_PAID]"));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->TemplateFor("social_post")->stages[0].stage, common::v1::STAGE_CREATION);
+  EXPECT_EQ(policy->TemplateFor("social_post")->stages[0].id, "creation");
+  EXPECT_THAT(policy->assignment_rules[0].channels, ::testing::ElementsAre("social_paid"));
 }
 
 TEST(PolicyParserTest, EveryProblemIsReportedAtOnce) {
   std::string yaml = Replace(Replace(kMinimal, "sla: 2h", "sla: soon"), "tier: 3", "tier: 9");
   std::string error = ErrorOf(yaml);
-  EXPECT_THAT(error, HasSubstr("stages[0].sla"));
-  EXPECT_THAT(error, HasSubstr("rules[0].tier"));
+  EXPECT_THAT(error, ::testing::StartsWith("invalid policy, 2 problems:\n"));
+  EXPECT_THAT(error, HasSubstr("\n<inline>:5: templates.t.stages[0].sla: "));
+  EXPECT_THAT(error, HasSubstr("\n<inline>:23: tiering.rules[0].tier: "));
 }
 
 TEST(PolicyParserTest, MissingSectionsAreRequired) {
-  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("templates: is required"));
-  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("teams: must be a non-empty list"));
-  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("tiering: is required"));
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("<inline>:1: templates: is required"));
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("<inline>:1: teams: is required"));
+  EXPECT_THAT(ErrorOf("default_template: x\n"), HasSubstr("<inline>:1: tiering: is required"));
+  EXPECT_THAT(ErrorOf("default_template: x\nteams: []\n"),
+              HasSubstr("<inline>:2: teams: must be a non-empty list"));
 }
 
 }  // namespace

@@ -60,15 +60,16 @@ inline constexpr bool kSupported =
 /// silently.
 ///
 /// Supported types: std::string, int64_t, double, bool (true/false, yes/no,
-/// on/off, 1/0), absl::Duration ("250ms", "2s", "1m", "1h30m"),
+/// on/off, 1/0), absl::Duration ("250ms", "2s", "1m", "1h30m", "3d", "1d12h"),
 /// std::vector<std::string> (a YAML sequence; from the environment a
 /// comma-separated list) and flywheel::log::Level (debug/info/warn/error).
 ///
 /// Made and read at start-up on one thread; not thread-safe. Move-only.
 class Config {
  public:
-  /// Reads and parses `path`. An unreadable file or invalid YAML is an error
-  /// whose message names the file (and line:column for bad YAML).
+  /// Reads and parses `path`. An unreadable file (FAILED_PRECONDITION, as for
+  /// policy files) or invalid YAML (INVALID_ARGUMENT) is an error whose
+  /// message names the file (and line:column for bad YAML).
   static absl::StatusOr<Config> Load(const std::string& path, Env env);
   /// As above with `ProcessEnvironment()`.
   static absl::StatusOr<Config> Load(const std::string& path);
