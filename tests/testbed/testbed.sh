@@ -225,6 +225,9 @@ PROPS
     return 1
   fi
   export FLYWHEEL_TEST_KAFKA="127.0.0.1:$port"
+  # A test that owns this broker (tests/integration/outage_test.cc) freezes
+  # and thaws it by pid to act out an outage.
+  export FLYWHEEL_TEST_KAFKA_PID="$kafka_pid"
   log "Kafka $kafka_version (KRaft) on $FLYWHEEL_TEST_KAFKA, pid $kafka_pid"
 }
 
