@@ -7,22 +7,17 @@
 
 namespace flywheel::intake {
 
-/// Paging bounds of ListRequests (see the convention in common.proto).
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 500;
 /// How many stored requests one ListRequests call looks at, at most. A
 /// filter that matches few requests may return a short (even empty) page
 /// with a next_page_token; the caller keeps paging.
 inline constexpr size_t kListScanBudget = 5000;
-/// How long a page token stays valid.
-inline constexpr absl::Duration kPageTokenLifetime = absl::Hours(24);
 
 /// Whether `request` passes every filter of `query` (tenant aside).
 bool MatchesFilter(const v1::Request& request, const v1::ListRequestsRequest& query);
 
 /// One page of the tenant's requests, newest first, filtered. The page token
-/// is opaque (web-safe base64), bound to the tenant and the filters, and
-/// expires after 24 hours: a token used with other filters, expired or
+/// (flywheel/core/page_token.h) is opaque, bound to the tenant and the
+/// filters, and expires after 24 hours: a token used with other filters, expired or
 /// malformed is INVALID_ARGUMENT on `page_token`; a negative page size is
 /// INVALID_ARGUMENT on `page_size`. The tenant must already be checked.
 absl::StatusOr<v1::ListRequestsResponse> ListRequests(RequestStore& store,
