@@ -1,6 +1,7 @@
 #include "fake_workflow_store.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace flywheel::routing {
 
@@ -31,6 +32,20 @@ AssignResult FakeWorkflowStore::Place(Entry& e, Team& team, const AssignSpec& as
   return {.changed = true, .queue_reason = reason};
 }
 
+template <typename Ids>
+std::vector<QueueEntry> FakeWorkflowStore::Ranked(const std::string& tenant, const Ids& ids) {
+  std::vector<QueueEntry> out;
+  for (const std::string& id : ids) {
+    auto it = workflows_.find(tenant + "/" + id);
+    out.push_back(
+        {.request_id = id, .rank = it == workflows_.end() ? 0 : QueueRank(it->second.wf.workflow)});
+  }
+  std::sort(out.begin(), out.end(), [](const QueueEntry& a, const QueueEntry& b) {
+    return std::tie(a.rank, a.request_id) < std::tie(b.rank, b.request_id);
+  });
+  return out;
+}
+
 absl::StatusOr<AssignResult> FakeWorkflowStore::Create(const StoredWorkflow& wf,
                                                        const AssignSpec& assign) {
   FAKE_CHECK_FAILURE();
@@ -40,9 +55,21 @@ absl::StatusOr<AssignResult> FakeWorkflowStore::Create(const StoredWorkflow& wf,
     return AssignResult{.assignee = it->second.assignee,
                         .queue_reason = it->second.wf.queue_reason};
   }
+  if (cancelled_.count(key) > 0) return AssignResult{.cancelled = true};
   Entry& e = workflows_[key];
   e.wf = wf;
-  return Place(e, TeamOf(wf.workflow.tenant_id(), wf.workflow.team_id()), assign);
+  AssignResult result = Place(e, TeamOf(wf.workflow.tenant_id(), wf.workflow.team_id()), assign);
+  e.first = StoredAfterCreate(wf, result);
+  return result;
+}
+
+absl::StatusOr<std::optional<StoredWorkflow>> FakeWorkflowStore::FindFirst(
+    const std::string& tenant_id, const std::string& request_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workflows_.find(tenant_id + "/" + request_id);
+  if (it == workflows_.end()) return std::nullopt;
+  return it->second.first;
 }
 
 absl::StatusOr<std::optional<StoredWorkflow>> FakeWorkflowStore::Find(
@@ -95,6 +122,30 @@ absl::StatusOr<AssignResult> FakeWorkflowStore::Advance(const StoredWorkflow& ne
   return result;
 }
 
+absl::Status FakeWorkflowStore::Refresh(const StoredWorkflow& next, int64_t expected_revision) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workflows_.find(next.workflow.tenant_id() + "/" + next.workflow.request_id());
+  if (it == workflows_.end() || it->second.revision != expected_revision) {
+    return absl::AbortedError("workflow changed meanwhile; retry");
+  }
+  // The assignment and queue reason stay the store's; ranks follow the
+  // workflow's priority when read.
+  const std::string queue_reason = it->second.wf.queue_reason;
+  it->second.wf = next;
+  it->second.wf.queue_reason = queue_reason;
+  ++it->second.revision;
+  return absl::OkStatus();
+}
+
+absl::Status FakeWorkflowStore::RememberCancel(const std::string& tenant_id,
+                                               const std::string& request_id) {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_.insert(tenant_id + "/" + request_id);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AssignResult> FakeWorkflowStore::AssignQueued(const std::string& tenant_id,
                                                              const std::string& team_id,
                                                              const std::string& request_id,
@@ -141,11 +192,9 @@ absl::StatusOr<std::vector<QueueEntry>> FakeWorkflowStore::Queue(const std::stri
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
   Team& team = TeamOf(tenant_id, team_id);
-  std::vector<QueueEntry> out;
-  for (const std::string& id : team.queue) {
-    if (out.size() == limit) break;
-    out.push_back({.request_id = id, .reason = team.reasons[id]});
-  }
+  std::vector<QueueEntry> out = Ranked(tenant_id, team.queue);
+  if (out.size() > limit) out.resize(limit);
+  for (QueueEntry& e : out) e.reason = team.reasons[e.request_id];
   return out;
 }
 
@@ -156,12 +205,11 @@ absl::StatusOr<size_t> FakeWorkflowStore::QueueSize(const std::string& tenant_id
   return TeamOf(tenant_id, team_id).queue.size();
 }
 
-absl::StatusOr<std::vector<std::string>> FakeWorkflowStore::OpenRequests(
+absl::StatusOr<std::vector<QueueEntry>> FakeWorkflowStore::OpenRequests(
     const std::string& tenant_id, const std::string& team_id) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
-  const Team& team = TeamOf(tenant_id, team_id);
-  return std::vector<std::string>(team.open.begin(), team.open.end());
+  return Ranked(tenant_id, TeamOf(tenant_id, team_id).open);
 }
 
 absl::StatusOr<std::map<std::string, int>> FakeWorkflowStore::Loads(const std::string& tenant_id,

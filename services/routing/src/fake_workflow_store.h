@@ -16,8 +16,12 @@ class FakeWorkflowStore final : public WorkflowStore {
   absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
   absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
                                                      const std::string& request_id) override;
+  absl::StatusOr<std::optional<StoredWorkflow>> FindFirst(const std::string& tenant_id,
+                                                          const std::string& request_id) override;
   absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next, int64_t expected_revision,
                                        const AssignSpec& assign) override;
+  absl::Status Refresh(const StoredWorkflow& next, int64_t expected_revision) override;
+  absl::Status RememberCancel(const std::string& tenant_id, const std::string& request_id) override;
   absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
                                             const std::string& team_id,
                                             const std::string& request_id,
@@ -29,8 +33,8 @@ class FakeWorkflowStore final : public WorkflowStore {
                                                 const std::string& team_id, size_t limit) override;
   absl::StatusOr<size_t> QueueSize(const std::string& tenant_id,
                                    const std::string& team_id) override;
-  absl::StatusOr<std::vector<std::string>> OpenRequests(const std::string& tenant_id,
-                                                        const std::string& team_id) override;
+  absl::StatusOr<std::vector<QueueEntry>> OpenRequests(const std::string& tenant_id,
+                                                       const std::string& team_id) override;
   absl::StatusOr<std::map<std::string, int>> Loads(const std::string& tenant_id,
                                                    const std::string& team_id) override;
   absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
@@ -56,16 +60,22 @@ class FakeWorkflowStore final : public WorkflowStore {
     std::string assignee;
     std::string owner;
     int64_t revision = 1;
+    /// As Create left it.
+    StoredWorkflow first;
   };
   Team& TeamOf(const std::string& tenant, const std::string& team) {
     return teams_[tenant + "/" + (team.empty() ? kUnroutedTeam : team)];
   }
   // Picks and places; returns the result for `e`.
   AssignResult Place(Entry& e, Team& team, const AssignSpec& assign);
+  // `ids` of the tenant's workflows as entries, by rank then id.
+  template <typename Ids>
+  std::vector<QueueEntry> Ranked(const std::string& tenant, const Ids& ids);
 
   std::mutex mu_;
   std::map<std::string, Entry> workflows_;
   std::map<std::string, Team> teams_;
+  std::set<std::string> cancelled_;  // tenant/request
 };
 
 }  // namespace flywheel::routing

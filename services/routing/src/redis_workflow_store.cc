@@ -1,5 +1,8 @@
 #include "redis_workflow_store.h"
 
+#include <cmath>
+#include <limits>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -80,17 +83,24 @@ local function release(request_id)
 end
 )lua";
 
-// ARGV: request_id, score, reason_if_none, strategy, nf, nf field/value
-// pairs, candidates. Returns {created 0|1, assignee, queue_reason}.
+// KEYS[7]: the request's remembered cancel. ARGV: request_id, score,
+// reason_if_none, strategy, nf, nf field/value pairs, candidates. Returns
+// {created 1 | exists 0 | cancelled before routing 2, assignee, queue_reason}.
+// Keeps the first routing (plan, request, assignment) in the first_* fields,
+// for a redelivery to republish exactly what the first routing published.
 constexpr char kCreateBody[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local v = redis.call('HMGET', KEYS[1], 'assignee', 'queue_reason')
   return {0, v[1] or '', v[2] or ''}
 end
+if redis.call('EXISTS', KEYS[7]) == 1 then return {2, '', ''} end
 local nf = tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'revision', '1', unpack(ARGV, 6, 5 + 2 * nf))
 local best, n = pick(ARGV[4], 6 + 2 * nf)
 local reason = place(ARGV[1], ARGV[2], best, n, ARGV[3])
+local first = redis.call('HMGET', KEYS[1], 'wf', 'request')
+redis.call('HSET', KEYS[1], 'first_wf', first[1], 'first_request', first[2],
+           'first_assignee', best or '', 'first_reason', reason)
 return {1, best or '', reason}
 )lua";
 
@@ -147,15 +157,74 @@ redis.call('HINCRBY', KEYS[1], 'revision', 1)
 return 1
 )lua";
 
+// ARGV: request_id, score, expected_revision, nf, nf field/value pairs.
+// Returns 1, or -1 when the revision is stale. Re-ranks the request where it
+// stands: in the queue or among the open tasks.
+constexpr char kRefreshScript[] = R"lua(
+local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
+if rev ~= tonumber(ARGV[3]) then return -1 end
+local nf = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'revision', tostring(rev + 1), unpack(ARGV, 5, 4 + 2 * nf))
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]) end
+if redis.call('ZSCORE', KEYS[6], ARGV[1]) then redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1]) end
+return 1
+)lua";
+
 std::string TeamOf(const std::string& team_id) {
   return team_id.empty() ? std::string(kUnroutedTeam) : team_id;
 }
 
-// Most urgent first: priority P1..P4 (unset last), then age.
-std::string Score(const routing::v1::WorkflowInstance& wf) {
-  int p = wf.priority() == common::v1::PRIORITY_UNSPECIFIED ? 5 : static_cast<int>(wf.priority());
-  int64_t created_ms = wf.create_time().seconds() * 1000 + wf.create_time().nanos() / 1'000'000;
-  return std::to_string(static_cast<int64_t>(p) * 10'000'000'000'000 + created_ms);
+std::string Score(const routing::v1::WorkflowInstance& wf) { return std::to_string(QueueRank(wf)); }
+
+// ZRANGE ... WITHSCORES: member, score pairs. A score may come back in
+// exponent form, so it is read as a double (exact below 2^53).
+absl::StatusOr<std::vector<QueueEntry>> Entries(const std::vector<redis::Reply>& pairs) {
+  std::vector<QueueEntry> out;
+  for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    double score = 0;
+    if (!absl::SimpleAtod(pairs[i + 1].str(), &score)) {
+      return absl::DataLossError("queue score of " + pairs[i].str() + " is not a number");
+    }
+    out.push_back({.request_id = pairs[i].str(), .rank = std::llround(score)});
+  }
+  return out;
+}
+
+// The stop index of a ZRANGE returning at most `limit` entries.
+std::string StopFor(size_t limit) {
+  constexpr size_t kUnbounded = static_cast<size_t>(std::numeric_limits<int64_t>::max());
+  return limit >= kUnbounded ? "-1" : std::to_string(limit - 1);
+}
+
+// A workflow hash as a StoredWorkflow: as it stands now, or (`first`) as
+// Create stored it.
+absl::StatusOr<StoredWorkflow> Decode(std::map<std::string, std::string>& h,
+                                      const std::string& request_id, bool first) {
+  const char* wf_field = first ? "first_wf" : "wf";
+  const char* request_field = first ? "first_request" : "request";
+  StoredWorkflow out;
+  if (!out.workflow.ParseFromString(h[wf_field]) ||
+      !out.request.ParseFromString(h[request_field])) {
+    return absl::DataLossError("workflow of " + request_id + " does not decode");
+  }
+  int64_t revision = 1;
+  if (!first && !absl::SimpleAtoi(h["revision"], &revision)) {
+    return absl::DataLossError("revision of " + request_id + " is not a number");
+  }
+  const std::string& assignee = h[first ? "first_assignee" : "assignee"];
+  out.workflow.set_revision(revision);
+  out.workflow.set_owner_id(first ? assignee : h["owner"]);
+  for (auto& stage : *out.workflow.mutable_stages()) {
+    if (stage.stage_id() == out.workflow.current_stage_id()) stage.set_assignee_id(assignee);
+  }
+  out.event_id = h["event_id"];
+  out.queue_reason = h[first ? "first_reason" : "queue_reason"];
+  if (!h["skills"].empty()) out.required_skills = absl::StrSplit(h["skills"], ',');
+  out.region = h["region"];
+  out.assignment_rule_id = h["arule"];
+  out.tiering_rule_id = h["trule"];
+  out.tiering_explanation = h["texpl"];
+  return out;
 }
 
 void AppendCandidates(const AssignSpec& assign, std::vector<std::string>& args) {
@@ -199,6 +268,7 @@ RedisWorkflowStore::RedisWorkflowStore(redis::Pool& pool, std::string key_prefix
   (void)scripts_.Register("advance", std::string(kAssignLib) + kAdvanceBody);
   (void)scripts_.Register("assign_queued", std::string(kAssignLib) + kAssignQueuedBody);
   (void)scripts_.Register("unassign", std::string(kAssignLib) + kUnassignBody);
+  (void)scripts_.Register("refresh", kRefreshScript);
 }
 
 std::string RedisWorkflowStore::WorkflowKey(const std::string& tenant_id,
@@ -209,6 +279,11 @@ std::string RedisWorkflowStore::WorkflowKey(const std::string& tenant_id,
 std::string RedisWorkflowStore::TeamKey(const std::string& tenant_id, const std::string& team_id,
                                         const std::string& what) const {
   return key_prefix_ + "routing:{" + tenant_id + "}:team:" + TeamOf(team_id) + ":" + what;
+}
+
+std::string RedisWorkflowStore::CancelledKey(const std::string& tenant_id,
+                                             const std::string& request_id) const {
+  return key_prefix_ + "routing:{" + tenant_id + "}:cancelled:" + request_id;
 }
 
 std::vector<std::string> RedisWorkflowStore::AssignKeys(const std::string& tenant_id,
@@ -228,46 +303,46 @@ absl::StatusOr<AssignResult> RedisWorkflowStore::Create(const StoredWorkflow& wf
                                    std::to_string(fields.size() / 2)};
   args.insert(args.end(), fields.begin(), fields.end());
   AppendCandidates(assign, args);
+  std::vector<std::string> keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id());
+  keys.push_back(CancelledKey(w.tenant_id(), w.request_id()));
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      auto reply,
-      Array(scripts_.Eval(*conn, "create", AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
-                          args)));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto reply, Array(scripts_.Eval(*conn, "create", keys, args)));
   if (reply.size() != 3) return absl::InternalError("create script returned a bad reply");
   return AssignResult{.changed = reply[0].integer() == 1,
                       .assignee = reply[1].str(),
-                      .queue_reason = reply[2].str()};
+                      .queue_reason = reply[2].str(),
+                      .cancelled = reply[0].integer() == 2};
 }
 
 absl::StatusOr<std::optional<StoredWorkflow>> RedisWorkflowStore::Find(
     const std::string& tenant_id, const std::string& request_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto h, Hash(tenant_id, request_id));
+  if (h.empty()) return std::nullopt;
+  return Decode(h, request_id, /*first=*/false);
+}
+
+absl::StatusOr<std::optional<StoredWorkflow>> RedisWorkflowStore::FindFirst(
+    const std::string& tenant_id, const std::string& request_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto h, Hash(tenant_id, request_id));
+  if (h.empty()) return std::nullopt;
+  if (h.count("first_wf") == 0) {
+    // Stored before first states were kept: the current state is the first
+    // one only while nothing has changed it.
+    if (h["revision"] != "1") return std::nullopt;
+    return Decode(h, request_id, /*first=*/false);
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(StoredWorkflow first, Decode(h, request_id, /*first=*/true));
+  return first;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> RedisWorkflowStore::Hash(
+    const std::string& tenant_id, const std::string& request_id) {
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
   FLYWHEEL_ASSIGN_OR_RETURN(auto items,
                             Array(conn->Command({"HGETALL", WorkflowKey(tenant_id, request_id)})));
-  if (items.empty()) return std::nullopt;
   std::map<std::string, std::string> h;
   for (size_t i = 0; i + 1 < items.size(); i += 2) h[items[i].str()] = items[i + 1].str();
-  StoredWorkflow out;
-  if (!out.workflow.ParseFromString(h["wf"]) || !out.request.ParseFromString(h["request"])) {
-    return absl::DataLossError("workflow of " + request_id + " does not decode");
-  }
-  int64_t revision = 0;
-  if (!absl::SimpleAtoi(h["revision"], &revision)) {
-    return absl::DataLossError("revision of " + request_id + " is not a number");
-  }
-  out.workflow.set_revision(revision);
-  out.workflow.set_owner_id(h["owner"]);
-  for (auto& stage : *out.workflow.mutable_stages()) {
-    if (stage.stage_id() == out.workflow.current_stage_id()) stage.set_assignee_id(h["assignee"]);
-  }
-  out.event_id = h["event_id"];
-  out.queue_reason = h["queue_reason"];
-  if (!h["skills"].empty()) out.required_skills = absl::StrSplit(h["skills"], ',');
-  out.region = h["region"];
-  out.assignment_rule_id = h["arule"];
-  out.tiering_rule_id = h["trule"];
-  out.tiering_explanation = h["texpl"];
-  return out;
+  return h;
 }
 
 absl::StatusOr<AssignResult> RedisWorkflowStore::Advance(const StoredWorkflow& next,
@@ -298,6 +373,33 @@ absl::StatusOr<AssignResult> RedisWorkflowStore::Advance(const StoredWorkflow& n
                       .assignee = reply[1].str(),
                       .queue_reason = reply[2].str(),
                       .previous_assignee = reply[3].str()};
+}
+
+absl::Status RedisWorkflowStore::Refresh(const StoredWorkflow& next, int64_t expected_revision) {
+  const auto& w = next.workflow;
+  std::vector<std::string> fields = Fields(next);
+  std::vector<std::string> args = {w.request_id(), Score(w), std::to_string(expected_revision),
+                                   std::to_string(fields.size() / 2)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      scripts_.Eval(*conn, "refresh", AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
+                    args));
+  FLYWHEEL_ASSIGN_OR_RETURN(int64_t done, reply.AsInteger());
+  if (done != 1) {
+    return absl::AbortedError("workflow of " + w.request_id() + " changed meanwhile; retry");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisWorkflowStore::RememberCancel(const std::string& tenant_id,
+                                                const std::string& request_id) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  return conn
+      ->Command({"SET", CancelledKey(tenant_id, request_id), "1", "EX",
+                 std::to_string(absl::ToInt64Seconds(kRememberedCancelTtl))})
+      .status();
 }
 
 absl::StatusOr<AssignResult> RedisWorkflowStore::AssignQueued(const std::string& tenant_id,
@@ -337,17 +439,14 @@ absl::StatusOr<std::vector<QueueEntry>> RedisWorkflowStore::Queue(const std::str
   if (limit == 0) return std::vector<QueueEntry>{};
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
   FLYWHEEL_ASSIGN_OR_RETURN(
-      auto ids, Array(conn->Command({"ZRANGE", TeamKey(tenant_id, team_id, "queue"), "0",
-                                     std::to_string(limit - 1)})));
-  std::vector<QueueEntry> out;
-  if (ids.empty()) return out;
+      auto pairs, Array(conn->Command({"ZRANGE", TeamKey(tenant_id, team_id, "queue"), "0",
+                                       StopFor(limit), "WITHSCORES"})));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<QueueEntry> out, Entries(pairs));
+  if (out.empty()) return out;
   std::vector<std::string> hmget = {"HMGET", TeamKey(tenant_id, team_id, "reasons")};
-  for (const auto& id : ids) hmget.push_back(id.str());
+  for (const QueueEntry& e : out) hmget.push_back(e.request_id);
   FLYWHEEL_ASSIGN_OR_RETURN(auto reasons, Array(conn->Command(hmget)));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    out.push_back({.request_id = ids[i].str(),
-                   .reason = i < reasons.size() ? reasons[i].str() : std::string()});
-  }
+  for (size_t i = 0; i < out.size() && i < reasons.size(); ++i) out[i].reason = reasons[i].str();
   return out;
 }
 
@@ -360,14 +459,13 @@ absl::StatusOr<size_t> RedisWorkflowStore::QueueSize(const std::string& tenant_i
   return static_cast<size_t>(n);
 }
 
-absl::StatusOr<std::vector<std::string>> RedisWorkflowStore::OpenRequests(
+absl::StatusOr<std::vector<QueueEntry>> RedisWorkflowStore::OpenRequests(
     const std::string& tenant_id, const std::string& team_id) {
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
   FLYWHEEL_ASSIGN_OR_RETURN(
-      auto ids, Array(conn->Command({"ZRANGE", TeamKey(tenant_id, team_id, "open"), "0", "-1"})));
-  std::vector<std::string> out;
-  for (const auto& id : ids) out.push_back(id.str());
-  return out;
+      auto pairs, Array(conn->Command(
+                      {"ZRANGE", TeamKey(tenant_id, team_id, "open"), "0", "-1", "WITHSCORES"})));
+  return Entries(pairs);
 }
 
 absl::StatusOr<std::map<std::string, int>> RedisWorkflowStore::Loads(const std::string& tenant_id,

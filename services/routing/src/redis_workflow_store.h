@@ -13,7 +13,11 @@ namespace flywheel::routing {
 /// slot and one Lua script can update a workflow, its team's load counters
 /// and queue together:
 ///   workflow:<request id>     hash: plan (protobuf), request, assignee, owner,
-///                             queue_reason, revision, event_id, ...
+///                             queue_reason, revision, event_id, ...; and
+///                             first_wf, first_request, first_assignee,
+///                             first_reason: the first routing, kept for
+///                             redeliveries (FindFirst)
+///   cancelled:<request id>    string: a cancel seen before routing (TTL)
 ///   team:<team>:load          hash: member -> open tasks
 ///   team:<team>:rr            string: last member given work (round robin)
 ///   team:<team>:queue         sorted set: queued request ids by urgency
@@ -28,8 +32,12 @@ class RedisWorkflowStore final : public WorkflowStore {
   absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
   absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
                                                      const std::string& request_id) override;
+  absl::StatusOr<std::optional<StoredWorkflow>> FindFirst(const std::string& tenant_id,
+                                                          const std::string& request_id) override;
   absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next, int64_t expected_revision,
                                        const AssignSpec& assign) override;
+  absl::Status Refresh(const StoredWorkflow& next, int64_t expected_revision) override;
+  absl::Status RememberCancel(const std::string& tenant_id, const std::string& request_id) override;
   absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
                                             const std::string& team_id,
                                             const std::string& request_id,
@@ -41,8 +49,8 @@ class RedisWorkflowStore final : public WorkflowStore {
                                                 const std::string& team_id, size_t limit) override;
   absl::StatusOr<size_t> QueueSize(const std::string& tenant_id,
                                    const std::string& team_id) override;
-  absl::StatusOr<std::vector<std::string>> OpenRequests(const std::string& tenant_id,
-                                                        const std::string& team_id) override;
+  absl::StatusOr<std::vector<QueueEntry>> OpenRequests(const std::string& tenant_id,
+                                                       const std::string& team_id) override;
   absl::StatusOr<std::map<std::string, int>> Loads(const std::string& tenant_id,
                                                    const std::string& team_id) override;
   absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
@@ -59,6 +67,9 @@ class RedisWorkflowStore final : public WorkflowStore {
                       const std::string& what) const;
 
  private:
+  std::string CancelledKey(const std::string& tenant_id, const std::string& request_id) const;
+  absl::StatusOr<std::map<std::string, std::string>> Hash(const std::string& tenant_id,
+                                                          const std::string& request_id);
   std::vector<std::string> AssignKeys(const std::string& tenant_id, const std::string& team_id,
                                       const std::string& request_id) const;
 

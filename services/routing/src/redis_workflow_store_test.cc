@@ -1,5 +1,6 @@
 #include "redis_workflow_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -184,6 +185,145 @@ TEST_F(RedisWorkflowStoreTest, MemberOverridesRoundTrip) {
   EXPECT_EQ((*overrides)["bob"]->wip_limit, 2);
   EXPECT_TRUE((*overrides)["bob"]->on_leave);
   EXPECT_EQ((*overrides)["bob"]->region, "emea");
+}
+
+TEST_F(RedisWorkflowStoreTest, FindFirstKeepsTheFirstRoutingWhateverHappensLater) {
+  const StoredWorkflow wf = Wf("req_1");
+  auto created = store_->Create(wf, kAnaAndBen);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const StoredWorkflow expected = StoredAfterCreate(wf, *created);
+
+  // The stage advances to ben, then the request is renamed and made urgent.
+  StoredWorkflow next = **store_->Find("acme", "req_1");
+  next.workflow.mutable_stages(0)->set_status(routing::v1::STAGE_STATUS_DONE);
+  next.workflow.set_current_stage_id("launch");
+  ASSERT_TRUE(store_->Advance(next, 1, {.candidates = {{"ben", 2}}}).ok());
+  StoredWorkflow renamed = **store_->Find("acme", "req_1");
+  renamed.request.mutable_spec()->set_title("Renamed");
+  renamed.workflow.set_priority(common::v1::PRIORITY_P1);
+  ASSERT_TRUE(store_->Refresh(renamed, 2).ok());
+  ASSERT_EQ((*store_->Find("acme", "req_1"))->workflow.revision(), 3);
+
+  auto first = store_->FindFirst("acme", "req_1");
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  EXPECT_EQ((*first)->workflow.SerializeAsString(), expected.workflow.SerializeAsString())
+      << (*first)->workflow.ShortDebugString();
+  EXPECT_EQ((*first)->workflow.stages(0).assignee_id(), "ana");
+  EXPECT_EQ((*first)->request.spec().title(), wf.request.spec().title());
+  EXPECT_EQ((*first)->event_id, "evt_req_1");
+  EXPECT_EQ((*first)->assignment_rule_id, "r1");
+  EXPECT_FALSE((*store_->FindFirst("acme", "req_missing")).has_value());
+}
+
+TEST_F(RedisWorkflowStoreTest, FindFirstOfAQueuedRequestKeepsItsQueueReason) {
+  const AssignSpec ana_alone{.candidates = {{"ana", 1}}};
+  ASSERT_TRUE(store_->Create(Wf("req_1"), ana_alone).ok());
+  ASSERT_TRUE(store_->Create(Wf("req_2"), ana_alone).ok());
+  StoredWorkflow done = **store_->Find("acme", "req_1");
+  done.workflow.set_status(routing::v1::WORKFLOW_STATUS_COMPLETED);
+  done.workflow.clear_current_stage_id();
+  ASSERT_TRUE(store_->Advance(done, 1, {}).ok());
+  ASSERT_TRUE(store_->AssignQueued("acme", "social", "req_2", ana_alone)->changed);
+
+  auto first = store_->FindFirst("acme", "req_2");
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  EXPECT_EQ((*first)->workflow.owner_id(), "");
+  EXPECT_EQ((*first)->workflow.revision(), 1);
+  EXPECT_EQ((*first)->queue_reason, "all members at WIP limit");
+  EXPECT_EQ((*store_->Find("acme", "req_2"))->workflow.owner_id(), "ana");
+}
+
+TEST_F(RedisWorkflowStoreTest, WorkflowsStoredWithoutAFirstStateFallBackWhileUnchanged) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), kAnaAndBen).ok());
+  auto conn = pool_->Acquire(absl::Seconds(2));
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*conn)
+                  ->Command({"HDEL", store_->WorkflowKey("acme", "req_1"), "first_wf",
+                             "first_request", "first_assignee", "first_reason"})
+                  .ok());
+  auto unchanged = store_->FindFirst("acme", "req_1");
+  ASSERT_TRUE(unchanged.ok() && unchanged->has_value());
+  EXPECT_EQ((*unchanged)->workflow.owner_id(), "ana");
+  StoredWorkflow next = **store_->Find("acme", "req_1");
+  next.request.mutable_spec()->set_title("Renamed");
+  ASSERT_TRUE(store_->Refresh(next, 1).ok());
+  auto changed = store_->FindFirst("acme", "req_1");
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(changed->has_value()) << "a later state must not pass for the first";
+}
+
+TEST_F(RedisWorkflowStoreTest, RememberedCancelKeepsTheRequestFromBeingCreated) {
+  ASSERT_TRUE(store_->RememberCancel("acme", "req_1").ok());
+  auto r = store_->Create(Wf("req_1"), kAnaAndBen);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->cancelled);
+  EXPECT_FALSE(r->changed);
+  EXPECT_FALSE((*store_->Find("acme", "req_1")).has_value());
+  EXPECT_TRUE((*store_->Loads("acme", "social")).empty());
+  EXPECT_EQ(*store_->QueueSize("acme", "social"), 0u);
+  auto conn = pool_->Acquire(absl::Seconds(2));
+  ASSERT_TRUE(conn.ok());
+  auto ttl = (*conn)->Command({"TTL", prefix() + "routing:{acme}:cancelled:req_1"});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer(), 29 * 24 * 3600);
+  // Another request is not affected.
+  EXPECT_TRUE(store_->Create(Wf("req_2"), kAnaAndBen)->changed);
+}
+
+TEST_F(RedisWorkflowStoreTest, CancellingThroughAdvanceFreesTheSlotOrTheQueuePlace) {
+  const AssignSpec ana_alone{.candidates = {{"ana", 1}}};
+  ASSERT_TRUE(store_->Create(Wf("req_1"), ana_alone).ok());
+  ASSERT_TRUE(store_->Create(Wf("req_2"), ana_alone).ok());
+  for (const char* id : {"req_2", "req_1"}) {
+    StoredWorkflow cancelled = **store_->Find("acme", id);
+    cancelled.workflow.set_status(routing::v1::WORKFLOW_STATUS_CANCELLED);
+    cancelled.workflow.clear_current_stage_id();
+    auto r = store_->Advance(cancelled, 1, {});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 0);
+  EXPECT_EQ(*store_->QueueSize("acme", "social"), 0u);
+  EXPECT_TRUE((*store_->OpenRequests("acme", "social")).empty());
+  EXPECT_EQ((*store_->Find("acme", "req_1"))->workflow.status(),
+            routing::v1::WORKFLOW_STATUS_CANCELLED);
+}
+
+TEST_F(RedisWorkflowStoreTest, RefreshReranksQueuedAndOpenRequestsAndRefusesStaleRevisions) {
+  const AssignSpec ana_alone{.candidates = {{"ana", 1}}};
+  for (int i = 0; i < 3; ++i) {
+    StoredWorkflow wf = Wf("req_" + std::to_string(i));
+    wf.workflow.mutable_create_time()->set_seconds(1'700'000'000 + i);
+    ASSERT_TRUE(store_->Create(wf, ana_alone).ok());
+  }
+  auto ids = [](const std::vector<QueueEntry>& entries) {
+    std::vector<std::string> out;
+    for (const QueueEntry& e : entries) out.push_back(e.request_id);
+    return out;
+  };
+  EXPECT_EQ(ids(*store_->Queue("acme", "social", 10)),
+            (std::vector<std::string>{"req_1", "req_2"}));
+
+  StoredWorkflow urgent = **store_->Find("acme", "req_2");
+  urgent.workflow.set_priority(common::v1::PRIORITY_P1);
+  EXPECT_EQ(store_->Refresh(urgent, 7).code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(store_->Refresh(urgent, 1).ok());
+  auto queue = store_->Queue("acme", "social", 10);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  EXPECT_EQ(ids(*queue), (std::vector<std::string>{"req_2", "req_1"}));
+  EXPECT_EQ((*queue)[0].rank, QueueRank(urgent.workflow));
+  EXPECT_EQ((*queue)[0].reason, "all members at WIP limit");
+  EXPECT_EQ((*store_->Find("acme", "req_2"))->workflow.priority(), common::v1::PRIORITY_P1);
+  EXPECT_EQ((*store_->Find("acme", "req_2"))->workflow.owner_id(), "");
+
+  StoredWorkflow open = **store_->Find("acme", "req_0");
+  open.workflow.set_priority(common::v1::PRIORITY_P4);
+  ASSERT_TRUE(store_->Refresh(open, 1).ok());
+  auto opened = store_->OpenRequests("acme", "social");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_EQ(opened->size(), 1u);
+  EXPECT_EQ((*opened)[0].rank, QueueRank(open.workflow));
+  EXPECT_EQ((*store_->Loads("acme", "social"))["ana"], 1);
+  EXPECT_EQ((*store_->Find("acme", "req_0"))->workflow.owner_id(), "ana");
 }
 
 TEST_F(RedisWorkflowStoreTest, KeysShareTheTenantsHashTag) {

@@ -1,5 +1,7 @@
 #include "router.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "flywheel/common/v1/common.pb.h"
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
@@ -10,18 +12,60 @@
 #include "tiering.h"
 
 namespace flywheel::routing {
+namespace {
+
+// Decodes a requests-stream payload that names its tenant and request.
+template <typename Payload>
+absl::Status DecodeAddressed(const kafka::ConsumedEvent& consumed, const char* what,
+                             Payload& payload) {
+  FLYWHEEL_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, payload));
+  if (payload.tenant_id().empty() || payload.request_id().empty()) {
+    return absl::InvalidArgumentError(std::string(what) + " without tenant_id or request_id");
+  }
+  return absl::OkStatus();
+}
+
+// Intake may be newer than this build: an enum value it does not know is
+// read as unspecified (proto/README.md), so no rule, queue order or metric
+// acts on the bare number.
+void ClearUndefined(intake::v1::Request& request) {
+  for (const FieldViolation& v : ClearUndefinedEnums(request)) {
+    log::Warn("undefined enum value read as unspecified",
+              {{"request_id", request.request_id()}, {"field", v.field}, {"reason", v.reason}});
+  }
+}
+
+// Whether the update's changed paths name the request field `key`.
+bool FieldChanged(const google::protobuf::FieldMask& changed, const std::string& key) {
+  for (const std::string& path : changed.paths()) {
+    if (path == "fields" || path == "fields." + key) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 Router::Router(PolicyHolder& policy, Assigner& assigner, const Clock& clock)
     : policy_(policy), assigner_(assigner), clock_(clock) {}
 
 absl::Status Router::Handle(const kafka::ConsumedEvent& consumed) {
-  if (consumed.event.type != events::kRequestSubmitted) return absl::OkStatus();
-  intake::v1::RequestSubmitted submitted;
-  FLYWHEEL_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, submitted));
-  if (submitted.tenant_id().empty() || submitted.request_id().empty()) {
-    return absl::InvalidArgumentError("request.submitted without tenant_id or request_id");
+  const std::string& type = consumed.event.type;
+  if (type == events::kRequestSubmitted) {
+    intake::v1::RequestSubmitted submitted;
+    FLYWHEEL_RETURN_IF_ERROR(DecodeAddressed(consumed, "request.submitted", submitted));
+    return Route(submitted, consumed.event.id);
   }
-  return Route(submitted, consumed.event.id);
+  if (type == events::kRequestCancelled) {
+    intake::v1::RequestCancelled cancelled;
+    FLYWHEEL_RETURN_IF_ERROR(DecodeAddressed(consumed, "request.cancelled", cancelled));
+    return Cancel(cancelled, consumed.event.id);
+  }
+  if (type == events::kRequestUpdated) {
+    intake::v1::RequestUpdated updated;
+    FLYWHEEL_RETURN_IF_ERROR(DecodeAddressed(consumed, "request.updated", updated));
+    return Refresh(updated, consumed.event.id);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
@@ -30,13 +74,7 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
   intake::v1::Request request = submitted.request();
   request.set_tenant_id(submitted.tenant_id());
   request.set_request_id(submitted.request_id());
-  // Intake may be newer than this build: an enum value it does not know is
-  // read as unspecified (proto/README.md), so no rule, queue order or
-  // metric acts on the bare number.
-  for (const FieldViolation& v : ClearUndefinedEnums(request)) {
-    log::Warn("undefined enum value read as unspecified",
-              {{"request_id", request.request_id()}, {"field", v.field}, {"reason", v.reason}});
-  }
+  ClearUndefined(request);
 
   const WorkflowTemplate* tmpl = policy->TemplateFor(request.spec().request_type_id());
   if (tmpl == nullptr) return absl::InternalError("policy has no default template");
@@ -55,48 +93,157 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
   wf.workflow.set_approval_tier(TierEnum(tier.tier));
   wf.workflow.set_approval_policy_id(tier.approval_policy_id);
 
+  WorkflowStore& store = assigner_.store();
   FLYWHEEL_ASSIGN_OR_RETURN(AssignSpec spec, assigner_.SpecFor(*policy, wf));
-  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, assigner_.store().Create(wf, spec));
-  // Publish what is stored: on a redelivery that is the first routing's
-  // result, read back; on a first routing it is known without a round trip.
-  std::optional<StoredWorkflow> stored;
-  if (result.changed) {
-    stored = StoredAfterCreate(wf, result);
-  } else {
-    FLYWHEEL_ASSIGN_OR_RETURN(stored,
-                              assigner_.store().Find(request.tenant_id(), request.request_id()));
-    if (!stored.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
+  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Create(wf, spec));
+  if (result.cancelled) {
+    log::Info("request cancelled before it was routed; not routed",
+              {{"request_id", request.request_id()},
+               {"tenant_id", request.tenant_id()},
+               {"event_id", event_id}});
+    return absl::OkStatus();
   }
-
-  const RoutingTopics& topics = assigner_.topics();
-  kafka::EventPublisher& publisher = assigner_.publisher();
-  std::vector<kafka::OutgoingEvent> events = {
-      RoutedEvent(topics, *stored, event_id + "/routed"),
-      TaskAssignedEvent(topics, *stored, routing::v1::ASSIGNMENT_REASON_ROUTED, "",
-                        event_id + "/assigned")};
-  auto stored_tmpl = policy->templates.find(stored->workflow.template_id());
-  const StageTemplate* stage =
-      FindStage(stored_tmpl == policy->templates.end() ? nullptr : &stored_tmpl->second,
-                stored->workflow.current_stage_id());
-  if (stage != nullptr && stage->sla > absl::ZeroDuration()) {
-    events.push_back(TimerStartEvent(topics, *stored, stage->sla, event_id + "/timer"));
+  // Publish the first routing: known without a round trip when it happened
+  // now; on a redelivery, read back as Create stored it, never a later
+  // state (the workflow may have advanced since).
+  StoredWorkflow first;
+  if (result.changed) {
+    first = StoredAfterCreate(wf, result);
+  } else {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto kept,
+                              store.FindFirst(request.tenant_id(), request.request_id()));
+    if (!kept.has_value()) {
+      log::Warn(
+          "first routing not kept (stored by an older version and changed since); "
+          "its events are not republished",
+          {{"request_id", request.request_id()}, {"event_id", event_id}});
+      return absl::OkStatus();
+    }
+    first = *std::move(kept);
   }
   // One round trip for all of them; ids derive from the cause, so a retry
   // after a partial failure republishes the same events.
-  FLYWHEEL_RETURN_IF_ERROR(publisher.PublishAll(events).status());
+  FLYWHEEL_RETURN_IF_ERROR(
+      assigner_.publisher().PublishAll(FirstRoutingEvents(assigner_.topics(), first)).status());
 
   if (result.changed) {
     assigner_.metrics().CountRouted(common::v1::Priority_Name(request.priority()));
     assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
   }
-  assigner_.RefreshGauge(request.tenant_id(), wf.workflow.team_id());
+  assigner_.RefreshGauge(request.tenant_id(), first.workflow.team_id());
   log::Info("request routed", {{"request_id", request.request_id()},
                                {"tenant_id", request.tenant_id()},
-                               {"team_id", wf.workflow.team_id()},
-                               {"owner_id", result.assignee},
-                               {"queue_reason", result.queue_reason},
+                               {"team_id", first.workflow.team_id()},
+                               {"owner_id", first.workflow.owner_id()},
+                               {"queue_reason", first.queue_reason},
                                {"approval_tier", tier.tier},
                                {"event_id", event_id}});
+  return absl::OkStatus();
+}
+
+absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
+                            const std::string& event_id) {
+  const std::string& tenant = cancelled.tenant_id();
+  const std::string& request_id = cancelled.request_id();
+  WorkflowStore& store = assigner_.store();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto found, store.Find(tenant, request_id));
+  if (!found.has_value()) {
+    // Intake publishes a request's submitted before its cancel on the same
+    // partition, but a submitted may come later still: dead-lettered and
+    // replayed, or offsets reset. Remembering the cancel keeps it unrouted.
+    FLYWHEEL_RETURN_IF_ERROR(store.RememberCancel(tenant, request_id));
+    log::Info("cancel of a request not routed yet; remembered, it will not be routed",
+              {{"request_id", request_id}, {"tenant_id", tenant}, {"event_id", event_id}});
+    return absl::OkStatus();
+  }
+  StoredWorkflow wf = *std::move(found);
+  std::string released;
+  switch (wf.workflow.status()) {
+    case routing::v1::WORKFLOW_STATUS_ACTIVE: {
+      const int64_t revision = wf.workflow.revision();
+      ApplyCancel(wf.workflow, clock_.Now());
+      wf.queue_reason.clear();
+      // Advance to an ended workflow: frees the assignee's slot or takes the
+      // request out of its queue, and assigns nothing.
+      FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Advance(wf, revision, AssignSpec{}));
+      wf.workflow.set_revision(revision + 1);
+      released = result.previous_assignee;
+      break;
+    }
+    case routing::v1::WORKFLOW_STATUS_CANCELLED:
+      break;  // A redelivery: republish what the cancel published.
+    default:
+      log::Info("cancel of a workflow that already ended; nothing changes",
+                {{"request_id", request_id},
+                 {"status", routing::v1::WorkflowStatus_Name(wf.workflow.status())},
+                 {"event_id", event_id}});
+      return absl::OkStatus();
+  }
+  FLYWHEEL_RETURN_IF_ERROR(
+      assigner_.publisher().PublishAll(CancelEvents(assigner_.topics(), wf)).status());
+  // The freed slot goes to queued work, as when work finishes.
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  if (absl::Status st = assigner_.Drain(*policy, tenant, wf.workflow.team_id()); !st.ok()) {
+    log::Warn("queue not drained after cancel",
+              {{"team_id", wf.workflow.team_id()}, {"error", st.ToString()}});
+  }
+  log::Info("request cancelled", {{"request_id", request_id},
+                                  {"tenant_id", tenant},
+                                  {"team_id", wf.workflow.team_id()},
+                                  {"released_assignee_id", released},
+                                  {"event_id", event_id}});
+  return absl::OkStatus();
+}
+
+absl::Status Router::Refresh(const intake::v1::RequestUpdated& updated,
+                             const std::string& event_id) {
+  intake::v1::Request request = updated.request();
+  request.set_tenant_id(updated.tenant_id());
+  request.set_request_id(updated.request_id());
+  ClearUndefined(request);
+  WorkflowStore& store = assigner_.store();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto found, store.Find(request.tenant_id(), request.request_id()));
+  if (!found.has_value() || found->workflow.status() != routing::v1::WORKFLOW_STATUS_ACTIVE) {
+    // Intake publishes submitted before updated; an update routing cannot
+    // place belongs to a request it never routed or one already ended.
+    log::Info("update of a request with no active workflow; skipped",
+              {{"request_id", request.request_id()}, {"event_id", event_id}});
+    return absl::OkStatus();
+  }
+  // Intake bumps the revision on every change: an update no newer than what
+  // is kept is a redelivery (or older) and changes nothing.
+  if (request.revision() > 0 && request.revision() <= found->request.revision()) {
+    return absl::OkStatus();
+  }
+  StoredWorkflow next = *std::move(found);
+  const int64_t revision = next.workflow.revision();
+  const common::v1::Priority before = next.workflow.priority();
+  // Fields supplied with AdvanceStage are routing's, unknown to intake: they
+  // stay unless the update names them (or replaces the whole map).
+  for (const auto& [key, value] : next.request.spec().fields()) {
+    if (!request.spec().fields().contains(key) && !FieldChanged(updated.changed_paths(), key)) {
+      (*request.mutable_spec()->mutable_fields())[key] = value;
+    }
+  }
+  next.request = std::move(request);
+  next.workflow.set_priority(next.request.priority());
+  *next.workflow.mutable_update_time() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now()));
+  FLYWHEEL_RETURN_IF_ERROR(store.Refresh(next, revision));
+
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  const TierDecision tier = AssessTier(*policy, next.request);
+  if (static_cast<int>(TierEnum(tier.tier)) > static_cast<int>(next.workflow.approval_tier())) {
+    log::Warn("updated request would now get a higher approval tier; routing keeps its tier",
+              {{"request_id", next.request.request_id()},
+               {"approval_tier", static_cast<int>(next.workflow.approval_tier()) - 1},
+               {"would_be_tier", tier.tier},
+               {"tiering_rule", tier.rule_id}});
+  }
+  log::Info("request refreshed", {{"request_id", next.request.request_id()},
+                                  {"priority_before", common::v1::Priority_Name(before)},
+                                  {"priority", common::v1::Priority_Name(next.workflow.priority())},
+                                  {"event_id", event_id}});
   return absl::OkStatus();
 }
 

@@ -72,6 +72,48 @@ kafka::ConsumedEvent Submitted(const std::string& request_id, const std::string&
   return consumed;
 }
 
+kafka::ConsumedEvent Cancelled(const std::string& request_id) {
+  intake::v1::RequestCancelled payload;
+  payload.set_tenant_id("acme");
+  payload.set_request_id(request_id);
+  payload.set_reason("no longer needed");
+  kafka::ConsumedEvent consumed;
+  consumed.event.id = "evt_cancel_" + request_id;
+  consumed.event.type = events::kRequestCancelled;
+  consumed.event.data = payload.SerializeAsString();
+  return consumed;
+}
+
+// request.updated as intake sends it: the whole request after the change.
+kafka::ConsumedEvent Updated(const std::string& request_id, int64_t revision,
+                             const std::string& title, common::v1::Priority priority,
+                             std::vector<std::string> changed = {"title"}) {
+  intake::v1::RequestUpdated payload;
+  payload.set_tenant_id("acme");
+  payload.set_request_id(request_id);
+  auto* request = payload.mutable_request();
+  request->set_tenant_id("acme");
+  request->set_request_id(request_id);
+  request->set_revision(revision);
+  request->set_priority(priority);
+  request->mutable_spec()->set_request_type_id("social_post");
+  request->mutable_spec()->set_title(title);
+  request->mutable_spec()->mutable_due_time()->set_seconds(1'800'000'000);
+  for (const std::string& path : changed) payload.mutable_changed_paths()->add_paths(path);
+  kafka::ConsumedEvent consumed;
+  consumed.event.id = "evt_update_" + request_id + "_" + std::to_string(revision);
+  consumed.event.type = events::kRequestUpdated;
+  consumed.event.data = payload.SerializeAsString();
+  return consumed;
+}
+
+template <typename Payload>
+Payload Decoded(const kafka::OutgoingEvent& event) {
+  Payload p;
+  EXPECT_TRUE(p.ParseFromString(event.data)) << event.type;
+  return p;
+}
+
 class RouterTest : public ::testing::Test {
  protected:
   static std::shared_ptr<const Policy> TestPolicy() {
@@ -84,6 +126,24 @@ class RouterTest : public ::testing::Test {
     auto found = store_.Find("acme", id);
     EXPECT_TRUE(found.ok() && found->has_value()) << id;
     return found.ok() && found->has_value() ? **found : StoredWorkflow{};
+  }
+
+  routing::v1::ListQueueResponse Queue(const std::string& team, bool unassigned_only = false,
+                                       int page_size = 0, const std::string& token = "") {
+    routing::v1::ListQueueRequest r;
+    r.set_tenant_id("acme");
+    r.set_team_id(team);
+    r.set_unassigned_only(unassigned_only);
+    r.set_page_size(page_size);
+    r.set_page_token(token);
+    auto page = ops_.ListQueue(r);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? *page : routing::v1::ListQueueResponse{};
+  }
+
+  int LoadOf(const std::string& team, const std::string& member) {
+    auto loads = store_.Loads("acme", team);
+    return loads.ok() && loads->count(member) ? loads->at(member) : 0;
   }
 
   FakeClock clock_;
@@ -289,12 +349,307 @@ TEST_F(RouterTest, BadPayloadsAreInvalidAndOutagesRetryable) {
   empty.event.data = intake::v1::RequestSubmitted().SerializeAsString();
   EXPECT_EQ(router_.Handle(empty).code(), absl::StatusCode::kInvalidArgument);
   kafka::ConsumedEvent other = Submitted("req_4", "social_post");
-  other.event.type = "dev.flywheel.request.cancelled.v1";
+  other.event.type = events::kRequestRejected;
   EXPECT_TRUE(router_.Handle(other).ok());
+  for (kafka::ConsumedEvent bad :
+       {Cancelled("req_4"), Updated("req_4", 2, "t", common::v1::PRIORITY_P1)}) {
+    bad.event.data = "\xff\xff\xff";
+    EXPECT_EQ(router_.Handle(bad).code(), absl::StatusCode::kInvalidArgument) << bad.event.type;
+    bad.event.data = intake::v1::RequestCancelled().SerializeAsString();
+    EXPECT_EQ(router_.Handle(bad).code(), absl::StatusCode::kInvalidArgument) << bad.event.type;
+  }
   store_.fail_with = absl::UnavailableError("redis down");
   EXPECT_EQ(router_.Handle(Submitted("req_5", "social_post")).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_TRUE(publisher_.events.empty());
+}
+
+TEST_F(RouterTest, CancelEndsTheWorkflowReleasesTheTaskAndCancelsItsTimer) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
+  ASSERT_EQ(Stored("req_2").workflow.owner_id(), "");
+  publisher_.events.clear();
+
+  ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
+  const StoredWorkflow cancelled = Stored("req_1");
+  EXPECT_EQ(cancelled.workflow.status(), routing::v1::WORKFLOW_STATUS_CANCELLED);
+  EXPECT_EQ(cancelled.workflow.current_stage_id(), "");
+  EXPECT_EQ(cancelled.workflow.stages(0).status(), routing::v1::STAGE_STATUS_SKIPPED);
+  EXPECT_TRUE(cancelled.workflow.stages(0).has_exit_time());
+  EXPECT_EQ(cancelled.workflow.stages(1).status(), routing::v1::STAGE_STATUS_PENDING);
+
+  auto timers = publisher_.OfType(events::kTimerRequested);
+  ASSERT_EQ(timers.size(), 1u);
+  EXPECT_EQ(timers[0].id, "req_1/cancelled/timer-cancel");
+  const auto timer = Decoded<routing::v1::TimerRequested>(timers[0]);
+  EXPECT_EQ(timer.action(), routing::v1::TIMER_ACTION_CANCEL);
+  EXPECT_EQ(timer.timer_id(), "req_1/stage/creation");
+  auto completed = publisher_.OfType(events::kWorkflowCompleted);
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(Decoded<routing::v1::WorkflowCompleted>(completed[0]).outcome(),
+            routing::v1::WORKFLOW_STATUS_CANCELLED);
+
+  // ana's slot went to the request that waited for her.
+  EXPECT_EQ(Stored("req_2").workflow.owner_id(), "ana");
+  EXPECT_EQ(LoadOf("social", "ana"), 1);
+  auto assigned = publisher_.OfType(events::kTaskAssigned);
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(Decoded<routing::v1::TaskAssigned>(assigned[0]).request_id(), "req_2");
+  EXPECT_EQ(Queue("social").total_size(), 1);
+  EXPECT_THAT(metrics_.Render(), HasSubstr(R"(flywheel_routing_queued_requests{team="social"} 0)"));
+}
+
+TEST_F(RouterTest, SecondCancelChangesNothingAndRepublishesTheSameEvents) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
+  const StoredWorkflow once = Stored("req_1");
+  std::vector<kafka::OutgoingEvent> first = publisher_.events;
+  publisher_.events.clear();
+  clock_.Advance(absl::Minutes(5));
+
+  kafka::ConsumedEvent again = Cancelled("req_1");
+  again.event.id = "evt_other_cancel";  // a redelivery or a second cancel: the same result
+  ASSERT_TRUE(router_.Handle(again).ok());
+  EXPECT_EQ(Stored("req_1").workflow.SerializeAsString(), once.workflow.SerializeAsString());
+  EXPECT_EQ(LoadOf("social", "ana"), 0);
+  std::vector<kafka::OutgoingEvent> cancel_events;
+  for (const auto& e : first) {
+    if (e.id.rfind("req_1/cancelled/", 0) == 0) cancel_events.push_back(e);
+  }
+  ASSERT_EQ(cancel_events.size(), 2u);  // timer cancel, workflow.completed
+  ASSERT_EQ(publisher_.events.size(), cancel_events.size());
+  for (size_t i = 0; i < cancel_events.size(); ++i) {
+    EXPECT_EQ(publisher_.events[i].id, cancel_events[i].id);
+    EXPECT_EQ(publisher_.events[i].data, cancel_events[i].data);
+  }
+}
+
+TEST_F(RouterTest, CancellingAQueuedRequestTakesItOutOfTheQueue) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Cancelled("req_2")).ok());
+  EXPECT_EQ(*store_.QueueSize("acme", "social"), 0u);
+  EXPECT_EQ(LoadOf("social", "ana"), 1);
+  EXPECT_EQ(Stored("req_1").workflow.owner_id(), "ana");
+  EXPECT_EQ(Stored("req_2").workflow.status(), routing::v1::WORKFLOW_STATUS_CANCELLED);
+}
+
+TEST_F(RouterTest, CancelBeforeRoutingIsRememberedAndTheLateSubmitIsNotRouted) {
+  ASSERT_TRUE(router_.Handle(Cancelled("req_9")).ok());
+  EXPECT_TRUE(publisher_.events.empty());
+  ASSERT_TRUE(router_.Handle(Submitted("req_9", "social_post")).ok());
+  EXPECT_FALSE(store_.Find("acme", "req_9")->has_value());
+  EXPECT_TRUE(publisher_.events.empty());
+  EXPECT_EQ(LoadOf("social", "ana"), 0);
+}
+
+TEST_F(RouterTest, CancelOfACompletedWorkflowChangesNothing) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  (*advance.mutable_fields())["asset_links"] =
+      "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
+  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  const StoredWorkflow done = Stored("req_1");
+  publisher_.events.clear();
+  ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
+  EXPECT_EQ(Stored("req_1").workflow.SerializeAsString(), done.workflow.SerializeAsString());
+  EXPECT_TRUE(publisher_.events.empty());
+}
+
+TEST_F(RouterTest, UpdateRefreshesTheTaskAndReranksTheQueueWithoutRerouting) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(router_.Handle(Submitted("req_3", "social_post")).ok());
+  auto before = Queue("social", /*unassigned_only=*/true);
+  ASSERT_EQ(before.tasks_size(), 2);
+  EXPECT_EQ(before.tasks(0).request_id(), "req_2");
+  publisher_.events.clear();
+
+  // req_3 becomes urgent and mentions health: it moves to the front of the
+  // queue, but keeps its team, owner and tier.
+  ASSERT_TRUE(router_
+                  .Handle(Updated("req_3", 2, "Health: urgent fix", common::v1::PRIORITY_P1,
+                                  {"title", "due_time"}))
+                  .ok());
+  auto after = Queue("social", /*unassigned_only=*/true);
+  ASSERT_EQ(after.tasks_size(), 2);
+  EXPECT_EQ(after.tasks(0).request_id(), "req_3");
+  EXPECT_EQ(after.tasks(0).title(), "Health: urgent fix");
+  EXPECT_EQ(after.tasks(0).priority(), common::v1::PRIORITY_P1);
+  const StoredWorkflow wf = Stored("req_3");
+  EXPECT_EQ(wf.workflow.team_id(), "social");
+  EXPECT_EQ(wf.workflow.owner_id(), "");
+  EXPECT_EQ(wf.workflow.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
+  EXPECT_EQ(wf.request.spec().due_time().seconds(), 1'800'000'000);
+  EXPECT_EQ(wf.request.revision(), 2);
+  EXPECT_TRUE(publisher_.events.empty()) << "an update publishes nothing";
+
+  // A redelivered (or older) update changes nothing.
+  const int64_t revision = wf.workflow.revision();
+  ASSERT_TRUE(router_.Handle(Updated("req_3", 2, "Stale title", common::v1::PRIORITY_P4)).ok());
+  EXPECT_EQ(Stored("req_3").workflow.revision(), revision);
+  EXPECT_EQ(Stored("req_3").request.spec().title(), "Health: urgent fix");
+}
+
+TEST_F(RouterTest, UpdateKeepsFieldsSuppliedWithAdvanceStage) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  (*advance.mutable_fields())["asset_links"] = "https://x.test/a";
+  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "New title", common::v1::PRIORITY_P2)).ok());
+  const StoredWorkflow wf = Stored("req_1");
+  EXPECT_EQ(wf.request.spec().title(), "New title");
+  EXPECT_EQ(wf.request.spec().fields().at("asset_links"), "https://x.test/a");
+  EXPECT_EQ(wf.workflow.current_stage_id(), "scheduling_qa");
+  EXPECT_EQ(ActiveTask(wf).title(), "New title");
+  // Unless the update names them.
+  ASSERT_TRUE(
+      router_
+          .Handle(Updated("req_1", 3, "New title", common::v1::PRIORITY_P2, {"fields.asset_links"}))
+          .ok());
+  EXPECT_FALSE(Stored("req_1").request.spec().fields().contains("asset_links"));
+}
+
+TEST_F(RouterTest, UpdateOfAnUnknownOrEndedRequestIsSkipped) {
+  ASSERT_TRUE(router_.Handle(Updated("req_unknown", 2, "t", common::v1::PRIORITY_P1)).ok());
+  EXPECT_FALSE(store_.Find("acme", "req_unknown")->has_value());
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
+  const StoredWorkflow cancelled = Stored("req_1");
+  ASSERT_TRUE(router_.Handle(Updated("req_1", 3, "t", common::v1::PRIORITY_P1)).ok());
+  EXPECT_EQ(Stored("req_1").workflow.SerializeAsString(), cancelled.workflow.SerializeAsString());
+}
+
+TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrentState) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  const std::vector<kafka::OutgoingEvent> first = publisher_.events;
+  ASSERT_EQ(first.size(), 3u);  // routed, assigned, timer start
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "Renamed", common::v1::PRIORITY_P1)).ok());
+  clock_.Advance(absl::Hours(1));
+  publisher_.events.clear();
+
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_EQ(publisher_.events.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(publisher_.events[i].type, first[i].type);
+    EXPECT_EQ(publisher_.events[i].id, first[i].id);
+    EXPECT_EQ(publisher_.events[i].topic, first[i].topic);
+    EXPECT_EQ(publisher_.events[i].data, first[i].data) << first[i].type;
+  }
+  EXPECT_EQ(Decoded<routing::v1::TaskAssigned>(publisher_.OfType(events::kTaskAssigned)[0])
+                .task()
+                .stage_id(),
+            "creation");
+  EXPECT_EQ(Stored("req_1").workflow.current_stage_id(), "scheduling_qa");
+}
+
+TEST_F(RouterTest, ListQueuePagesWithATokenWithoutGapsOrRepeats) {
+  // One assigned to ana, six queued behind her, created a second apart.
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(router_.Handle(Submitted("req_" + std::to_string(i), "social_post")).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  std::vector<std::string> ids;
+  std::string token;
+  int pages = 0;
+  do {
+    routing::v1::ListQueueResponse page = Queue("social", false, 3, token);
+    EXPECT_EQ(page.total_size(), 7);
+    for (const auto& t : page.tasks()) ids.push_back(t.request_id());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(
+      ids, ::testing::ElementsAre("req_1", "req_2", "req_3", "req_4", "req_5", "req_6", "req_0"));
+
+  // A full last page has no token.
+  EXPECT_EQ(Queue("social", false, 7).next_page_token(), "");
+  // The default page holds all seven.
+  EXPECT_EQ(Queue("social").tasks_size(), 7);
+}
+
+TEST_F(RouterTest, ListQueueResumesAfterTheLastTaskShownWhenTheQueueMoves) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(router_.Handle(Submitted("req_" + std::to_string(i), "social_post")).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  // Queued: req_1..req_4.
+  routing::v1::ListQueueResponse first = Queue("social", true, 2);
+  ASSERT_EQ(first.tasks_size(), 2);
+  EXPECT_EQ(first.tasks(1).request_id(), "req_2");
+  // The last task shown leaves the queue, one before it too.
+  ASSERT_TRUE(router_.Handle(Cancelled("req_2")).ok());
+  ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
+  routing::v1::ListQueueResponse second = Queue("social", true, 2, first.next_page_token());
+  ASSERT_EQ(second.tasks_size(), 2);
+  EXPECT_EQ(second.tasks(0).request_id(), "req_3");
+  EXPECT_EQ(second.tasks(1).request_id(), "req_4");
+  EXPECT_EQ(second.next_page_token(), "");
+}
+
+TEST_F(RouterTest, ListQueueTokenIsBoundToTheFilters) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(router_.Handle(Submitted("req_" + std::to_string(i), "social_post")).ok());
+  }
+  const std::string token = Queue("social", false, 1).next_page_token();
+  ASSERT_FALSE(token.empty());
+  routing::v1::ListQueueRequest other;
+  other.set_tenant_id("acme");
+  other.set_team_id("social");
+  other.set_unassigned_only(true);
+  other.set_page_token(token);
+  auto refused = ops_.ListQueue(other);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolationsOf(refused.status()).size(), 1u);
+  EXPECT_EQ(FieldViolationsOf(refused.status())[0].field, "page_token");
+  other.set_unassigned_only(false);
+  other.set_page_token("garbage!");
+  EXPECT_EQ(ops_.ListQueue(other).status().code(), absl::StatusCode::kInvalidArgument);
+  other.set_page_token("");
+  other.set_page_size(-1);
+  EXPECT_EQ(ops_.ListQueue(other).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RouterTest, ListQueuePagesAPersonsQueueAndAStageFilter) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_0", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
+  routing::v1::ListQueueRequest mine;
+  mine.set_tenant_id("acme");
+  mine.set_assignee_id("ana");
+  auto page = ops_.ListQueue(mine);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->tasks_size(), 1);
+  EXPECT_EQ(page->total_size(), 1);
+  EXPECT_EQ(page->next_page_token(), "");
+
+  routing::v1::ListQueueRequest creation;
+  creation.set_tenant_id("acme");
+  creation.set_team_id("social");
+  creation.add_stages(common::v1::STAGE_CREATION);
+  creation.set_page_size(2);
+  auto first = ops_.ListQueue(creation);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->tasks_size(), 2);
+  EXPECT_EQ(first->total_size(), 3);
+  ASSERT_FALSE(first->next_page_token().empty());
+  creation.set_page_token(first->next_page_token());
+  auto second = ops_.ListQueue(creation);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->tasks_size(), 1);
+  EXPECT_EQ(second->tasks(0).request_id(), "req_0");
+  EXPECT_EQ(second->next_page_token(), "");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "flywheel/events/catalog.h"
 #include "policy.h"
+#include "templates.h"
 
 namespace flywheel::routing {
 namespace {
@@ -97,7 +98,8 @@ kafka::OutgoingEvent TimerStartEvent(const RoutingTopics& topics, const StoredWo
 }
 
 kafka::OutgoingEvent TimerCancelEvent(const RoutingTopics& topics, const StoredWorkflow& wf,
-                                      const std::string& stage_id, const std::string& id) {
+                                      const std::string& stage_id, const std::string& id,
+                                      const std::string& reason) {
   const auto& w = wf.workflow;
   routing::v1::TimerRequested timer;
   timer.set_tenant_id(w.tenant_id());
@@ -105,7 +107,7 @@ kafka::OutgoingEvent TimerCancelEvent(const RoutingTopics& topics, const StoredW
   timer.set_timer_id(w.request_id() + "/stage/" + stage_id);
   timer.set_action(routing::v1::TIMER_ACTION_CANCEL);
   timer.set_stage_id(stage_id);
-  timer.set_reason("stage " + stage_id + " left");
+  timer.set_reason(reason.empty() ? "stage " + stage_id + " left" : reason);
   return Event(topics.timer_requests, events::kTimerRequested, w.request_id(), w.tenant_id(),
                timer.SerializeAsString(), id);
 }
@@ -127,6 +129,36 @@ kafka::OutgoingEvent WorkflowCompletedEvent(const RoutingTopics& topics, const S
   *completed.mutable_due_time() = wf.request.spec().due_time();
   return Event(topics.workflows, events::kWorkflowCompleted, wf.workflow.request_id(),
                wf.workflow.tenant_id(), completed.SerializeAsString(), id);
+}
+
+std::vector<kafka::OutgoingEvent> FirstRoutingEvents(const RoutingTopics& topics,
+                                                     const StoredWorkflow& first) {
+  const std::string& id = first.event_id;
+  std::vector<kafka::OutgoingEvent> events = {
+      RoutedEvent(topics, first, id + "/routed"),
+      TaskAssignedEvent(topics, first, routing::v1::ASSIGNMENT_REASON_ROUTED, "",
+                        id + "/assigned")};
+  if (const int active = ActiveStage(first.workflow); active >= 0) {
+    const absl::Duration sla = TimerLength(first.workflow.stages(active));
+    if (sla > absl::ZeroDuration()) {
+      events.push_back(TimerStartEvent(topics, first, sla, id + "/timer"));
+    }
+  }
+  return events;
+}
+
+std::vector<kafka::OutgoingEvent> CancelEvents(const RoutingTopics& topics,
+                                               const StoredWorkflow& cancelled) {
+  const std::string id = cancelled.workflow.request_id() + "/cancelled";
+  std::vector<kafka::OutgoingEvent> events;
+  if (const int stage = CancelledStage(cancelled.workflow);
+      stage >= 0 && cancelled.workflow.stages(stage).has_due_time()) {
+    events.push_back(TimerCancelEvent(topics, cancelled,
+                                      cancelled.workflow.stages(stage).stage_id(),
+                                      id + "/timer-cancel", "request cancelled"));
+  }
+  events.push_back(WorkflowCompletedEvent(topics, cancelled, id + "/completed"));
+  return events;
 }
 
 kafka::OutgoingEvent CapacityChangedEvent(const RoutingTopics& topics,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "flywheel/kafka/event_publisher.h"
@@ -32,15 +33,32 @@ kafka::OutgoingEvent TaskAssignedEvent(const RoutingTopics& topics, const Stored
 /// START of the active stage's SLA timer (`<request>/stage/<stage>`).
 kafka::OutgoingEvent TimerStartEvent(const RoutingTopics& topics, const StoredWorkflow& wf,
                                      absl::Duration sla, const std::string& id);
-/// CANCEL of the timer of `stage_id`: the stage was left.
+/// CANCEL of the timer of `stage_id`: the stage was left ("stage <id> left"
+/// unless `reason` says otherwise).
 kafka::OutgoingEvent TimerCancelEvent(const RoutingTopics& topics, const StoredWorkflow& wf,
-                                      const std::string& stage_id, const std::string& id);
+                                      const std::string& stage_id, const std::string& id,
+                                      const std::string& reason = "");
 
 kafka::OutgoingEvent StageAdvancedEvent(const RoutingTopics& topics,
                                         const routing::v1::StageAdvanced& advanced,
                                         const std::string& id);
 kafka::OutgoingEvent WorkflowCompletedEvent(const RoutingTopics& topics, const StoredWorkflow& wf,
                                             const std::string& id);
+/// What routing a request published: request.routed, task.assigned for the
+/// first stage and, when that stage has an SLA, its timer START, with ids
+/// derived from `first.event_id`. Built from the first routing (what Create
+/// stored), so a redelivery republishes exactly the same events.
+std::vector<kafka::OutgoingEvent> FirstRoutingEvents(const RoutingTopics& topics,
+                                                     const StoredWorkflow& first);
+
+/// What cancelling a request published: the CANCEL of the timer of the stage
+/// that was active (when it had one) and workflow.completed with outcome
+/// cancelled. Ids derive from the request (`<request>/cancelled/...`): a
+/// workflow is cancelled once. Built from the stored cancelled workflow, so
+/// a redelivered cancel republishes the same events.
+std::vector<kafka::OutgoingEvent> CancelEvents(const RoutingTopics& topics,
+                                               const StoredWorkflow& cancelled);
+
 kafka::OutgoingEvent CapacityChangedEvent(const RoutingTopics& topics,
                                           const routing::v1::CapacityChanged& changed,
                                           const std::string& id);

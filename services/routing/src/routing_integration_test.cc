@@ -104,15 +104,43 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
     req->set_priority(common::v1::PRIORITY_P2);
     req->mutable_spec()->set_request_type_id(type);
     req->mutable_spec()->set_title(title);
-    kafka::CloudEvent event{.id = "evt_" + request_id,
+    PublishRequestEvent(events::kRequestSubmitted, request_id, "evt_" + request_id,
+                        payload.SerializeAsString());
+  }
+
+  // What intake publishes when a request is cancelled.
+  void CancelRequest(const std::string& request_id) {
+    intake::v1::RequestCancelled payload;
+    payload.set_tenant_id("acme");
+    payload.set_request_id(request_id);
+    payload.set_reason("campaign dropped");
+    PublishRequestEvent(events::kRequestCancelled, request_id, "evt_cancel_" + request_id,
+                        payload.SerializeAsString());
+  }
+
+  void PublishRequestEvent(const char* type, const std::string& request_id,
+                           const std::string& event_id, std::string data) {
+    kafka::CloudEvent event{.id = event_id,
                             .source = "//tests",
-                            .type = events::kRequestSubmitted,
+                            .type = type,
                             .data_content_type = kafka::kProtobufContentType,
                             .key = request_id,
-                            .data = payload.SerializeAsString()};
+                            .data = std::move(data)};
     auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
     ASSERT_TRUE(record.ok()) << record.status();
     ASSERT_TRUE(producer_->SendAndWait(*record).ok());
+  }
+
+  // The timer commands routing has published, decoded, once `at_least` are in.
+  std::vector<v1::TimerRequested> TimerRequests(size_t at_least) {
+    std::vector<v1::TimerRequested> out;
+    for (const kafka::Record& r :
+         kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
+                                   settings_.Topic(events::kTimerRequestsTopic), at_least)) {
+      v1::TimerRequested t;
+      if (t.ParseFromString(r.value)) out.push_back(t);
+    }
+    return out;
   }
 
   ::grpc::Status GetWorkflow(const std::string& request_id, v1::WorkflowInstance* out) {
@@ -135,6 +163,27 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
     EXPECT_TRUE(ok) << "workflow of " << request_id
                     << " never reached the expected state: " << wf.ShortDebugString();
     return wf;
+  }
+
+  ::grpc::Status TeamCapacity(const std::string& team_id, v1::GetTeamCapacityResponse* out) {
+    ::grpc::ClientContext context;
+    v1::GetTeamCapacityRequest request;
+    request.set_tenant_id("acme");
+    request.set_team_id(team_id);
+    return stub_->GetTeamCapacity(&context, request, out);
+  }
+
+  // Submits two social posts: ana (WIP limit 1) takes one, the other waits
+  // for her. Their keys differ, so they may sit on different partitions and
+  // be routed in either order: returns {owned, queued}.
+  std::pair<std::string, std::string> RouteTwoForAna() {
+    Submit("req_1", "social_post", "First");
+    Submit("req_2", "social_post", "Second");
+    const bool first_is_1 = !WaitForWorkflow("req_1").owner_id().empty();
+    const bool first_is_2 = !WaitForWorkflow("req_2").owner_id().empty();
+    EXPECT_NE(first_is_1, first_is_2) << "exactly one may be ana's under a WIP limit of 1";
+    return first_is_1 ? std::pair<std::string, std::string>{"req_1", "req_2"}
+                      : std::pair<std::string, std::string>{"req_2", "req_1"};
   }
 
   ::grpc::Status Advance(const std::string& request_id, const std::string& expected_stage,
@@ -240,12 +289,8 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
            std::string::npos;
   }));
 
-  ::grpc::ClientContext capacity_context;
-  v1::GetTeamCapacityRequest capacity;
-  capacity.set_tenant_id("acme");
-  capacity.set_team_id("social");
   v1::GetTeamCapacityResponse load;
-  ASSERT_TRUE(stub_->GetTeamCapacity(&capacity_context, capacity, &load).ok());
+  ASSERT_TRUE(TeamCapacity("social", &load).ok());
   EXPECT_EQ(load.total_open_tasks(), 1u);
   EXPECT_EQ(load.total_wip_limit(), 1u);
   EXPECT_EQ(load.queued_tasks(), 1u);
@@ -280,15 +325,8 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
 }
 
 TEST_F(RoutingIntegrationTest, AdvanceChecksExitCriteriaAndFinishingFreesCapacity) {
-  Submit("req_1", "social_post", "First");
-  Submit("req_2", "social_post", "Second");
-  // Routed in either order (different keys, maybe different partitions):
-  // one is ana's, the other waits for her.
-  const bool first_is_1 = !WaitForWorkflow("req_1").owner_id().empty();
-  const bool first_is_2 = !WaitForWorkflow("req_2").owner_id().empty();
-  ASSERT_NE(first_is_1, first_is_2);
-  const std::string owned = first_is_1 ? "req_1" : "req_2";
-  const std::string queued = first_is_1 ? "req_2" : "req_1";
+  const auto [owned, queued] = RouteTwoForAna();
+  ASSERT_FALSE(HasFailure());
 
   v1::AdvanceStageResponse response;
   ASSERT_TRUE(Advance(owned, "creation", "", &response).ok());
@@ -318,6 +356,53 @@ TEST_F(RoutingIntegrationTest, AdvanceChecksExitCriteriaAndFinishingFreesCapacit
           .owner_id(),
       "ana");
   EXPECT_EQ(WorkflowEvents<v1::WorkflowCompleted>(events::kWorkflowCompleted, 1).size(), 1u);
+}
+
+TEST_F(RoutingIntegrationTest, CancelEndsTheWorkflowReleasesTheTaskAndCancelsItsTimer) {
+  const auto [owned, queued] = RouteTwoForAna();
+  ASSERT_FALSE(HasFailure());
+
+  CancelRequest(owned);
+  v1::WorkflowInstance cancelled = WaitForWorkflow(owned, [](const v1::WorkflowInstance& wf) {
+    return wf.status() == v1::WORKFLOW_STATUS_CANCELLED;
+  });
+  EXPECT_EQ(cancelled.current_stage_id(), "");
+  EXPECT_EQ(cancelled.stages(0).status(), v1::STAGE_STATUS_SKIPPED);
+  // ana's slot is free again and went to the request that waited for her.
+  EXPECT_EQ(
+      WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "ana"; })
+          .owner_id(),
+      "ana");
+  v1::GetTeamCapacityResponse load;
+  ASSERT_TRUE(TeamCapacity("social", &load).ok());
+  EXPECT_EQ(load.total_open_tasks(), 1u);
+  EXPECT_EQ(load.queued_tasks(), 0u);
+
+  // Two starts at routing, then the cancel of the cancelled one's stage timer.
+  std::vector<v1::TimerRequested> timers = TimerRequests(3);
+  bool timer_cancelled = false;
+  for (const auto& t : timers) {
+    timer_cancelled |= t.action() == v1::TIMER_ACTION_CANCEL &&
+                       t.timer_id() == owned + "/stage/creation" && t.request_id() == owned;
+  }
+  EXPECT_TRUE(timer_cancelled) << "no timer CANCEL for " << owned << " among " << timers.size();
+  auto completed = WorkflowEvents<v1::WorkflowCompleted>(events::kWorkflowCompleted, 1);
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0].request_id(), owned);
+  EXPECT_EQ(completed[0].outcome(), v1::WORKFLOW_STATUS_CANCELLED);
+}
+
+TEST_F(RoutingIntegrationTest, CancelArrivingBeforeTheSubmitKeepsTheRequestUnrouted) {
+  // Same key, so same partition: routing handles them in this order.
+  CancelRequest("req_late");
+  Submit("req_late", "social_post", "Replayed from a dead letter");
+  EXPECT_TRUE(WaitFor([&] {
+    return metrics_.Render().find(
+               R"(flywheel_kafka_handled_events_total{handler="routing.requests",outcome="ok"} 2)") !=
+           std::string::npos;
+  })) << metrics_.Render();
+  v1::WorkflowInstance wf;
+  EXPECT_EQ(GetWorkflow("req_late", &wf).error_code(), ::grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(RoutingIntegrationTest, InvalidPolicyIsRefusedAndTheRunningOneStays) {

@@ -11,6 +11,10 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
+}
+
 void Enter(routing::v1::StageInstance& stage, absl::Time now, absl::Duration sla) {
   stage.set_status(routing::v1::STAGE_STATUS_ACTIVE);
   *stage.mutable_enter_time() = ToProto(now);
@@ -107,6 +111,31 @@ void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, 
     workflow.set_current_stage_id(workflow.stages(t.to).stage_id());
   }
   *workflow.mutable_update_time() = ToProto(now);
+}
+
+void ApplyCancel(routing::v1::WorkflowInstance& workflow, absl::Time now) {
+  if (const int active = ActiveStage(workflow); active >= 0) {
+    auto* stage = workflow.mutable_stages(active);
+    stage->set_status(routing::v1::STAGE_STATUS_SKIPPED);
+    *stage->mutable_exit_time() = ToProto(now);
+  }
+  workflow.set_status(routing::v1::WORKFLOW_STATUS_CANCELLED);
+  workflow.clear_current_stage_id();
+  *workflow.mutable_update_time() = ToProto(now);
+}
+
+int CancelledStage(const routing::v1::WorkflowInstance& workflow) {
+  if (workflow.status() != routing::v1::WORKFLOW_STATUS_CANCELLED) return -1;
+  for (int i = 0; i < workflow.stages_size(); ++i) {
+    const auto& stage = workflow.stages(i);
+    if (stage.status() == routing::v1::STAGE_STATUS_SKIPPED && stage.has_enter_time()) return i;
+  }
+  return -1;
+}
+
+absl::Duration TimerLength(const routing::v1::StageInstance& stage) {
+  if (!stage.has_due_time()) return absl::ZeroDuration();
+  return FromProto(stage.due_time()) - FromProto(stage.enter_time());
 }
 
 const StageTemplate* FindStage(const WorkflowTemplate* tmpl, const std::string& stage_id) {

@@ -41,6 +41,20 @@ absl::StatusOr<Transition> PlanAdvance(const routing::v1::WorkflowInstance& work
 void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, absl::Time now,
                   absl::Duration next_sla);
 
+/// Ends the workflow of a cancelled request: the active stage SKIPPED with
+/// `now` as its exit time (its enter time stays, which tells it from stages
+/// the plan skipped), the workflow CANCELLED with no current stage. Bumps
+/// update_time; releasing the task is left to the caller. Pure function.
+void ApplyCancel(routing::v1::WorkflowInstance& workflow, absl::Time now);
+
+/// Index of the stage that was active when the workflow was cancelled (see
+/// `ApplyCancel`), or -1 (not cancelled, or cancelled with no active stage).
+int CancelledStage(const routing::v1::WorkflowInstance& workflow);
+
+/// The length of the stage's SLA timer as the plan holds it (due time minus
+/// enter time); zero when the stage has no timer. Pure function.
+absl::Duration TimerLength(const routing::v1::StageInstance& stage);
+
 /// The stage template of `stage_id` in `tmpl`, or null.
 const StageTemplate* FindStage(const WorkflowTemplate* tmpl, const std::string& stage_id);
 

@@ -3,11 +3,18 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <compare>
+#include <limits>
+#include <optional>
 #include <set>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "exit_criteria.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/id.h"
+#include "flywheel/core/page_token.h"
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/log/log.h"
@@ -16,8 +23,30 @@
 namespace flywheel::routing {
 namespace {
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
+// Where a task stands in a ListQueue listing: unassigned (0) before
+// assigned (1), then by queue rank and request id. A page token resumes
+// after one; the position still orders when that task has left the queue.
+struct QueuePosition {
+  int section = 0;
+  int64_t rank = 0;
+  std::string request_id;
+  auto operator<=>(const QueuePosition&) const = default;
+};
+
+std::string Format(const QueuePosition& pos) {
+  return absl::StrCat(pos.section, ":", pos.rank, ":", pos.request_id);
+}
+
+std::optional<QueuePosition> ParsePosition(const std::string& cursor) {
+  std::vector<std::string> parts = absl::StrSplit(cursor, absl::MaxSplits(':', 2));
+  QueuePosition pos;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &pos.section) ||
+      !absl::SimpleAtoi(parts[1], &pos.rank) || parts[2].empty()) {
+    return std::nullopt;
+  }
+  pos.request_id = parts[2];
+  return pos;
+}
 
 const WorkflowTemplate* TemplateOf(const Policy& policy, const routing::v1::WorkflowInstance& w) {
   auto it = policy.templates.find(w.template_id());
@@ -176,45 +205,98 @@ absl::StatusOr<routing::v1::ListQueueResponse> WorkflowOps::ListQueue(
   if (request.page_size() < 0) errors.Add("page_size", "must not be negative");
   CheckEnumsDefined(request, errors);  // stages, sla_states
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(request.page_size()));
+  std::optional<QueuePosition> after;
+  if (!request.page_token().empty()) {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::string cursor,
+                              DecodePageToken(request.page_token(), request, clock_.Now()));
+    after = ParsePosition(cursor);
+    if (!after.has_value()) {
+      FieldErrors bad;
+      bad.Add("page_token", "is not a token this service issued");
+      return bad.ToStatus();
+    }
+  }
   const std::shared_ptr<const Policy> policy = policy_.Get();
   WorkflowStore& store = assigner_.store();
   const std::string& tenant = request.tenant_id();
-  const size_t limit = static_cast<size_t>(
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
 
-  std::vector<routing::v1::Task> tasks;
-  auto add = [&](const std::string& request_id, const std::string& assignee) -> absl::Status {
-    FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, request_id));
-    if (!wf.has_value()) return absl::OkStatus();
-    routing::v1::Task task = ActiveTask(*wf);
-    if (!assignee.empty() && task.assignee_id() != assignee) return absl::OkStatus();
-    if (!request.stages().empty() && std::find(request.stages().begin(), request.stages().end(),
-                                               task.stage()) == request.stages().end()) {
-      return absl::OkStatus();
-    }
-    tasks.push_back(std::move(task));
-    return absl::OkStatus();
-  };
+  // Everything the call lists, in order: a team's unassigned tasks, then
+  // (unless unassigned_only) its assigned ones; or a person's assigned tasks
+  // in every team. Each part most urgent first.
+  std::vector<QueuePosition> listing;
   if (!request.team_id().empty()) {
     if (request.team_id() != kUnroutedTeam && policy->FindTeam(request.team_id()) == nullptr) {
       return absl::NotFoundError("team " + request.team_id() + " is not in the policy");
     }
     const std::string team = request.team_id() == kUnroutedTeam ? "" : request.team_id();
-    FLYWHEEL_ASSIGN_OR_RETURN(auto queued, store.Queue(tenant, team, kMaxPageSize));
-    for (const QueueEntry& e : queued) FLYWHEEL_RETURN_IF_ERROR(add(e.request_id, ""));
+    FLYWHEEL_ASSIGN_OR_RETURN(auto queued,
+                              store.Queue(tenant, team, std::numeric_limits<size_t>::max()));
+    for (const QueueEntry& e : queued) listing.push_back({0, e.rank, e.request_id});
     if (!request.unassigned_only()) {
       FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team));
-      for (const std::string& id : open) FLYWHEEL_RETURN_IF_ERROR(add(id, ""));
+      for (const QueueEntry& e : open) listing.push_back({1, e.rank, e.request_id});
     }
   } else {
     for (const auto& [team_id, team] : policy->teams) {
       FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team_id));
-      for (const std::string& id : open) FLYWHEEL_RETURN_IF_ERROR(add(id, request.assignee_id()));
+      for (const QueueEntry& e : open) listing.push_back({1, e.rank, e.request_id});
     }
   }
+  std::sort(listing.begin(), listing.end());
+
+  // The task of `pos` if it still passes the filters.
+  auto task_of = [&](const QueuePosition& pos) -> absl::StatusOr<std::optional<routing::v1::Task>> {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, pos.request_id));
+    if (!wf.has_value()) return std::nullopt;
+    routing::v1::Task task = ActiveTask(*wf);
+    if (!request.assignee_id().empty() && task.assignee_id() != request.assignee_id()) {
+      return std::nullopt;
+    }
+    if (!request.stages().empty() && std::find(request.stages().begin(), request.stages().end(),
+                                               task.stage()) == request.stages().end()) {
+      return std::nullopt;
+    }
+    return task;
+  };
   routing::v1::ListQueueResponse response;
-  response.set_total_size(static_cast<int32_t>(tasks.size()));
-  for (size_t i = 0; i < tasks.size() && i < limit; ++i) *response.add_tasks() = tasks[i];
+  std::optional<QueuePosition> last_shown;
+  bool more = false;
+  if (request.stages().empty() && request.assignee_id().empty()) {
+    // Nothing to filter: the listing is the count, and only the page's
+    // tasks are read.
+    response.set_total_size(static_cast<int32_t>(listing.size()));
+    for (const QueuePosition& pos : listing) {
+      if (after.has_value() && !(*after < pos)) continue;
+      if (static_cast<size_t>(response.tasks_size()) == page_size) {
+        more = true;
+        break;
+      }
+      FLYWHEEL_ASSIGN_OR_RETURN(auto task, task_of(pos));
+      if (!task.has_value()) continue;  // Finished since the listing was read.
+      *response.add_tasks() = *std::move(task);
+      last_shown = pos;
+    }
+  } else {
+    // The filters need every task, for the count across all pages.
+    int32_t total = 0;
+    for (const QueuePosition& pos : listing) {
+      FLYWHEEL_ASSIGN_OR_RETURN(auto task, task_of(pos));
+      if (!task.has_value()) continue;
+      ++total;
+      if (after.has_value() && !(*after < pos)) continue;
+      if (static_cast<size_t>(response.tasks_size()) == page_size) {
+        more = true;
+        continue;
+      }
+      *response.add_tasks() = *std::move(task);
+      last_shown = pos;
+    }
+    response.set_total_size(total);
+  }
+  if (more && last_shown.has_value()) {
+    response.set_next_page_token(EncodePageToken(request, clock_.Now(), Format(*last_shown)));
+  }
   return response;
 }
 
@@ -328,7 +410,8 @@ absl::StatusOr<routing::v1::LeaveTeamResponse> WorkflowOps::LeaveTeam(
   FLYWHEEL_RETURN_IF_ERROR(store.RemoveMember(tenant, team_id, request.user_id()));
   std::vector<std::string> moved;
   FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team_id));
-  for (const std::string& id : open) {
+  for (const QueueEntry& entry : open) {
+    const std::string& id = entry.request_id;
     FLYWHEEL_ASSIGN_OR_RETURN(auto wf, store.Find(tenant, id));
     if (!wf.has_value() || ActiveTask(*wf).assignee_id() != request.user_id()) continue;
     FLYWHEEL_ASSIGN_OR_RETURN(bool removed, store.Unassign(tenant, team_id, id, request.user_id(),

@@ -35,7 +35,10 @@ class WorkflowOps {
 
   /// A team's queue (unassigned tasks first, with their reasons, then the
   /// assigned open ones unless `unassigned_only`), or one person's open
-  /// tasks. One page of at most 500; no page token yet.
+  /// tasks, each part most urgent first. Pages follow the convention in
+  /// common.proto: a token resumes after the last task shown, so tasks that
+  /// leave or join the queue between pages shift nothing else; a token from
+  /// other filters, expired or malformed is INVALID_ARGUMENT on `page_token`.
   absl::StatusOr<routing::v1::ListQueueResponse> ListQueue(
       const routing::v1::ListQueueRequest& request);
 

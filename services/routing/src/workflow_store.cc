@@ -15,4 +15,14 @@ StoredWorkflow StoredAfterCreate(const StoredWorkflow& wf, const AssignResult& r
   return stored;
 }
 
+int64_t QueueRank(const routing::v1::WorkflowInstance& workflow) {
+  const int64_t priority = workflow.priority() == common::v1::PRIORITY_UNSPECIFIED
+                               ? 5
+                               : static_cast<int64_t>(workflow.priority());
+  const int64_t created_ms =
+      workflow.create_time().seconds() * 1000 + workflow.create_time().nanos() / 1'000'000;
+  // Below 2^53, so a Redis sorted-set score (a double) holds it exactly.
+  return priority * 10'000'000'000'000 + created_ms;
+}
+
 }  // namespace flywheel::routing
