@@ -48,8 +48,44 @@ absl::StatusOr<AssignSpec> Assigner::SpecFor(const Policy& policy, const StoredW
 
 absl::Status Assigner::Drain(const Policy& policy, const std::string& tenant_id,
                              const std::string& team_id) {
+  bool full = false;
+  return DrainBatch(policy, tenant_id, team_id, full).status();
+}
+
+void Assigner::AssignQueuedAfterReload(const Policy& policy) {
+  auto tenants = store_.Tenants();
+  if (!tenants.ok()) {
+    log::Warn("queued work not reassigned after the policy reload",
+              {{"error", tenants.status().ToString()}});
+    return;
+  }
+  size_t assigned = 0;
+  for (const std::string& tenant : *tenants) {
+    for (const auto& [team_id, team] : policy.teams) {
+      for (;;) {
+        bool full = false;
+        auto n = DrainBatch(policy, tenant, team_id, full);
+        if (!n.ok()) {
+          log::Warn(
+              "queued work not reassigned after the policy reload",
+              {{"tenant_id", tenant}, {"team_id", team_id}, {"error", n.status().ToString()}});
+          break;
+        }
+        assigned += *n;
+        if (*n == 0 || !full) break;
+      }
+    }
+  }
+  log::Info("queued work reassigned after the policy reload",
+            {{"assigned", assigned}, {"tenants", tenants->size()}});
+}
+
+absl::StatusOr<size_t> Assigner::DrainBatch(const Policy& policy, const std::string& tenant_id,
+                                            const std::string& team_id, bool& full) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<QueueEntry> queue,
                             store_.Queue(tenant_id, team_id, kDrainBatch));
+  full = queue.size() == kDrainBatch;
+  size_t assigned_now = 0;
   absl::Status first_error;
   for (const QueueEntry& entry : queue) {
     auto wf = store_.Find(tenant_id, entry.request_id);
@@ -62,6 +98,7 @@ absl::Status Assigner::Drain(const Policy& policy, const std::string& tenant_id,
       break;
     }
     if (!result->changed) continue;
+    ++assigned_now;
     metrics_.CountAssignment("assigned");
     auto assigned = store_.Find(tenant_id, entry.request_id);
     if (!assigned.ok() || !assigned->has_value()) continue;
@@ -80,7 +117,8 @@ absl::Status Assigner::Drain(const Policy& policy, const std::string& tenant_id,
                                           {"assignee_id", result->assignee}});
   }
   RefreshGauge(tenant_id, team_id);
-  return first_error;
+  if (!first_error.ok()) return first_error;
+  return assigned_now;
 }
 
 void Assigner::RefreshGauge(const std::string& tenant_id, const std::string& team_id) {

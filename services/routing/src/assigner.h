@@ -35,6 +35,14 @@ class Assigner {
   absl::Status Drain(const Policy& policy, const std::string& tenant_id,
                      const std::string& team_id);
 
+  /// After a policy reload: hands waiting work out by the new policy (a
+  /// raised WIP limit, an added member, a member back from leave), for every
+  /// team of `policy` in every tenant the store knows, draining each queue
+  /// while it yields work. Failures are logged, not returned: the new policy
+  /// stands either way, and the next finished task drains again. Runs on the
+  /// caller's thread (the reloader's).
+  void AssignQueuedAfterReload(const Policy& policy);
+
   /// Sets `flywheel_routing_queued_requests{team}` from the store.
   void RefreshGauge(const std::string& tenant_id, const std::string& team_id);
 
@@ -44,6 +52,11 @@ class Assigner {
   const RoutingTopics& topics() const { return topics_; }
 
  private:
+  // One pass of Drain over the first queued requests: how many it assigned;
+  // `full` tells whether it looked at a whole batch (more may wait behind).
+  absl::StatusOr<size_t> DrainBatch(const Policy& policy, const std::string& tenant_id,
+                                    const std::string& team_id, bool& full);
+
   WorkflowStore& store_;
   kafka::EventPublisher& publisher_;
   RoutingMetrics& metrics_;

@@ -51,6 +51,7 @@ absl::StatusOr<AssignResult> FakeWorkflowStore::Create(const StoredWorkflow& wf,
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
   const std::string key = wf.workflow.tenant_id() + "/" + wf.workflow.request_id();
+  tenants_.insert(wf.workflow.tenant_id());
   if (auto it = workflows_.find(key); it != workflows_.end()) {
     return AssignResult{.assignee = it->second.assignee,
                         .queue_reason = it->second.wf.queue_reason};
@@ -144,6 +145,12 @@ absl::Status FakeWorkflowStore::RememberCancel(const std::string& tenant_id,
   std::lock_guard<std::mutex> lock(mu_);
   cancelled_.insert(tenant_id + "/" + request_id);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> FakeWorkflowStore::Tenants() {
+  FAKE_CHECK_FAILURE();
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::vector<std::string>(tenants_.begin(), tenants_.end());
 }
 
 absl::StatusOr<AssignResult> FakeWorkflowStore::AssignQueued(const std::string& tenant_id,

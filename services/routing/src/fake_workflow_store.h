@@ -22,6 +22,7 @@ class FakeWorkflowStore final : public WorkflowStore {
                                        const AssignSpec& assign) override;
   absl::Status Refresh(const StoredWorkflow& next, int64_t expected_revision) override;
   absl::Status RememberCancel(const std::string& tenant_id, const std::string& request_id) override;
+  absl::StatusOr<std::vector<std::string>> Tenants() override;
   absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
                                             const std::string& team_id,
                                             const std::string& request_id,
@@ -76,6 +77,7 @@ class FakeWorkflowStore final : public WorkflowStore {
   std::map<std::string, Entry> workflows_;
   std::map<std::string, Team> teams_;
   std::set<std::string> cancelled_;  // tenant/request
+  std::set<std::string> tenants_;
 };
 
 }  // namespace flywheel::routing

@@ -286,6 +286,8 @@ std::string RedisWorkflowStore::CancelledKey(const std::string& tenant_id,
   return key_prefix_ + "routing:{" + tenant_id + "}:cancelled:" + request_id;
 }
 
+std::string RedisWorkflowStore::TenantsKey() const { return key_prefix_ + "routing:tenants"; }
+
 std::vector<std::string> RedisWorkflowStore::AssignKeys(const std::string& tenant_id,
                                                         const std::string& team_id,
                                                         const std::string& request_id) const {
@@ -306,12 +308,28 @@ absl::StatusOr<AssignResult> RedisWorkflowStore::Create(const StoredWorkflow& wf
   std::vector<std::string> keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id());
   keys.push_back(CancelledKey(w.tenant_id(), w.request_id()));
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_RETURN_IF_ERROR(RegisterTenant(*conn, w.tenant_id()));
   FLYWHEEL_ASSIGN_OR_RETURN(auto reply, Array(scripts_.Eval(*conn, "create", keys, args)));
   if (reply.size() != 3) return absl::InternalError("create script returned a bad reply");
   return AssignResult{.changed = reply[0].integer() == 1,
                       .assignee = reply[1].str(),
                       .queue_reason = reply[2].str(),
                       .cancelled = reply[0].integer() == 2};
+}
+
+// Before the workflow is created, so no tenant with a workflow is missing
+// from the set; once per tenant and process. Its own command: the set is
+// not in any one tenant's cluster slot.
+absl::Status RedisWorkflowStore::RegisterTenant(redis::Connection& conn,
+                                                const std::string& tenant_id) {
+  {
+    std::lock_guard<std::mutex> lock(tenants_mu_);
+    if (registered_tenants_.contains(tenant_id)) return absl::OkStatus();
+  }
+  FLYWHEEL_RETURN_IF_ERROR(conn.Command({"SADD", TenantsKey(), tenant_id}).status());
+  std::lock_guard<std::mutex> lock(tenants_mu_);
+  registered_tenants_.insert(tenant_id);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<StoredWorkflow>> RedisWorkflowStore::Find(
@@ -400,6 +418,14 @@ absl::Status RedisWorkflowStore::RememberCancel(const std::string& tenant_id,
       ->Command({"SET", CancelledKey(tenant_id, request_id), "1", "EX",
                  std::to_string(absl::ToInt64Seconds(kRememberedCancelTtl))})
       .status();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisWorkflowStore::Tenants() {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto items, Array(conn->Command({"SMEMBERS", TenantsKey()})));
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(item.str());
+  return out;
 }
 
 absl::StatusOr<AssignResult> RedisWorkflowStore::AssignQueued(const std::string& tenant_id,

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/script_registry.h"
 #include "workflow_store.h"
@@ -24,7 +26,8 @@ namespace flywheel::routing {
 ///   team:<team>:reasons       hash: queued request id -> reason
 ///   team:<team>:open          sorted set: request ids with an assigned task
 ///   team:<team>:members       hash: member -> routing.v1.Member ("" = left)
-/// Thread-safe.
+/// and, outside every tenant's slot, `<prefix>routing:tenants` (set: every
+/// tenant with a workflow). Thread-safe.
 class RedisWorkflowStore final : public WorkflowStore {
  public:
   RedisWorkflowStore(redis::Pool& pool, std::string key_prefix);
@@ -38,6 +41,7 @@ class RedisWorkflowStore final : public WorkflowStore {
                                        const AssignSpec& assign) override;
   absl::Status Refresh(const StoredWorkflow& next, int64_t expected_revision) override;
   absl::Status RememberCancel(const std::string& tenant_id, const std::string& request_id) override;
+  absl::StatusOr<std::vector<std::string>> Tenants() override;
   absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
                                             const std::string& team_id,
                                             const std::string& request_id,
@@ -68,6 +72,8 @@ class RedisWorkflowStore final : public WorkflowStore {
 
  private:
   std::string CancelledKey(const std::string& tenant_id, const std::string& request_id) const;
+  std::string TenantsKey() const;
+  absl::Status RegisterTenant(redis::Connection& conn, const std::string& tenant_id);
   absl::StatusOr<std::map<std::string, std::string>> Hash(const std::string& tenant_id,
                                                           const std::string& request_id);
   std::vector<std::string> AssignKeys(const std::string& tenant_id, const std::string& team_id,
@@ -76,6 +82,8 @@ class RedisWorkflowStore final : public WorkflowStore {
   redis::Pool& pool_;
   std::string key_prefix_;
   redis::ScriptRegistry scripts_;
+  std::mutex tenants_mu_;
+  absl::flat_hash_set<std::string> registered_tenants_;  // guarded by tenants_mu_
 };
 
 }  // namespace flywheel::routing

@@ -326,6 +326,19 @@ TEST_F(RedisWorkflowStoreTest, RefreshReranksQueuedAndOpenRequestsAndRefusesStal
   EXPECT_EQ((*store_->Find("acme", "req_0"))->workflow.owner_id(), "ana");
 }
 
+TEST_F(RedisWorkflowStoreTest, TenantsListsEveryTenantWithAWorkflow) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), kAnaAndBen).ok());
+  StoredWorkflow other = Wf("req_2");
+  other.workflow.set_tenant_id("globex");
+  ASSERT_TRUE(store_->Create(other, kAnaAndBen).ok());
+  auto tenants = store_->Tenants();
+  ASSERT_TRUE(tenants.ok()) << tenants.status();
+  EXPECT_THAT(*tenants, ::testing::UnorderedElementsAre("acme", "globex"));
+  // A second store (another process) sees them too.
+  RedisWorkflowStore again(*pool_, prefix());
+  EXPECT_THAT(*again.Tenants(), ::testing::UnorderedElementsAre("acme", "globex"));
+}
+
 TEST_F(RedisWorkflowStoreTest, KeysShareTheTenantsHashTag) {
   EXPECT_EQ(store_->WorkflowKey("acme", "req_1"), prefix() + "routing:{acme}:workflow:req_1");
   EXPECT_EQ(store_->TeamKey("acme", "social", "load"),

@@ -553,6 +553,31 @@ TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrent
   EXPECT_EQ(Stored("req_1").workflow.current_stage_id(), "scheduling_qa");
 }
 
+TEST_F(RouterTest, PolicyReloadAssignsQueuedWork) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_3", "social_post")).ok());
+  ASSERT_TRUE(router_.Handle(Submitted("req_m", "memo")).ok());
+  ASSERT_EQ(*store_.QueueSize("acme", "social"), 2u);
+  publisher_.events.clear();
+
+  // ana may hold two now, and zed is back from leave.
+  std::string text = kPolicy;
+  text.replace(text.find("wip_limit: 1"), 12, "wip_limit: 2");
+  text.replace(text.find("on_leave: true"), 14, "on_leave: false");
+  auto reloaded = ParsePolicy(text);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  policy_.Set(std::make_shared<const Policy>(*std::move(reloaded)));
+  assigner_.AssignQueuedAfterReload(*policy_.Get());
+
+  EXPECT_EQ(LoadOf("social", "ana"), 2);
+  EXPECT_EQ(*store_.QueueSize("acme", "social"), 1u);
+  EXPECT_EQ(Stored("req_2").workflow.owner_id(), "ana");
+  EXPECT_EQ(Stored("req_3").workflow.owner_id(), "");
+  EXPECT_EQ(Stored("req_m").workflow.owner_id(), "zed");
+  EXPECT_EQ(publisher_.OfType(events::kTaskAssigned).size(), 2u);
+}
+
 TEST_F(RouterTest, ListQueuePagesWithATokenWithoutGapsOrRepeats) {
   // One assigned to ana, six queued behind her, created a second apart.
   for (int i = 0; i < 7; ++i) {

@@ -95,6 +95,7 @@ class App final : public RoutingApp {
   absl::Status Load(const std::string& path) {
     FLYWHEEL_ASSIGN_OR_RETURN(Policy policy, LoadPolicyFile(path));
     policy_.Set(std::make_shared<const Policy>(std::move(policy)));
+    assigner_.AssignQueuedAfterReload(*policy_.Get());  // e.g. a raised WIP limit
     return absl::OkStatus();
   }
 

@@ -405,6 +405,20 @@ TEST_F(RoutingIntegrationTest, CancelArrivingBeforeTheSubmitKeepsTheRequestUnrou
   EXPECT_EQ(GetWorkflow("req_late", &wf).error_code(), ::grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(RoutingIntegrationTest, PolicyReloadHandsQueuedWorkToRaisedCapacity) {
+  const std::string queued = RouteTwoForAna().second;
+  ASSERT_FALSE(HasFailure());
+
+  std::string raised = kPolicy;
+  raised.replace(raised.find("{id: ana, wip_limit: 1}"), 23, "{id: ana, wip_limit: 2}");
+  WritePolicy(raised);
+  ASSERT_TRUE(app_->ReloadPolicyNow().ok());
+  EXPECT_EQ(
+      WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "ana"; })
+          .owner_id(),
+      "ana");
+}
+
 TEST_F(RoutingIntegrationTest, InvalidPolicyIsRefusedAndTheRunningOneStays) {
   std::string bad = kPolicy;
   bad.replace(bad.find("team: social}"), 13, "team: video}");

@@ -127,6 +127,9 @@ class WorkflowStore {
   virtual absl::Status RememberCancel(const std::string& tenant_id,
                                       const std::string& request_id) = 0;
 
+  /// Every tenant a workflow was created for (in any process), in no order.
+  virtual absl::StatusOr<std::vector<std::string>> Tenants() = 0;
+
   /// Assigns a queued request by `assign`; `changed = false` when nobody is
   /// below their limit (the reason is updated) or it is no longer queued.
   virtual absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
