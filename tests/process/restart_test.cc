@@ -5,9 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/kafka/admin.h"
 #include "service_process.h"
 
 namespace flywheel {
@@ -33,6 +36,11 @@ TEST(RestartTest, KilledRoutingTakesItsPartitionsBackWellBeforeTheSessionTimesOu
   ASSERT_FALSE(env.empty()) << "FLYWHEEL_TEST_KAFKA and FLYWHEEL_TEST_REDIS are not set: run "
                                "through the test bed";
   const std::string group = "test." + id + ".flywheel-routing";
+  // Intake owns the requests topic routing consumes; this test stands in.
+  const char* kafka = std::getenv("FLYWHEEL_TEST_KAFKA");
+  ASSERT_TRUE(kafka::EnsureTopics(kafka, {{.name = "test." + id + "." + events::kRequestsTopic,
+                                           .partitions = events::kStreamPartitions}})
+                  .ok());
   const double all = events::kStreamPartitions;
 
   {

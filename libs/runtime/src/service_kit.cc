@@ -177,6 +177,14 @@ absl::Status ServiceKit::WatchPolicy(Reloader::Load load) {
   return absl::OkStatus();
 }
 
+absl::Status ServiceKit::ReloadPolicyNow() {
+  if (!parts_->reloader) {
+    return absl::FailedPreconditionError(parts_->declaration.name +
+                                         " runs on its shipped policy; no file to reload");
+  }
+  return parts_->reloader->ReloadNow();
+}
+
 absl::Status ServiceKit::Consume(const std::string& name, kafka::EventHandler handler) {
   const ServiceDeclaration& d = parts_->declaration;
   const ConsumerDeclaration* declared = nullptr;

@@ -12,6 +12,7 @@
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
+#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/kafka/producer.h"
@@ -72,6 +73,11 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
         config::Config::FromString("routing:\n  policy_file: " + policy_path_ + "\n", "test", {});
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = std::make_unique<config::Config>(*std::move(config));
+    // Intake owns the requests topic; this test stands in for it.
+    ASSERT_TRUE(kafka::EnsureTopics(settings_.kafka_bootstrap_servers,
+                                    {{.name = settings_.Topic(events::kRequestsTopic),
+                                      .partitions = events::kStreamPartitions}})
+                    .ok());
     auto app = StartRouting(settings_, *config_, metrics_);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);

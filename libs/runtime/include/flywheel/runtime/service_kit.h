@@ -117,6 +117,9 @@ class ServiceKit {
   /// must swap the policy in only when the file is wholly valid. Loads it
   /// once now: an invalid first file fails the start. No-op without a file.
   absl::Status WatchPolicy(Reloader::Load load);
+  /// Reloads the policy file now, as SIGHUP would. FAILED_PRECONDITION when
+  /// the service runs on its shipped policy (no file named).
+  absl::Status ReloadPolicyNow();
 
   /// Starts the declared consumer `name` with `handler`.
   absl::Status Consume(const std::string& name, kafka::EventHandler handler);
