@@ -6,6 +6,7 @@
 #include "fake_workflow_store.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "policy_parser.h"
 #include "workflow_ops.h"
@@ -38,24 +39,6 @@ tiering:
   rules:
     - {id: health, keywords: [health], tier: 3, approval_policy: p3}
 )yaml";
-
-class RecordingPublisher final : public kafka::EventPublisher {
- public:
-  absl::StatusOr<std::string> Publish(const kafka::OutgoingEvent& event) override {
-    if (!fail_with.ok()) return fail_with;
-    events.push_back(event);
-    return event.id;
-  }
-  std::vector<kafka::OutgoingEvent> OfType(const std::string& type) const {
-    std::vector<kafka::OutgoingEvent> out;
-    for (const auto& e : events) {
-      if (e.type == type) out.push_back(e);
-    }
-    return out;
-  }
-  std::vector<kafka::OutgoingEvent> events;
-  absl::Status fail_with;
-};
 
 kafka::ConsumedEvent Submitted(const std::string& request_id, const std::string& type,
                                const std::string& title = "Launch post") {
@@ -150,7 +133,7 @@ class RouterTest : public ::testing::Test {
   metrics::Metrics metrics_;
   RoutingMetrics routing_metrics_{metrics_};
   FakeWorkflowStore store_;
-  RecordingPublisher publisher_;
+  kafka::testing::RecordingPublisher publisher_;
   PolicyHolder policy_{TestPolicy()};
   Assigner assigner_{store_, publisher_, routing_metrics_, {"wf", "timers", "capacity"}};
   Router router_{policy_, assigner_, clock_};
@@ -361,14 +344,14 @@ TEST_F(RouterTest, BadPayloadsAreInvalidAndOutagesRetryable) {
   store_.fail_with = absl::UnavailableError("redis down");
   EXPECT_EQ(router_.Handle(Submitted("req_5", "social_post")).code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(publisher_.events.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
 }
 
 TEST_F(RouterTest, CancelEndsTheWorkflowReleasesTheTaskAndCancelsItsTimer) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
   ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
   ASSERT_EQ(Stored("req_2").workflow.owner_id(), "");
-  publisher_.events.clear();
+  publisher_.Clear();
 
   ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
   const StoredWorkflow cancelled = Stored("req_1");
@@ -403,8 +386,8 @@ TEST_F(RouterTest, SecondCancelChangesNothingAndRepublishesTheSameEvents) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
   ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
   const StoredWorkflow once = Stored("req_1");
-  std::vector<kafka::OutgoingEvent> first = publisher_.events;
-  publisher_.events.clear();
+  std::vector<kafka::OutgoingEvent> first = publisher_.published();
+  publisher_.Clear();
   clock_.Advance(absl::Minutes(5));
 
   kafka::ConsumedEvent again = Cancelled("req_1");
@@ -417,10 +400,10 @@ TEST_F(RouterTest, SecondCancelChangesNothingAndRepublishesTheSameEvents) {
     if (e.id.rfind("req_1/cancelled/", 0) == 0) cancel_events.push_back(e);
   }
   ASSERT_EQ(cancel_events.size(), 2u);  // timer cancel, workflow.completed
-  ASSERT_EQ(publisher_.events.size(), cancel_events.size());
+  ASSERT_EQ(publisher_.size(), cancel_events.size());
   for (size_t i = 0; i < cancel_events.size(); ++i) {
-    EXPECT_EQ(publisher_.events[i].id, cancel_events[i].id);
-    EXPECT_EQ(publisher_.events[i].data, cancel_events[i].data);
+    EXPECT_EQ(publisher_.published()[i].id, cancel_events[i].id);
+    EXPECT_EQ(publisher_.published()[i].data, cancel_events[i].data);
   }
 }
 
@@ -436,10 +419,10 @@ TEST_F(RouterTest, CancellingAQueuedRequestTakesItOutOfTheQueue) {
 
 TEST_F(RouterTest, CancelBeforeRoutingIsRememberedAndTheLateSubmitIsNotRouted) {
   ASSERT_TRUE(router_.Handle(Cancelled("req_9")).ok());
-  EXPECT_TRUE(publisher_.events.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
   ASSERT_TRUE(router_.Handle(Submitted("req_9", "social_post")).ok());
   EXPECT_FALSE(store_.Find("acme", "req_9")->has_value());
-  EXPECT_TRUE(publisher_.events.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
   EXPECT_EQ(LoadOf("social", "ana"), 0);
 }
 
@@ -453,10 +436,10 @@ TEST_F(RouterTest, CancelOfACompletedWorkflowChangesNothing) {
       "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
   ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
   const StoredWorkflow done = Stored("req_1");
-  publisher_.events.clear();
+  publisher_.Clear();
   ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
   EXPECT_EQ(Stored("req_1").workflow.SerializeAsString(), done.workflow.SerializeAsString());
-  EXPECT_TRUE(publisher_.events.empty());
+  EXPECT_TRUE((publisher_.size() == 0));
 }
 
 TEST_F(RouterTest, UpdateRefreshesTheTaskAndReranksTheQueueWithoutRerouting) {
@@ -467,7 +450,7 @@ TEST_F(RouterTest, UpdateRefreshesTheTaskAndReranksTheQueueWithoutRerouting) {
   auto before = Queue("social", /*unassigned_only=*/true);
   ASSERT_EQ(before.tasks_size(), 2);
   EXPECT_EQ(before.tasks(0).request_id(), "req_2");
-  publisher_.events.clear();
+  publisher_.Clear();
 
   // req_3 becomes urgent and mentions health: it moves to the front of the
   // queue, but keeps its team, owner and tier.
@@ -486,7 +469,7 @@ TEST_F(RouterTest, UpdateRefreshesTheTaskAndReranksTheQueueWithoutRerouting) {
   EXPECT_EQ(wf.workflow.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
   EXPECT_EQ(wf.request.spec().due_time().seconds(), 1'800'000'000);
   EXPECT_EQ(wf.request.revision(), 2);
-  EXPECT_TRUE(publisher_.events.empty()) << "an update publishes nothing";
+  EXPECT_TRUE((publisher_.size() == 0)) << "an update publishes nothing";
 
   // A redelivered (or older) update changes nothing.
   const int64_t revision = wf.workflow.revision();
@@ -528,7 +511,7 @@ TEST_F(RouterTest, UpdateOfAnUnknownOrEndedRequestIsSkipped) {
 
 TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrentState) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  const std::vector<kafka::OutgoingEvent> first = publisher_.events;
+  const std::vector<kafka::OutgoingEvent> first = publisher_.published();
   ASSERT_EQ(first.size(), 3u);  // routed, assigned, timer start
   routing::v1::AdvanceStageRequest advance;
   advance.set_tenant_id("acme");
@@ -536,15 +519,15 @@ TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrent
   ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
   ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "Renamed", common::v1::PRIORITY_P1)).ok());
   clock_.Advance(absl::Hours(1));
-  publisher_.events.clear();
+  publisher_.Clear();
 
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  ASSERT_EQ(publisher_.events.size(), first.size());
+  ASSERT_EQ(publisher_.size(), first.size());
   for (size_t i = 0; i < first.size(); ++i) {
-    EXPECT_EQ(publisher_.events[i].type, first[i].type);
-    EXPECT_EQ(publisher_.events[i].id, first[i].id);
-    EXPECT_EQ(publisher_.events[i].topic, first[i].topic);
-    EXPECT_EQ(publisher_.events[i].data, first[i].data) << first[i].type;
+    EXPECT_EQ(publisher_.published()[i].type, first[i].type);
+    EXPECT_EQ(publisher_.published()[i].id, first[i].id);
+    EXPECT_EQ(publisher_.published()[i].topic, first[i].topic);
+    EXPECT_EQ(publisher_.published()[i].data, first[i].data) << first[i].type;
   }
   EXPECT_EQ(Decoded<routing::v1::TaskAssigned>(publisher_.OfType(events::kTaskAssigned)[0])
                 .task()
@@ -559,7 +542,7 @@ TEST_F(RouterTest, PolicyReloadAssignsQueuedWork) {
   ASSERT_TRUE(router_.Handle(Submitted("req_3", "social_post")).ok());
   ASSERT_TRUE(router_.Handle(Submitted("req_m", "memo")).ok());
   ASSERT_EQ(*store_.QueueSize("acme", "social"), 2u);
-  publisher_.events.clear();
+  publisher_.Clear();
 
   // ana may hold two now, and zed is back from leave.
   std::string text = kPolicy;
