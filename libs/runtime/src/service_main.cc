@@ -34,7 +34,10 @@ int Validate(const ServiceSpec& spec, const std::string& path) {
     std::cout << path << ": ok\n";
     return 0;
   }
-  std::cerr << path << ": " << status.message() << "\n";
+  // Policy problems already name the file on each line; say it only once.
+  const std::string message(status.message());
+  if (message.find(path) == std::string::npos) std::cerr << path << ": ";
+  std::cerr << message << "\n";
   return 2;
 }
 
