@@ -16,7 +16,7 @@
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/redis/testing/redis_test_env.h"
-#include "flywheel/runtime/testing/integration_settings.h"
+#include "flywheel/runtime/testing/service_fixture.h"
 #include "intake_app.h"
 #include "redis_workflow_store.h"
 #include "routing_app.h"
@@ -28,36 +28,21 @@ using ::flywheel::testing::WaitFor;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-class SliceTest : public redis::RedisTestEnv {
+// Intake is the service under test; routing starts before it and stops
+// after it.
+class SliceTest : public runtime::testing::ServiceFixture {
  protected:
+  SliceTest() : ServiceFixture(intake::StartIntake) {}
+
   void SetUp() override {
-    RedisTestEnv::SetUp();
+    ServiceFixture::SetUp();
     if (HasFatalFailure()) return;
-    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
-    ASSERT_TRUE(settings.ok()) << settings.status();
-    settings_ = *settings;
-
-    auto routing = routing::StartRouting(settings_, config_, routing_metrics_);
-    ASSERT_TRUE(routing.ok()) << routing.status();
-    routing_ = *std::move(routing);
-    auto intake = intake::StartIntake(settings_, config_, intake_metrics_);
-    ASSERT_TRUE(intake.ok()) << intake.status();
-    intake_ = *std::move(intake);
-
-    auto channel = ::grpc::CreateChannel("127.0.0.1:" + std::to_string(intake_->grpc_port()),
-                                         ::grpc::InsecureChannelCredentials());
-    stub_ = intake::v1::IntakeService::NewStub(channel);
+    stub_ = intake::v1::IntakeService::NewStub(channel());
 
     auto pool = redis::Pool::Create({.connection = options(), .capacity = 1});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
     store_ = std::make_unique<routing::RedisWorkflowStore>(*pool_, prefix());
-  }
-
-  void TearDown() override {
-    if (intake_) intake_->Stop();
-    if (routing_) routing_->Stop();
-    RedisTestEnv::TearDown();
   }
 
   intake::v1::SubmitRequestRequest ValidRequest() {
@@ -73,17 +58,10 @@ class SliceTest : public redis::RedisTestEnv {
 
   ::grpc::Status Submit(const intake::v1::SubmitRequestRequest& request,
                         intake::v1::SubmitRequestResponse* response) {
-    ::grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub_->SubmitRequest(&context, request, response);
+    return stub_->SubmitRequest(runtime::testing::CallContext().get(), request, response);
   }
 
-  runtime::CommonSettings settings_;
-  config::Config config_ = *config::Config::FromString("{}", "test", {});
-  metrics::Metrics intake_metrics_;
-  metrics::Metrics routing_metrics_;
-  std::unique_ptr<runtime::App> routing_;
-  std::unique_ptr<runtime::App> intake_;
+  metrics::Metrics& routing_metrics_ = StartAlongside(routing::StartRouting);
   std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
   std::unique_ptr<redis::Pool> pool_;
   std::unique_ptr<routing::RedisWorkflowStore> store_;
@@ -122,7 +100,7 @@ TEST_F(SliceTest, SubmittedRequestIsRoutedAndRecordedInRedis) {
            std::string::npos;
   }));
   EXPECT_THAT(
-      intake_metrics_.Render(),
+      metrics().Render(),
       HasSubstr(
           R"(flywheel_intake_grpc_requests_total{code="OK",method="/flywheel.intake.v1.IntakeService/SubmitRequest"} 1)"));
 }
@@ -136,13 +114,14 @@ TEST_F(SliceTest, RoutedRequestShowsAsActiveWithItsTeamAndOwnerInIntake) {
   // from SUBMITTED to ACTIVE, and listing ACTIVE requests finds it.
   intake::v1::Request seen;
   ASSERT_TRUE(WaitFor([&] {
-    ::grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     intake::v1::GetRequestRequest get;
     get.set_tenant_id("acme");
     get.set_request_id(response.request_id());
     intake::v1::GetRequestResponse got;
-    if (!stub_->GetRequest(&context, get, &got).ok()) return false;
+    if (!stub_->GetRequest(runtime::testing::CallContext(absl::Seconds(10)).get(), get, &got)
+             .ok()) {
+      return false;
+    }
     seen = got.request();
     return seen.status() == intake::v1::REQUEST_STATUS_ACTIVE;
   })) << "still "
@@ -152,13 +131,13 @@ TEST_F(SliceTest, RoutedRequestShowsAsActiveWithItsTeamAndOwnerInIntake) {
   EXPECT_EQ(seen.approval_tier(), common::v1::APPROVAL_TIER_SINGLE_REVIEWER);
   EXPECT_TRUE(seen.has_route_time());
 
-  ::grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   intake::v1::ListRequestsRequest list;
   list.set_tenant_id("acme");
   list.add_statuses(intake::v1::REQUEST_STATUS_ACTIVE);
   intake::v1::ListRequestsResponse listed;
-  ASSERT_TRUE(stub_->ListRequests(&context, list, &listed).ok());
+  ASSERT_TRUE(
+      stub_->ListRequests(runtime::testing::CallContext(absl::Seconds(10)).get(), list, &listed)
+          .ok());
   ASSERT_EQ(listed.requests_size(), 1);
   EXPECT_EQ(listed.requests(0).request_id(), response.request_id());
 }
@@ -177,20 +156,16 @@ TEST_F(SliceTest, BadRequestIsRefusedWithEveryFailingField) {
 }
 
 TEST_F(SliceTest, UndecodablePayloadGoesToRoutingsDeadLetterTopic) {
-  auto producer = kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
-  ASSERT_TRUE(producer.ok());
-  kafka::CloudEvent event{.id = "evt_garbage",
-                          .source = "//tests",
-                          .type = events::kRequestSubmitted,
-                          .data_content_type = kafka::kProtobufContentType,
-                          .key = "req_garbage",
-                          .data = "\xff\xff not protobuf"};
-  auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
-  ASSERT_TRUE(record.ok());
-  ASSERT_TRUE((*producer)->SendAndWait(*record).ok());
+  ASSERT_NO_FATAL_FAILURE(
+      Publish(events::kRequestsTopic, {.id = "evt_garbage",
+                                       .source = "//tests",
+                                       .type = events::kRequestSubmitted,
+                                       .data_content_type = kafka::kProtobufContentType,
+                                       .key = "req_garbage",
+                                       .data = "\xff\xff not protobuf"}));
 
   std::vector<kafka::Record> dead = kafka::testing::ReadTopic(
-      settings_.kafka_bootstrap_servers, settings_.Topic(events::kRoutingDeadLetterTopic), 1);
+      settings().kafka_bootstrap_servers, settings().Topic(events::kRoutingDeadLetterTopic), 1);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].header("ce_id"), "evt_garbage");
   EXPECT_THAT(std::string(dead[0].header(kafka::kDeadLetterReasonHeader).value_or("")),

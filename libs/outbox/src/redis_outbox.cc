@@ -127,6 +127,9 @@ class RedisOutbox::Impl {
     for (kafka::OutgoingEvent& event : events) {
       if (event.id.empty()) event.id = NewRandomId("evt");
       if (!event.time) event.time = now;
+      // What is stored, so the events the caller publishes and those the
+      // relay publishes carry the same time.
+      event.time = absl::FromUnixMicros(Micros(*event.time));
       internal::StoredEvent stored;
       stored.set_topic(event.topic);
       stored.set_type(event.type);

@@ -11,6 +11,8 @@ void InMemoryOutbox::Store(const std::string& tag, std::vector<kafka::OutgoingEv
   for (kafka::OutgoingEvent& event : events) {
     if (event.id.empty()) event.id = "evt_fake_" + std::to_string(++next_id_);
     if (!event.time) event.time = absl::Now();
+    // Kept to the microsecond, as RedisOutbox keeps it (and ce_time carries it).
+    event.time = absl::FromUnixMicros(absl::ToUnixMicros(*event.time));
     auto& list = stored_[tag];
     const bool known =
         std::any_of(list.begin(), list.end(), [&](const auto& e) { return e.id == event.id; });

@@ -16,7 +16,6 @@
 #include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
-#include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
@@ -24,7 +23,7 @@
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
-#include "flywheel/runtime/testing/integration_settings.h"
+#include "flywheel/runtime/testing/service_fixture.h"
 #include "intake.h"
 #include "intake_app.h"
 #include "redis_request_store.h"
@@ -35,31 +34,19 @@ namespace {
 using ::flywheel::testing::WaitFor;
 using ::testing::HasSubstr;
 
-class IntakeIntegrationTest : public redis::RedisTestEnv {
+class IntakeIntegrationTest : public runtime::testing::ServiceFixture {
  protected:
-  void SetUp() override {
-    RedisTestEnv::SetUp();
-    if (HasFatalFailure()) return;
-    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
-    ASSERT_TRUE(settings.ok()) << settings.status();
-    settings_ = *settings;
-    auto app = StartIntake(settings_, config_, metrics_);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
-    auto channel = ::grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->grpc_port()),
-                                         ::grpc::InsecureChannelCredentials());
-    stub_ = v1::IntakeService::NewStub(channel);
-  }
+  // The relay looks often, so a test of it waits little.
+  IntakeIntegrationTest() : ServiceFixture(StartIntake, "outbox:\n  relay_interval: 200ms\n") {}
 
-  void TearDown() override {
-    if (app_) app_->Stop();
-    RedisTestEnv::TearDown();
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
+    stub_ = v1::IntakeService::NewStub(channel());
   }
 
   static std::unique_ptr<::grpc::ClientContext> Context() {
-    auto context = std::make_unique<::grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return context;
+    return runtime::testing::CallContext();
   }
 
   static v1::SubmitRequestRequest Valid(const std::string& key, const std::string& user = "maria") {
@@ -90,16 +77,7 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
   // A gRPC call publishes before it answers, so after one returns its events
   // are all there; events from the submissions consumer arrive later.
   std::vector<kafka::Record> RequestsTopic(size_t at_least = 0) {
-    const std::string topic = settings_.Topic(events::kRequestsTopic);
-    WaitFor([&] {
-      auto counts = kafka::RecordCounts(settings_.kafka_bootstrap_servers, topic);
-      size_t total = 0;
-      if (counts.ok()) {
-        for (const auto& [partition, count] : *counts) total += static_cast<size_t>(count);
-      }
-      return total >= at_least;
-    });
-    return kafka::testing::ReadAll(settings_.kafka_bootstrap_servers, topic);
+    return RecordsOn(events::kRequestsTopic, at_least);
   }
 
   static std::string TypeOf(const kafka::Record& record) {
@@ -108,27 +86,14 @@ class IntakeIntegrationTest : public redis::RedisTestEnv {
 
   void PublishSubmission(const std::string& key, const std::string& data,
                          const std::string& event_id) {
-    auto producer =
-        kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    kafka::CloudEvent event{.id = event_id,
-                            .source = "//tests/crm",
-                            .type = events::kRequestSubmissionReceived,
-                            .data_content_type = kafka::kProtobufContentType,
-                            .key = key,
-                            .data = data};
-    auto record = kafka::EncodeBinary(event, settings_.Topic(events::kSubmissionsTopic));
-    ASSERT_TRUE(record.ok()) << record.status();
-    auto sent = (*producer)->SendAndWait(*record);
-    ASSERT_TRUE(sent.ok()) << sent.status();
+    Publish(events::kSubmissionsTopic, {.id = event_id,
+                                        .source = "//tests/crm",
+                                        .type = events::kRequestSubmissionReceived,
+                                        .data_content_type = kafka::kProtobufContentType,
+                                        .key = key,
+                                        .data = data});
   }
 
-  runtime::CommonSettings settings_;
-  // The relay looks often, so a test of it waits little.
-  config::Config config_ =
-      *config::Config::FromString("outbox:\n  relay_interval: 200ms\n", "test", {});
-  metrics::Metrics metrics_;
-  std::unique_ptr<runtime::App> app_;
   std::unique_ptr<v1::IntakeService::Stub> stub_;
 };
 
@@ -284,7 +249,7 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   request.set_status(v1::REQUEST_STATUS_SUBMITTED);
   request.set_revision(1);
   request.mutable_spec()->set_title("Left behind");
-  std::vector<kafka::OutgoingEvent> events = {{.topic = settings_.Topic(events::kRequestsTopic),
+  std::vector<kafka::OutgoingEvent> events = {{.topic = settings().Topic(events::kRequestsTopic),
                                                .type = events::kRequestSubmitted,
                                                .key = "req_cut_off",
                                                .data = submitted.SerializeAsString(),
@@ -309,7 +274,7 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
     return left.ok() && left->integer() == 0;
   })) << "the outbox still holds the event";
   EXPECT_TRUE(WaitFor([&] {
-    return metrics_.Render().find("flywheel_outbox_relayed_events_total 1") != std::string::npos;
+    return metrics().Render().find("flywheel_outbox_relayed_events_total 1") != std::string::npos;
   }));
   // Announced once: later passes find nothing more.
   EXPECT_EQ(RequestsTopic().size(), 1u);
@@ -318,23 +283,18 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
 TEST_F(IntakeIntegrationTest, RoutingEventsMoveTheRequestThroughItsLifecycle) {
   const std::string id = SubmitOk(Valid("lifecycle"));
   // This test stands in for routing, which owns the workflows topic.
-  const std::string workflows = settings_.Topic(events::kWorkflowsTopic);
-  ASSERT_TRUE(
-      kafka::EnsureTopics(settings_.kafka_bootstrap_servers, {{.name = workflows, .partitions = 3}})
-          .ok());
-  auto producer = kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
-  ASSERT_TRUE(producer.ok()) << producer.status();
+  const std::string workflows = settings().Topic(events::kWorkflowsTopic);
+  ASSERT_TRUE(kafka::EnsureTopics(settings().kafka_bootstrap_servers,
+                                  {{.name = workflows, .partitions = 3}})
+                  .ok());
   auto publish = [&](const std::string& type, const google::protobuf::Message& payload) {
-    kafka::CloudEvent event{.id = "evt_" + NewRandomId(),
-                            .source = "//flywheel/routing",
-                            .type = type,
-                            .time = absl::Now(),
-                            .data_content_type = kafka::kProtobufContentType,
-                            .key = id,
-                            .data = payload.SerializeAsString()};
-    auto record = kafka::EncodeBinary(event, workflows);
-    ASSERT_TRUE(record.ok()) << record.status();
-    ASSERT_TRUE((*producer)->SendAndWait(*record).ok());
+    Publish(events::kWorkflowsTopic, {.id = "evt_" + NewRandomId(),
+                                      .source = "//flywheel/routing",
+                                      .type = type,
+                                      .time = absl::Now(),
+                                      .data_content_type = kafka::kProtobufContentType,
+                                      .key = id,
+                                      .data = payload.SerializeAsString()});
   };
   auto status_becomes = [&](v1::RequestStatus want) {
     return WaitFor([&] {
@@ -401,7 +361,7 @@ TEST_F(IntakeIntegrationTest, InvalidSubmissionEventIsDeadLetteredAndRejected) {
   PublishSubmission("crm-3", "\xff\xff garbage", "evt_crm_3");
 
   std::vector<kafka::Record> dead = kafka::testing::ReadTopic(
-      settings_.kafka_bootstrap_servers, settings_.Topic(events::kIntakeDeadLetterTopic), 2);
+      settings().kafka_bootstrap_servers, settings().Topic(events::kIntakeDeadLetterTopic), 2);
   ASSERT_EQ(dead.size(), 2u);
   std::map<std::string, std::string> reasons;
   for (const auto& record : dead) {
@@ -484,10 +444,9 @@ TEST_F(IntakeIntegrationTest, PolicyFileIsReloadedAndABrokenOneIsRefused) {
   auto config = config::Config::FromString("intake:\n  policy_file: " + path + "\n", "test", {});
   ASSERT_TRUE(config.ok()) << config.status();
   metrics::Metrics metrics;
-  auto app = StartIntake(settings_, *config, metrics);
+  auto app = StartIntake(settings(), *config, metrics);
   ASSERT_TRUE(app.ok()) << app.status();
-  auto stub = v1::IntakeService::NewStub(::grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string((*app)->grpc_port()), ::grpc::InsecureChannelCredentials()));
+  auto stub = v1::IntakeService::NewStub(runtime::testing::ChannelTo(**app));
   auto submit = [&](const std::string& type, const std::string& key) {
     v1::SubmitRequestRequest r = Valid(key);
     r.mutable_spec()->set_request_type_id(type);

@@ -110,9 +110,10 @@ class RedisOutbox final : public Outbox {
   ~RedisOutbox() override;
 
   /// Gives every event without an id a fresh one and every event without a
-  /// time now, then encodes them for a script. The first call for a tag in
-  /// this process records the tag for the relay (one Redis round trip); so
-  /// UNAVAILABLE when Redis is down.
+  /// time now, cuts every time to the microsecond (what is stored and what
+  /// `ce_time` carries), then encodes them for a script. The first call for
+  /// a tag in this process records the tag for the relay (one Redis round
+  /// trip); so UNAVAILABLE when Redis is down.
   absl::StatusOr<ScriptArgs> ForScript(const std::string& tag,
                                        std::vector<kafka::OutgoingEvent>& events);
 

@@ -21,7 +21,8 @@ class InMemoryOutbox final : public Outbox {
   explicit InMemoryOutbox(kafka::EventPublisher& publisher) : publisher_(publisher) {}
 
   /// Stores `events` under `tag` as part of a change (ids and times set
-  /// here when missing, as RedisOutbox::ForScript does).
+  /// here when missing and times cut to the microsecond, as
+  /// RedisOutbox::ForScript does).
   void Store(const std::string& tag, std::vector<kafka::OutgoingEvent>& events);
   /// True while events of aggregate `key` are stored under `tag`.
   bool Busy(const std::string& tag, const std::string& key) const;
