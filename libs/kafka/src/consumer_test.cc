@@ -92,6 +92,16 @@ class ConsumerTest : public ::testing::Test {
     return *std::move(consumer);
   }
 
+  // A consumer whose handler only records the ids it sees.
+  std::unique_ptr<Consumer> StartRecording(Seen& seen, metrics::Metrics* metrics = nullptr) {
+    return StartConsumer(
+        [&seen](const ConsumedEvent& c) {
+          seen.Add(c.event.id);
+          return absl::OkStatus();
+        },
+        metrics);
+  }
+
   std::string servers_;
   std::string topic_;
   std::string dlq_;
@@ -102,20 +112,14 @@ class ConsumerTest : public ::testing::Test {
 TEST_F(ConsumerTest, HandledOffsetsAreCommittedSoARestartResumesAfterThem) {
   for (int i = 0; i < 5; ++i) Publish("e" + std::to_string(i));
   Seen first;
-  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
-    first.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto consumer = StartRecording(first);
   ASSERT_TRUE(WaitFor([&] { return first.size() == 5; })) << first.size();
   EXPECT_THAT(first.ids(), ElementsAre("e0", "e1", "e2", "e3", "e4"));
   consumer->Stop();
 
   Publish("e5");
   Seen second;
-  auto restarted = StartConsumer([&](const ConsumedEvent& c) {
-    second.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto restarted = StartRecording(second);
   ASSERT_TRUE(WaitFor([&] { return second.size() >= 1; }));
   // Same partition, in order: had any earlier offset not been committed,
   // it would come before e5.
@@ -126,10 +130,7 @@ TEST_F(ConsumerTest, UndecodableRecordGoesToDeadLetterAndConsumingGoesOn) {
   PublishRaw("this is not a cloud event");
   Publish("good");
   Seen seen;
-  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
-    seen.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto consumer = StartRecording(seen);
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 1; }));
   EXPECT_THAT(seen.ids(), ElementsAre("good"));
 
@@ -200,10 +201,7 @@ TEST_F(LargeRecordTest, CompressedRecordTooLargeWhenInflatedIsDeadLetteredWhole)
   SendLarge(topic_, big);
   Publish("after");
   Seen handled;
-  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
-    handled.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto consumer = StartRecording(handled);
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   EXPECT_THAT(handled.ids(), ElementsAre("after"));
   std::vector<Record> dead = testing::ReadAll(servers_, dlq_);
@@ -220,10 +218,7 @@ TEST_F(LargeRecordTest, RecordTheDeadLetterTopicCannotHoldKeepsTheStartOfItsValu
   SendLarge(topic_, big);
   Publish("after");
   Seen handled;
-  auto consumer = StartConsumer([&](const ConsumedEvent& c) {
-    handled.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto consumer = StartRecording(handled);
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   std::vector<Record> dead = testing::ReadAll(servers_, dlq_);
   ASSERT_EQ(dead.size(), 1u);
@@ -241,12 +236,7 @@ TEST_F(LargeRecordTest, RecordTheDeadLetterTopicKeepsRefusingIsParkedAndConsumin
   Publish("after");
   metrics::Metrics metrics;
   Seen handled;
-  auto consumer = StartConsumer(
-      [&](const ConsumedEvent& c) {
-        handled.Add(c.event.id);
-        return absl::OkStatus();
-      },
-      &metrics);
+  auto consumer = StartRecording(handled, &metrics);
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   EXPECT_THAT(handled.ids(), ElementsAre("after"));
   EXPECT_THAT(
@@ -293,10 +283,7 @@ TEST_F(ConsumerTest, StoppingWhileRetryingLeavesTheEventForTheNextMember) {
   failing->Stop();
 
   Seen handled;
-  auto next = StartConsumer([&](const ConsumedEvent& c) {
-    handled.Add(c.event.id);
-    return absl::OkStatus();
-  });
+  auto next = StartRecording(handled);
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 1; }));
   EXPECT_THAT(handled.ids(), ElementsAre("stuck"));
 }
@@ -363,12 +350,7 @@ TEST_F(ConsumerTest, ConsumerLagIsExported) {
   for (int i = 0; i < 3; ++i) Publish("lag" + std::to_string(i));
   metrics::Metrics metrics;
   Seen handled;
-  auto consumer = StartConsumer(
-      [&](const ConsumedEvent& c) {
-        handled.Add(c.event.id);
-        return absl::OkStatus();
-      },
-      &metrics);
+  auto consumer = StartRecording(handled, &metrics);
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 3; }));
   const std::string expected =
       "flywheel_kafka_consumer_lag_messages{group=\"" + group_ + "\",partition=";
