@@ -32,6 +32,20 @@ function(flywheel_library name)
   add_library(flywheel::${name} ALIAS ${target})
 endfunction()
 
+# flywheel_private_proto(<target> SOURCES ...)
+# C++ messages from .proto files that are not contracts: a library's own
+# storage format, or messages for its tests. Headers are included by file
+# name (`stored_event.pb.h`).
+function(flywheel_private_proto target)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  set(gen ${CMAKE_CURRENT_BINARY_DIR}/gen)
+  file(MAKE_DIRECTORY ${gen})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  target_include_directories(${target} PUBLIC ${gen})
+  target_link_libraries(${target} PUBLIC protobuf::libprotobuf)
+  protobuf_generate(TARGET ${target} LANGUAGE cpp APPEND_PATH PROTOC_OUT_DIR ${gen})
+endfunction()
+
 # flywheel_service(<name> SOURCES ... [DEPS ...])
 # Builds services/<name>: a library flywheel_<name>_service with the logic
 # (what tests link) and the executable flywheel-<name> from main.cc alone.
