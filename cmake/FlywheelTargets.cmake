@@ -46,16 +46,54 @@ function(flywheel_private_proto target)
   protobuf_generate(TARGET ${target} LANGUAGE cpp APPEND_PATH PROTOC_OUT_DIR ${gen})
 endfunction()
 
-# flywheel_service(<name> SOURCES ... [DEPS ...])
+# Writes default_policy.cc for flywheel_service(DEFAULT_POLICY) from
+# cmake/default_policy.cc.in; returns the generated file and the compile
+# definition that names the policy file.
+function(_flywheel_default_policy name file out_source out_definition)
+  get_filename_component(file ${file} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+  if(NOT EXISTS ${file})
+    message(FATAL_ERROR "flywheel_service(${name}): DEFAULT_POLICY ${file} does not exist")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
+  file(READ ${file} FLYWHEEL_POLICY_YAML)
+  string(FIND "${FLYWHEEL_POLICY_YAML}" ")flywheel_policy" delimiter)
+  if(NOT delimiter EQUAL -1)
+    message(FATAL_ERROR "flywheel_service(${name}): ${file} contains \")flywheel_policy\", "
+      "which would end the raw string it is compiled into")
+  endif()
+  string(MAKE_C_IDENTIFIER ${name} FLYWHEEL_POLICY_NAMESPACE)
+  string(TOUPPER ${FLYWHEEL_POLICY_NAMESPACE} upper)
+  file(RELATIVE_PATH FLYWHEEL_POLICY_SOURCE ${CMAKE_SOURCE_DIR} ${file})
+  set(source ${CMAKE_CURRENT_BINARY_DIR}/default_policy.cc)
+  configure_file(${CMAKE_CURRENT_FUNCTION_LIST_DIR}/default_policy.cc.in ${source} @ONLY)
+  set(${out_source} ${source} PARENT_SCOPE)
+  set(${out_definition} FLYWHEEL_${upper}_DEFAULT_POLICY_PATH="${file}" PARENT_SCOPE)
+endfunction()
+
+# flywheel_service(<name> SOURCES ... [DEPS ...] [DEFAULT_POLICY <file>])
 # Builds services/<name>: a library flywheel_<name>_service with the logic
 # (what tests link) and the executable flywheel-<name> from main.cc alone.
+#
+# DEFAULT_POLICY compiles the shipped policy in, so the service runs without a
+# policy file and the YAML file stays the one source: the library gets
+# `const std::string& flywheel::<name>::DefaultPolicyYaml()`, declared by the
+# service in src/policy_parser.h, editing the file re-runs configure, and whatever
+# links the library (its tests) sees the file's path as
+# FLYWHEEL_<NAME>_DEFAULT_POLICY_PATH. A `-` in <name> becomes `_` in both.
 function(flywheel_service name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DEFAULT_POLICY" "SOURCES;DEPS" ${ARGN})
   set(lib flywheel_${name}_service)
+  if(ARG_DEFAULT_POLICY)
+    _flywheel_default_policy(${name} ${ARG_DEFAULT_POLICY} policy_source policy_definition)
+    list(APPEND ARG_SOURCES ${policy_source})
+  endif()
   add_library(${lib} STATIC ${ARG_SOURCES})
   target_include_directories(${lib} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(${lib} PUBLIC ${ARG_DEPS})
   _flywheel_common(${lib})
+  if(ARG_DEFAULT_POLICY)
+    target_compile_definitions(${lib} INTERFACE ${policy_definition})
+  endif()
   add_library(flywheel::${name}_service ALIAS ${lib})
 
   add_executable(flywheel-${name} main.cc)
