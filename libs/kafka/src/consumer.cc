@@ -40,7 +40,7 @@ bool IsRetryable(const absl::Status& status) {
 
 class KafkaConsumer final : public Consumer {
  public:
-  KafkaConsumer(ConsumerOptions options, EventHandler handler, metrics::Metrics* metrics,
+  KafkaConsumer(ConsumerOptions options, BatchHandler handler, metrics::Metrics* metrics,
                 const Clock* clock)
       : options_(std::move(options)),
         handler_(std::move(handler)),
@@ -98,19 +98,20 @@ class KafkaConsumer final : public Consumer {
     FLYWHEEL_RETURN_IF_ERROR(
         StatusFromKafkaError(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribe"));
     kafka_metrics_.SetAssignedPartitions(options_.group_id, 0);
-    workers_ = std::make_unique<PartitionWorkers>(
-        options_.concurrency, /*max_queued_per_lane=*/1000, [this](MessageHandle msg) {
-          // Runs on a lane thread; offsets_store is thread-safe.
-          if (!Process(*msg)) return;
-          if (rd_kafka_resp_err_t err =
-                  rd_kafka_offsets_store(handle_.get(), OneOffset(*msg).get());
-              err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            // Typically the partition was just revoked: its next owner
-            // handles the record again, which idempotent handlers allow.
-            log::Warn("offset not stored",
-                      {{"handler", options_.handler_name}, {"error", rd_kafka_err2str(err)}});
-          }
-        });
+    workers_ = PartitionWorkers::Start(
+        options_.concurrency,
+        {.max_in_flight = static_cast<size_t>(options_.max_in_flight_events),
+         .max_batch = static_cast<size_t>(options_.max_batch_events),
+         .retry_initial = absl::FromChrono(options_.retry_initial),
+         .retry_max = absl::FromChrono(options_.retry_max)},
+        {.deliver =
+             [this](PartitionBatch& batch, const BatchTicket& ticket,
+                    std::weak_ptr<PartitionWorkers> workers) {
+               Deliver(batch, ticket, std::move(workers));
+             },
+         .settle = [this](PartitionBatch& batch) { return Settle(batch); },
+         .pause = [this](const TopicPartition& p, bool pause) { PauseOrResume(p, pause); },
+         .store = [this](const TopicPartition& p, int64_t offset) { Store(p, offset); }});
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
   }
@@ -121,26 +122,30 @@ class KafkaConsumer final : public Consumer {
       if (stopping_) return;
       stopping_ = true;
     }
-    // Stop the lanes first: the poll thread may be waiting in Push for room
-    // in a lane whose record is retrying, and only this wakes both. Records
-    // in hand finish or give up their retries; queued ones are dropped
-    // unstored, so whoever owns their partitions next gets them.
-    if (workers_) workers_->Stop();
+    // The poll loop never waits on the lanes, so it ends within one poll.
     if (thread_.joinable()) thread_.join();
     if (handle_) {
-      // Leaves the group: the final revoke commits stored offsets.
+      // Drain before closing: librdkafka wants every message it handed out
+      // destroyed first. Batches in the handler get `drain_timeout` to
+      // complete; what they finish is stored, and the close commits it.
+      if (workers_) RevokeFromWorkers(Assignment());
+      // Leaves the group (a static member only stops fetching); the final
+      // revoke commits stored offsets.
       rd_kafka_consumer_close(handle_.get());
     }
+    if (workers_) workers_->Stop();
   }
 
   bool HasAssignment() const override { return assigned_partitions_.load() > 0; }
 
  private:
-  // The poll thread: polls and hands records to the partition lanes; also
-  // runs the rebalance and statistics callbacks.
+  // The poll thread: polls and adds records to their partitions' windows
+  // (never waiting: a full window pauses its partition instead); also runs
+  // the rebalance and statistics callbacks.
   void Run() {
     absl::Time unassigned_since = absl::Now();
     absl::Time next_report = unassigned_since + kUnassignedReportInterval;
+    absl::Time next_gauges = absl::InfinitePast();
     while (!IsStopping()) {
       if (assigned_partitions_.load() > 0) {
         unassigned_since = absl::InfiniteFuture();
@@ -150,6 +155,12 @@ class KafkaConsumer final : public Consumer {
       } else if (absl::Now() >= next_report) {
         ReportUnassigned(absl::Now() - unassigned_since);
         next_report += kUnassignedReportInterval;
+      }
+      if (absl::Now() >= next_gauges) {
+        kafka_metrics_.SetInFlightEvents(options_.group_id,
+                                         static_cast<double>(workers_->in_flight_events()));
+        kafka_metrics_.SetPausedPartitions(options_.group_id, workers_->paused_partitions());
+        next_gauges = absl::Now() + absl::Milliseconds(200);
       }
       MessageHandle msg(rd_kafka_consumer_poll(handle_.get(), 100));
       if (!msg) continue;
@@ -184,56 +195,150 @@ class KafkaConsumer final : public Consumer {
                 "more members than partitions"}});
   }
 
-  TopicPartitionListHandle OneOffset(const rd_kafka_message_t& msg) {
+  static TopicPartitionListHandle OnePartition(const TopicPartition& partition) {
     TopicPartitionListHandle list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), rd_kafka_topic_name(msg.rkt), msg.partition)
-        ->offset = msg.offset + 1;
+    rd_kafka_topic_partition_list_add(list.get(), partition.first.c_str(), partition.second);
     return list;
   }
 
-  // Returns true when the record is done with (handled or dead-lettered) and
-  // its offset may be stored; false when stopping before that.
-  bool Process(const rd_kafka_message_t& msg) {
-    const absl::Time started = absl::Now();
-    ConsumedEvent consumed;
-    consumed.record = RecordFromMessage(msg);
-    if (options_.decode_cloud_events) {
-      auto decoded = Decode(consumed.record);
-      if (!decoded.ok()) return DeadLetter(consumed.record, decoded.status(), started);
-      consumed.event = *std::move(decoded);
+  // Under the workers' lock, from the poll thread (pause) or a lane
+  // (resume); both calls only queue an operation inside librdkafka.
+  void PauseOrResume(const TopicPartition& partition, bool pause) {
+    TopicPartitionListHandle list = OnePartition(partition);
+    const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(handle_.get(), list.get())
+                                          : rd_kafka_resume_partitions(handle_.get(), list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::Warn(pause ? "partition not paused" : "partition not resumed",
+                {{"handler", options_.handler_name},
+                 {"topic", partition.first},
+                 {"partition", partition.second},
+                 {"error", rd_kafka_err2str(err ? err : list->elems[0].err)}});
+    }
+  }
+
+  // Under the workers' lock, on a lane; offsets_store is thread-safe.
+  void Store(const TopicPartition& partition, int64_t offset) {
+    TopicPartitionListHandle list = OnePartition(partition);
+    list->elems[0].offset = offset;
+    if (rd_kafka_resp_err_t err = rd_kafka_offsets_store(handle_.get(), list.get());
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Typically the partition was just revoked: its next owner handles
+      // the records again, which idempotent handlers allow.
+      log::Warn("offset not stored",
+                {{"handler", options_.handler_name}, {"error", rd_kafka_err2str(err)}});
+    }
+  }
+
+  // On a lane: decodes the batch and hands what decodes to the handler.
+  // Records that do not decode are dead-lettered here, before the rest is handled.
+  void Deliver(PartitionBatch& batch, const BatchTicket& ticket,
+               std::weak_ptr<PartitionWorkers> workers) {
+    const size_t size = batch.entries.size();
+    auto completion = std::make_shared<Completion>(std::move(workers), ticket, size);
+    batch.times.assign(size, {std::nullopt, std::nullopt});
+    batch.dead_lettered.assign(size, false);
+    EventBatch events{.topic = batch.partition.first, .partition = batch.partition.second};
+    events.events.reserve(size);
+    for (size_t i = 0; i < size; ++i) {
+      ConsumedEvent consumed;
+      consumed.record = RecordFromMessage(*batch.entries[i].item);
+      if (options_.decode_cloud_events) {
+        auto decoded = Decode(consumed.record);
+        if (!decoded.ok()) {
+          // Dead-lettered before the events behind it are handled, as the
+          // handler's own permanent failures are under PerEvent. Given up
+          // (revoked), it stays not attempted.
+          batch.dead_lettered[i] = DeadLetter(consumed.record, decoded.status(), absl::Now());
+          continue;
+        }
+        consumed.event = *std::move(decoded);
+      }
+      batch.times[i] = {consumed.event.time, consumed.record.timestamp};
+      completion->handed.push_back(i);
+      events.events.push_back(std::move(consumed));
+    }
+    if (events.events.empty()) {
+      completion->Complete({});
+      return;
+    }
+    kafka_metrics_.RecordBatch(options_.handler_name);
+    handler_(std::move(events),
+             [completion](std::vector<absl::Status> statuses) { completion->Complete(statuses); });
+  }
+
+  // What the handler's `done` reaches: maps its statuses back to the batch's
+  // entries, once. Dropped uncalled, it fails the batch as ABORTED.
+  struct Completion {
+    Completion(std::weak_ptr<PartitionWorkers> workers, BatchTicket ticket, size_t size)
+        : workers(std::move(workers)), ticket(std::move(ticket)), statuses(size) {}
+    ~Completion() {
+      if (!completed.load()) {
+        Complete(std::vector<absl::Status>(
+            handed.size(), absl::AbortedError("the handler dropped the batch's completion")));
+      }
+    }
+    void Complete(const std::vector<absl::Status>& given) {
+      if (completed.exchange(true)) return;
+      std::vector<std::optional<absl::Status>> all = statuses;
+      for (size_t j = 0; j < handed.size() && j < given.size(); ++j) all[handed[j]] = given[j];
+      PartitionWorkers::Return(workers, ticket, std::move(all));
     }
 
-    absl::Duration backoff = absl::FromChrono(options_.retry_initial);
-    while (true) {
-      absl::Status status = handler_(consumed);
-      if (status.ok()) {
-        kafka_metrics_.RecordHandled(options_.handler_name, "ok",
-                                     absl::ToDoubleSeconds(absl::Now() - started));
-        // A ce_time from the future must not count as fast nor pull the
-        // age histogram's sum below zero: see AgeOfEvent.
-        const EventAge age =
-            AgeOfEvent(clock_.Now(), consumed.event.time, consumed.record.timestamp);
-        if (age.skew) {
-          kafka_metrics_.RecordClockSkew(options_.handler_name, absl::ToDoubleSeconds(*age.skew));
-        }
-        if (age.age) {
-          kafka_metrics_.RecordEventAge(options_.handler_name, absl::ToDoubleSeconds(*age.age));
-        }
-        return true;
-      }
-      if (!IsRetryable(status)) return DeadLetter(consumed.record, status, started);
+    std::weak_ptr<PartitionWorkers> workers;
+    BatchTicket ticket;
+    std::vector<std::optional<absl::Status>> statuses;  // nullopt: not attempted
+    std::vector<size_t> handed;  // entry index of each event handed to the handler
+    std::atomic<bool> completed{false};
+  };
 
-      kafka_metrics_.RecordHandled(options_.handler_name, "retried",
-                                   absl::ToDoubleSeconds(absl::Now() - started));
-      log::Warn("handler failed, will retry", {{"handler", options_.handler_name},
-                                               {"event_id", consumed.event.id},
-                                               {"error", status.ToString()},
-                                               {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
-      if (workers_->SleepUnlessAbandoned(backoff,
-                                         {consumed.record.topic, consumed.record.partition})) {
-        return false;  // not done: redelivered to whoever owns the partition next
+  // On a lane: what became of each event of a completed batch. Dead
+  // letters are written here, before their offsets may be stored.
+  std::vector<EventOutcome> Settle(PartitionBatch& batch) {
+    std::vector<EventOutcome> outcomes(batch.entries.size(), EventOutcome::kNotAttempted);
+    const absl::Duration took = absl::Now() - batch.delivered;
+    const double seconds = absl::ToDoubleSeconds(took);
+    int retried = 0;
+    const absl::Status* first_retry = nullptr;
+    for (size_t i = 0; i < batch.entries.size(); ++i) {
+      if (batch.dead_lettered[i]) {
+        outcomes[i] = EventOutcome::kDone;
+        continue;
       }
-      backoff = std::min(backoff * 2, absl::FromChrono(options_.retry_max));
+      if (i >= batch.statuses.size() || !batch.statuses[i]) continue;  // not attempted
+      const absl::Status& status = *batch.statuses[i];
+      if (status.ok()) {
+        outcomes[i] = EventOutcome::kDone;
+        kafka_metrics_.RecordHandled(options_.handler_name, "ok", seconds);
+        RecordAge(batch.times[i].first, batch.times[i].second);
+      } else if (IsRetryable(status)) {
+        outcomes[i] = EventOutcome::kRetry;
+        kafka_metrics_.RecordHandled(options_.handler_name, "retried", seconds);
+        if (retried++ == 0) first_retry = &status;
+      } else {
+        const Record record = RecordFromMessage(*batch.entries[i].item);
+        outcomes[i] = DeadLetter(record, status, batch.delivered) ? EventOutcome::kDone
+                                                                  : EventOutcome::kNotAttempted;
+      }
+    }
+    if (first_retry != nullptr) {
+      log::Warn("handler failed, will retry", {{"handler", options_.handler_name},
+                                               {"topic", batch.partition.first},
+                                               {"partition", batch.partition.second},
+                                               {"events", retried},
+                                               {"error", first_retry->ToString()}});
+    }
+    return outcomes;
+  }
+
+  void RecordAge(std::optional<absl::Time> event_time, std::optional<absl::Time> record_time) {
+    // A ce_time from the future must not count as fast nor pull the age
+    // histogram's sum below zero: see AgeOfEvent.
+    const EventAge age = AgeOfEvent(clock_.Now(), event_time, record_time);
+    if (age.skew) {
+      kafka_metrics_.RecordClockSkew(options_.handler_name, absl::ToDoubleSeconds(*age.skew));
+    }
+    if (age.age) {
+      kafka_metrics_.RecordEventAge(options_.handler_name, absl::ToDoubleSeconds(*age.age));
     }
   }
 
@@ -314,6 +419,33 @@ class KafkaConsumer final : public Consumer {
     return stopping_;
   }
 
+  static std::vector<TopicPartition> Partitions(const rd_kafka_topic_partition_list_t& list) {
+    std::vector<TopicPartition> partitions;
+    for (int i = 0; i < list.cnt; ++i) {
+      partitions.emplace_back(list.elems[i].topic, list.elems[i].partition);
+    }
+    return partitions;
+  }
+
+  std::vector<TopicPartition> Assignment() {
+    rd_kafka_topic_partition_list_t* list = nullptr;
+    if (rd_kafka_assignment(handle_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+    TopicPartitionListHandle owned(list);
+    return Partitions(*owned);
+  }
+
+  // Drains or drops the windows of partitions leaving this member.
+  void RevokeFromWorkers(const std::vector<TopicPartition>& partitions) {
+    const int dropped = workers_->Revoke(partitions, absl::FromChrono(options_.drain_timeout));
+    if (dropped > 0) {
+      log::Warn("revoked partitions with batches still in the handler",
+                {{"handler", options_.handler_name},
+                 {"partitions", dropped},
+                 {"drain_timeout_ms", static_cast<int64_t>(options_.drain_timeout.count())},
+                 {"hint", "their events go to the next owner; late completions are ignored"}});
+    }
+  }
+
   // Runs on the consumer thread, inside rd_kafka_consumer_poll.
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
@@ -342,13 +474,9 @@ class KafkaConsumer final : public Consumer {
       self->kafka_metrics_.SetAssignedPartitions(self->options_.group_id,
                                                  self->assigned_partitions_.load());
     } else {
-      // Let the lanes finish (or give up) the records of these partitions,
+      // Let the batches in hand of these partitions complete (or give up),
       // then commit what was stored before the partitions move on.
-      std::vector<TopicPartition> leaving;
-      for (int i = 0; i < partitions->cnt; ++i) {
-        leaving.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
-      }
-      if (self->workers_) self->workers_->Revoke(leaving);
+      if (self->workers_) self->RevokeFromWorkers(Partitions(*partitions));
       if (rd_kafka_resp_err_t commit = rd_kafka_commit(rk, nullptr, /*async=*/0);
           commit != RD_KAFKA_RESP_ERR_NO_ERROR && commit != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         check_err(commit, "commit");  // the next owner re-handles what was not committed
@@ -360,7 +488,6 @@ class KafkaConsumer final : public Consumer {
       } else if (check_err(rd_kafka_assign(rk, nullptr), "unassign")) {
         self->assigned_partitions_ = 0;
       }
-      if (self->workers_) self->workers_->ClearRevoked(leaving);
       self->kafka_metrics_.SetAssignedPartitions(self->options_.group_id,
                                                  self->assigned_partitions_.load());
     }
@@ -389,14 +516,14 @@ class KafkaConsumer final : public Consumer {
   }
 
   ConsumerOptions options_;
-  EventHandler handler_;
+  BatchHandler handler_;
   KafkaMetrics kafka_metrics_;
   const Clock& clock_;
   std::unique_ptr<Producer> dead_letters_;
   KafkaHandle handle_;
   std::atomic<int> assigned_partitions_{0};
 
-  std::unique_ptr<PartitionWorkers> workers_;
+  std::shared_ptr<PartitionWorkers> workers_;
   std::mutex mu_;
   bool stopping_ = false;
   std::thread thread_;
@@ -404,8 +531,30 @@ class KafkaConsumer final : public Consumer {
 
 }  // namespace
 
+BatchHandler PerEvent(EventHandler handler) {
+  return [handler = std::move(handler)](EventBatch batch, BatchDone done) {
+    std::vector<absl::Status> statuses;
+    statuses.reserve(batch.events.size());
+    for (const ConsumedEvent& event : batch.events) {
+      statuses.push_back(handler(event));
+      // The events behind a failure wait until it is retried or
+      // dead-lettered, as they did when records came one at a time.
+      if (!statuses.back().ok()) break;
+    }
+    done(std::move(statuses));
+  };
+}
+
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& options,
                                                            EventHandler handler,
+                                                           metrics::Metrics* metrics,
+                                                           const Clock* clock) {
+  if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+  return Create(options, PerEvent(std::move(handler)), metrics, clock);
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& options,
+                                                           BatchHandler handler,
                                                            metrics::Metrics* metrics,
                                                            const Clock* clock) {
   if (options.bootstrap_servers.empty()) {
@@ -416,6 +565,10 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
   if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
   if (options.dead_letter_topic.empty()) {
     return absl::InvalidArgumentError("kafka consumer: dead_letter_topic is empty");
+  }
+  if (options.max_batch_events < 1 || options.max_in_flight_events < 1) {
+    return absl::InvalidArgumentError(
+        "kafka consumer: max_batch_events and max_in_flight_events must be at least 1");
   }
   if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
   auto consumer = std::make_unique<KafkaConsumer>(options, std::move(handler), metrics, clock);

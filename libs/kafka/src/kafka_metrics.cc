@@ -44,7 +44,18 @@ KafkaMetrics::KafkaMetrics(metrics::Metrics* metrics)
       assigned_(metrics_.Gauge(
           "flywheel_kafka_consumer_assigned_partitions",
           "Partitions this process's member of the group holds now; 0 while it waits for "
-          "the group to give it some.")) {}
+          "the group to give it some.")),
+      in_flight_(metrics_.Gauge(
+          "flywheel_kafka_consumer_in_flight_events",
+          "Events in this process's partition windows, per group: fetched and not yet passed "
+          "by the stored offset (queued, in the handler, or done above one that is not).")),
+      paused_(metrics_.Gauge("flywheel_kafka_consumer_paused_partitions",
+                             "Partitions paused because their window of events in flight is "
+                             "full, per group.")),
+      batches_(metrics_.Counter(
+          "flywheel_kafka_handler_batches_total",
+          "Batches handed to a handler; flywheel_kafka_handled_events_total over this is the "
+          "mean batch size.")) {}
 
 void KafkaMetrics::RecordProduced(const std::string& topic, bool ok, double seconds) {
   produced_.Add({{"topic", topic}, {"result", ok ? "ok" : "error"}}).Increment();
@@ -73,6 +84,18 @@ void KafkaMetrics::SetLag(const std::string& group, const std::string& topic,
 
 void KafkaMetrics::SetAssignedPartitions(const std::string& group, int partitions) {
   assigned_.Add({{"group", group}}).Set(partitions);
+}
+
+void KafkaMetrics::SetInFlightEvents(const std::string& group, double events) {
+  in_flight_.Add({{"group", group}}).Set(events);
+}
+
+void KafkaMetrics::SetPausedPartitions(const std::string& group, int partitions) {
+  paused_.Add({{"group", group}}).Set(partitions);
+}
+
+void KafkaMetrics::RecordBatch(const std::string& handler) {
+  batches_.Add({{"handler", handler}}).Increment();
 }
 
 }  // namespace flywheel::kafka

@@ -27,6 +27,10 @@ class KafkaMetrics {
   void SetLag(const std::string& group, const std::string& topic, const std::string& partition,
               double lag);
   void SetAssignedPartitions(const std::string& group, int partitions);
+  void SetInFlightEvents(const std::string& group, double events);
+  void SetPausedPartitions(const std::string& group, int partitions);
+  /// A batch handed to a handler.
+  void RecordBatch(const std::string& handler);
 
  private:
   metrics::Metrics own_;
@@ -40,6 +44,9 @@ class KafkaMetrics {
   prometheus::Family<prometheus::Histogram>& clock_skew_seconds_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& assigned_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Family<prometheus::Gauge>& paused_;
+  prometheus::Family<prometheus::Counter>& batches_;
 };
 
 }  // namespace flywheel::kafka
