@@ -186,6 +186,11 @@ absl::Status ServiceKit::ReloadPolicyNow() {
 }
 
 absl::Status ServiceKit::Consume(const std::string& name, kafka::EventHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("consumer '" + name + "' has no handler");
+  return Consume(name, kafka::PerEvent(std::move(handler)));
+}
+
+absl::Status ServiceKit::Consume(const std::string& name, kafka::BatchHandler handler) {
   const ServiceDeclaration& d = parts_->declaration;
   const ConsumerDeclaration* declared = nullptr;
   for (const ConsumerDeclaration& c : d.consumers) {

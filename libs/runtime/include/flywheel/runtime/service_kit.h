@@ -121,8 +121,11 @@ class ServiceKit {
   /// the service runs on its shipped policy (no file named).
   absl::Status ReloadPolicyNow();
 
-  /// Starts the declared consumer `name` with `handler`.
+  /// Starts the declared consumer `name` with `handler`: one event at a
+  /// time per partition, or a batch of one partition's events at a time
+  /// (see kafka::BatchHandler).
   absl::Status Consume(const std::string& name, kafka::EventHandler handler);
+  absl::Status Consume(const std::string& name, kafka::BatchHandler handler);
 
   /// Serves `services` on `grpc.listen` with health, reflection, RED
   /// metrics and the graceful drain.
