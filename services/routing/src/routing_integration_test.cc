@@ -12,16 +12,11 @@
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
-#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
-#include "flywheel/kafka/producer.h"
-#include "flywheel/kafka/testing/kafka_test_env.h"
-#include "flywheel/metrics/metrics.h"
-#include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/routing/v1/routing_service.grpc.pb.h"
-#include "flywheel/runtime/testing/integration_settings.h"
+#include "flywheel/runtime/testing/service_fixture.h"
 #include "routing_app.h"
 
 namespace flywheel::routing {
@@ -58,42 +53,29 @@ tiering:
     - {id: pricing-claims, keywords: [pricing], tier: 2, approval_policy: tier2}
 )yaml";
 
-class RoutingIntegrationTest : public redis::RedisTestEnv {
+class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
  protected:
-  void SetUp() override {
-    RedisTestEnv::SetUp();
-    if (HasFatalFailure()) return;
-    auto settings = runtime::testing::IntegrationSettings(options().endpoint.ToString(), prefix());
-    ASSERT_TRUE(settings.ok()) << settings.status();
-    settings_ = *settings;
+  RoutingIntegrationTest() : ServiceFixture(StartRouting) {
+    // Intake owns the requests topic; this test stands in for it.
+    CreateTopicsBeforeStart(
+        {{.name = events::kRequestsTopic, .partitions = events::kStreamPartitions}});
+  }
 
+  void SetUp() override {
     policy_path_ = ::testing::TempDir() + "routing_policy_" + NewRandomId() + ".yaml";
     WritePolicy(kPolicy);
-    auto config =
-        config::Config::FromString("routing:\n  policy_file: " + policy_path_ + "\n", "test", {});
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = std::make_unique<config::Config>(*std::move(config));
-    // Intake owns the requests topic; this test stands in for it.
-    ASSERT_TRUE(kafka::EnsureTopics(settings_.kafka_bootstrap_servers,
-                                    {{.name = settings_.Topic(events::kRequestsTopic),
-                                      .partitions = events::kStreamPartitions}})
-                    .ok());
-    auto app = StartRouting(settings_, *config_, metrics_);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
-    stub_ = v1::RoutingService::NewStub(::grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(app_->grpc_port()), ::grpc::InsecureChannelCredentials()));
-    auto producer =
-        kafka::Producer::Create({.bootstrap_servers = settings_.kafka_bootstrap_servers});
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    producer_ = *std::move(producer);
+    SetConfigYaml("routing:\n  policy_file: " + policy_path_ + "\n");
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
+    stub_ = v1::RoutingService::NewStub(channel());
   }
 
   void TearDown() override {
-    if (app_) app_->Stop();
+    ServiceFixture::TearDown();
     std::remove(policy_path_.c_str());
-    RedisTestEnv::TearDown();
   }
+
+  RoutingApp& routing() { return static_cast<RoutingApp&>(app()); }
 
   void WritePolicy(const std::string& text) {
     std::ofstream out(policy_path_, std::ios::trunc);
@@ -126,23 +108,18 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
 
   void PublishRequestEvent(const char* type, const std::string& request_id,
                            const std::string& event_id, std::string data) {
-    kafka::CloudEvent event{.id = event_id,
-                            .source = "//tests",
-                            .type = type,
-                            .data_content_type = kafka::kProtobufContentType,
-                            .key = request_id,
-                            .data = std::move(data)};
-    auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
-    ASSERT_TRUE(record.ok()) << record.status();
-    ASSERT_TRUE(producer_->SendAndWait(*record).ok());
+    Publish(events::kRequestsTopic, {.id = event_id,
+                                     .source = "//tests",
+                                     .type = type,
+                                     .data_content_type = kafka::kProtobufContentType,
+                                     .key = request_id,
+                                     .data = std::move(data)});
   }
 
   // The timer commands routing has published, decoded, once `at_least` are in.
   std::vector<v1::TimerRequested> TimerRequests(size_t at_least) {
     std::vector<v1::TimerRequested> out;
-    for (const kafka::Record& r :
-         kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
-                                   settings_.Topic(events::kTimerRequestsTopic), at_least)) {
+    for (const kafka::Record& r : RecordsOn(events::kTimerRequestsTopic, at_least)) {
       v1::TimerRequested t;
       if (t.ParseFromString(r.value)) out.push_back(t);
     }
@@ -150,12 +127,12 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
   }
 
   ::grpc::Status GetWorkflow(const std::string& request_id, v1::WorkflowInstance* out) {
-    ::grpc::ClientContext context;
     v1::GetWorkflowRequest request;
     request.set_tenant_id("acme");
     request.set_request_id(request_id);
     v1::GetWorkflowResponse response;
-    ::grpc::Status status = stub_->GetWorkflow(&context, request, &response);
+    ::grpc::Status status =
+        stub_->GetWorkflow(runtime::testing::CallContext().get(), request, &response);
     *out = response.workflow();
     return status;
   }
@@ -172,11 +149,10 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
   }
 
   ::grpc::Status TeamCapacity(const std::string& team_id, v1::GetTeamCapacityResponse* out) {
-    ::grpc::ClientContext context;
     v1::GetTeamCapacityRequest request;
     request.set_tenant_id("acme");
     request.set_team_id(team_id);
-    return stub_->GetTeamCapacity(&context, request, out);
+    return stub_->GetTeamCapacity(runtime::testing::CallContext().get(), request, out);
   }
 
   // Submits two social posts: ana (WIP limit 1) takes one, the other waits
@@ -194,13 +170,12 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
 
   ::grpc::Status Advance(const std::string& request_id, const std::string& expected_stage,
                          const std::string& asset_links, v1::AdvanceStageResponse* response) {
-    ::grpc::ClientContext context;
     v1::AdvanceStageRequest request;
     request.set_tenant_id("acme");
     request.set_request_id(request_id);
     request.set_expected_stage_id(expected_stage);
     if (!asset_links.empty()) (*request.mutable_fields())["asset_links"] = asset_links;
-    return stub_->AdvanceStage(&context, request, response);
+    return stub_->AdvanceStage(runtime::testing::CallContext().get(), request, response);
   }
 
   // The events of `type` on the workflows topic, decoded.
@@ -210,9 +185,7 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
     WaitFor(
         [&] {
           out.clear();
-          for (const kafka::Record& r : kafka::testing::ReadTopic(
-                   settings_.kafka_bootstrap_servers, settings_.Topic(events::kWorkflowsTopic),
-                   1000, absl::Seconds(3))) {
+          for (const kafka::Record& r : RecordsOn(events::kWorkflowsTopic)) {
             if (r.header("ce_type") != type) continue;
             Payload p;
             if (p.ParseFromString(r.value)) out.push_back(p);
@@ -223,13 +196,8 @@ class RoutingIntegrationTest : public redis::RedisTestEnv {
     return out;
   }
 
-  runtime::CommonSettings settings_;
   std::string policy_path_;
-  std::unique_ptr<config::Config> config_;
-  metrics::Metrics metrics_;
-  std::unique_ptr<RoutingApp> app_;
   std::unique_ptr<v1::RoutingService::Stub> stub_;
-  std::unique_ptr<kafka::Producer> producer_;
 };
 
 TEST_F(RoutingIntegrationTest, RequestIsRoutedToTeamOwnerAndApprovalTier) {
@@ -251,8 +219,7 @@ TEST_F(RoutingIntegrationTest, RequestIsRoutedToTeamOwnerAndApprovalTier) {
   EXPECT_EQ(routed[0].tiering_rule().rule_id(), "health-claims");
   EXPECT_THAT(routed[0].approval_steps(), ::testing::ElementsAre("brand", "legal", "compliance"));
 
-  auto timers = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
-                                          settings_.Topic(events::kTimerRequestsTopic), 1);
+  auto timers = RecordsOn(events::kTimerRequestsTopic, 1);
   ASSERT_EQ(timers.size(), 1u);
   v1::TimerRequested timer;
   ASSERT_TRUE(timer.ParseFromString(timers[0].value));
@@ -279,19 +246,18 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
   const std::string queued = one.owner_id().empty() ? "req_1" : "req_2";
   EXPECT_EQ((queued == "req_1" ? two : one).owner_id(), "ana");
 
-  ::grpc::ClientContext list_context;
   v1::ListQueueRequest list;
   list.set_tenant_id("acme");
   list.set_team_id("social");
   list.set_unassigned_only(true);
   v1::ListQueueResponse queue;
-  ASSERT_TRUE(stub_->ListQueue(&list_context, list, &queue).ok());
+  ASSERT_TRUE(stub_->ListQueue(runtime::testing::CallContext().get(), list, &queue).ok());
   ASSERT_EQ(queue.tasks_size(), 1);
   EXPECT_EQ(queue.tasks(0).request_id(), queued);
   EXPECT_EQ(queue.tasks(0).queue_reason(), "all members at WIP limit");
   // The router sets the gauge once it has published, just after storing.
   EXPECT_TRUE(WaitFor([&] {
-    return metrics_.Render().find(R"(flywheel_routing_queued_requests{team="social"} 1)") !=
+    return metrics().Render().find(R"(flywheel_routing_queued_requests{team="social"} 1)") !=
            std::string::npos;
   }));
 
@@ -301,7 +267,6 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
   EXPECT_EQ(load.total_wip_limit(), 1u);
   EXPECT_EQ(load.queued_tasks(), 1u);
 
-  ::grpc::ClientContext join_context;
   v1::JoinTeamRequest join;
   join.set_tenant_id("acme");
   join.set_team_id("social");
@@ -309,7 +274,7 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
   join.mutable_member()->set_available(true);
   join.mutable_member()->set_wip_limit(1);
   v1::JoinTeamResponse joined;
-  ::grpc::Status status = stub_->JoinTeam(&join_context, join, &joined);
+  ::grpc::Status status = stub_->JoinTeam(runtime::testing::CallContext().get(), join, &joined);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(joined.team().members_size(), 2);
 
@@ -317,15 +282,15 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
       WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "bob"; })
           .owner_id(),
       "bob");
-  EXPECT_THAT(metrics_.Render(), HasSubstr(R"(flywheel_routing_queued_requests{team="social"} 0)"));
+  EXPECT_THAT(metrics().Render(),
+              HasSubstr(R"(flywheel_routing_queued_requests{team="social"} 0)"));
   auto assigned = WorkflowEvents<v1::TaskAssigned>(events::kTaskAssigned, 3);
   bool bob_got_it = false;
   for (const auto& a : assigned) {
     bob_got_it |= a.request_id() == queued && a.task().assignee_id() == "bob";
   }
   EXPECT_TRUE(bob_got_it) << "no task.assigned for " << queued << " to bob";
-  auto capacity_events = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
-                                                   settings_.Topic(events::kCapacityTopic), 1);
+  auto capacity_events = RecordsOn(events::kCapacityTopic, 1);
   ASSERT_EQ(capacity_events.size(), 1u);
   EXPECT_EQ(capacity_events[0].header("ce_type"), events::kCapacityChanged);
 }
@@ -403,10 +368,10 @@ TEST_F(RoutingIntegrationTest, CancelArrivingBeforeTheSubmitKeepsTheRequestUnrou
   CancelRequest("req_late");
   Submit("req_late", "social_post", "Replayed from a dead letter");
   EXPECT_TRUE(WaitFor([&] {
-    return metrics_.Render().find(
+    return metrics().Render().find(
                R"(flywheel_kafka_handled_events_total{handler="routing.requests",outcome="ok"} 2)") !=
            std::string::npos;
-  })) << metrics_.Render();
+  })) << metrics().Render();
   v1::WorkflowInstance wf;
   EXPECT_EQ(GetWorkflow("req_late", &wf).error_code(), ::grpc::StatusCode::NOT_FOUND);
 }
@@ -418,7 +383,7 @@ TEST_F(RoutingIntegrationTest, PolicyReloadHandsQueuedWorkToRaisedCapacity) {
   std::string raised = kPolicy;
   raised.replace(raised.find("{id: ana, wip_limit: 1}"), 23, "{id: ana, wip_limit: 2}");
   WritePolicy(raised);
-  ASSERT_TRUE(app_->ReloadPolicyNow().ok());
+  ASSERT_TRUE(routing().ReloadPolicyNow().ok());
   EXPECT_EQ(
       WaitForWorkflow(queued, [](const v1::WorkflowInstance& wf) { return wf.owner_id() == "ana"; })
           .owner_id(),
@@ -429,7 +394,7 @@ TEST_F(RoutingIntegrationTest, InvalidPolicyIsRefusedAndTheRunningOneStays) {
   std::string bad = kPolicy;
   bad.replace(bad.find("team: social}"), 13, "team: video}");
   WritePolicy(bad);
-  absl::Status reload = app_->ReloadPolicyNow();
+  absl::Status reload = routing().ReloadPolicyNow();
   EXPECT_EQ(reload.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reload.message(), HasSubstr("assignment_rules[0].team: unknown team \"video\""));
   EXPECT_THAT(std::string(ValidatePolicyFile(policy_path_).message()),
@@ -442,24 +407,16 @@ TEST_F(RoutingIntegrationTest, InvalidPolicyIsRefusedAndTheRunningOneStays) {
   std::string good = kPolicy;
   good.replace(good.find("team: social}"), 13, "team: growth}");
   WritePolicy(good);
-  ASSERT_TRUE(app_->ReloadPolicyNow().ok());
+  ASSERT_TRUE(routing().ReloadPolicyNow().ok());
   EXPECT_TRUE(ValidatePolicyFile(policy_path_).ok());
   Submit("req_after_good", "social_post", "Now growth");
   EXPECT_EQ(WaitForWorkflow("req_after_good").team_id(), "growth");
 }
 
 TEST_F(RoutingIntegrationTest, UndecodableEventIsDeadLettered) {
-  kafka::CloudEvent event{.id = "evt_garbage",
-                          .source = "//tests",
-                          .type = events::kRequestSubmitted,
-                          .data_content_type = kafka::kProtobufContentType,
-                          .key = "req_garbage",
-                          .data = "\xff\xff not protobuf"};
-  auto record = kafka::EncodeBinary(event, settings_.Topic(events::kRequestsTopic));
-  ASSERT_TRUE(record.ok());
-  ASSERT_TRUE(producer_->SendAndWait(*record).ok());
-  auto dead = kafka::testing::ReadTopic(settings_.kafka_bootstrap_servers,
-                                        settings_.Topic(events::kRoutingDeadLetterTopic), 1);
+  ASSERT_NO_FATAL_FAILURE(PublishRequestEvent(events::kRequestSubmitted, "req_garbage",
+                                              "evt_garbage", "\xff\xff not protobuf"));
+  auto dead = RecordsOn(events::kRoutingDeadLetterTopic, 1);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_THAT(std::string(dead[0].header(kafka::kDeadLetterReasonHeader).value_or("")),
               HasSubstr("not a flywheel.intake.v1.RequestSubmitted"));

@@ -53,6 +53,10 @@ metrics::Metrics& ServiceFixture::StartAlongside(StartFunction start, std::strin
   return alongside_.back()->metrics;
 }
 
+void ServiceFixture::CreateTopicsBeforeStart(std::vector<kafka::TopicSpec> topics) {
+  for (auto& topic : topics) topics_before_start_.push_back(std::move(topic));
+}
+
 void ServiceFixture::Start(Service& service, const CommonSettings& settings) {
   auto config = config::Config::FromString(service.config_yaml, "test", {});
   ASSERT_TRUE(config.ok()) << config.status();
@@ -68,6 +72,10 @@ void ServiceFixture::SetUp() {
   auto settings = IntegrationSettings(options().endpoint.ToString(), prefix());
   ASSERT_TRUE(settings.ok()) << settings.status();
   settings_ = *settings;
+  std::vector<kafka::TopicSpec> topics = topics_before_start_;
+  for (auto& topic : topics) topic.name = settings_.Topic(topic.name);
+  absl::Status created = kafka::EnsureTopics(settings_.kafka_bootstrap_servers, topics);
+  ASSERT_TRUE(created.ok()) << created;
   for (const auto& service : alongside_) {
     Start(*service, settings_);
     if (HasFatalFailure()) return;

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "flywheel/config/config.h"
+#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/record.h"
@@ -38,7 +39,8 @@ std::unique_ptr<::grpc::ClientContext> CallContext(absl::Duration deadline = abs
 /// A GoogleTest fixture for a test against a running service, on the test
 /// bed's broker and Redis. `SetUp` makes fresh settings (`IntegrationSettings`:
 /// a topic prefix no other test uses, this test's Redis key prefix, port 0),
-/// builds the service's `config::Config` from its YAML, starts the service
+/// creates the topics given to `CreateTopicsBeforeStart`, builds the
+/// service's `config::Config` from its YAML, starts the service
 /// with its own `metrics::Metrics` and opens a gRPC channel to it. Services
 /// added with `StartAlongside` start before it, in the order added.
 /// `TearDown` stops the service under test, then the others in reverse, then
@@ -65,6 +67,11 @@ class ServiceFixture : public redis::RedisTestEnv {
   /// stopped after the service under test. Only before `SetUp`. Returns the
   /// metrics it records into (owned by the fixture).
   metrics::Metrics& StartAlongside(StartFunction start, std::string config_yaml = "{}");
+
+  /// Topics for `SetUp` to create, prefixed, before it starts any service:
+  /// for a test that stands in for the service owning a topic the service
+  /// under test reads. Names are catalog names. Only before `SetUp`.
+  void CreateTopicsBeforeStart(std::vector<kafka::TopicSpec> topics);
 
   void SetUp() override;
   void TearDown() override;
@@ -96,6 +103,7 @@ class ServiceFixture : public redis::RedisTestEnv {
   CommonSettings settings_;
   std::unique_ptr<Service> service_;
   std::vector<std::unique_ptr<Service>> alongside_;
+  std::vector<kafka::TopicSpec> topics_before_start_;
   std::shared_ptr<::grpc::Channel> channel_;
   std::unique_ptr<kafka::Producer> producer_;  // made on the first Publish
 };
