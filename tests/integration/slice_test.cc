@@ -14,7 +14,9 @@
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
+#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
+#include "flywheel/outbox/outbox.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/runtime/testing/service_fixture.h"
 #include "intake_app.h"
@@ -42,7 +44,10 @@ class SliceTest : public runtime::testing::ServiceFixture {
     auto pool = redis::Pool::Create({.connection = options(), .capacity = 1});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
-    store_ = std::make_unique<routing::RedisWorkflowStore>(*pool_, prefix());
+    // Only read here: the outbox is never written through.
+    outbox_ = std::make_unique<outbox::RedisOutbox>(*pool_, unused_publisher_,
+                                                    outbox::RedisOutboxOptions{}, store_metrics_);
+    store_ = std::make_unique<routing::RedisWorkflowStore>(*pool_, prefix(), *outbox_);
   }
 
   intake::v1::SubmitRequestRequest ValidRequest() {
@@ -64,6 +69,9 @@ class SliceTest : public runtime::testing::ServiceFixture {
   metrics::Metrics& routing_metrics_ = StartAlongside(routing::StartRouting);
   std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
   std::unique_ptr<redis::Pool> pool_;
+  kafka::testing::RecordingPublisher unused_publisher_;
+  metrics::Metrics store_metrics_;
+  std::unique_ptr<outbox::RedisOutbox> outbox_;
   std::unique_ptr<routing::RedisWorkflowStore> store_;
 };
 

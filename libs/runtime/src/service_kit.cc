@@ -137,9 +137,11 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   });
   parts->publisher = std::make_unique<kafka::KafkaEventPublisher>(*parts->producer,
                                                                   "//flywheel/" + declaration.name);
+  // Each service its own outbox (`<prefix><service>:outbox:{tag}:...`): two
+  // services' events for one request must not hold each other back.
   parts->outbox = std::make_unique<outbox::RedisOutbox>(
       *parts->pool, *parts->publisher,
-      outbox::RedisOutboxOptions{.key_prefix = settings.redis_key_prefix,
+      outbox::RedisOutboxOptions{.key_prefix = settings.redis_key_prefix + declaration.name + ":",
                                  .grace = absl::Milliseconds(delivery_timeout_ms) + kRelayMargin},
       metrics);
   parts->relay = Periodic::Start(

@@ -237,7 +237,8 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   ASSERT_TRUE(pool.ok()) << pool.status();
   kafka::testing::RecordingPublisher never_used;
   metrics::Metrics unused;
-  outbox::RedisOutbox outbox(**pool, never_used, {.key_prefix = prefix()}, unused);
+  // Keyed as the service kit keys intake's outbox.
+  outbox::RedisOutbox outbox(**pool, never_used, {.key_prefix = prefix() + "intake:"}, unused);
   RedisRequestStore store(**pool, prefix(), outbox);
   v1::RequestSubmitted submitted;
   submitted.set_tenant_id("acme");
@@ -261,7 +262,7 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   ASSERT_TRUE(created.ok()) << created.status();
   ASSERT_TRUE(
       admin()
-          .Command({"ZADD", prefix() + "outbox:{acme}:queue", "XX",
+          .Command({"ZADD", prefix() + "intake:outbox:{acme}:queue", "XX",
                     absl::StrCat(absl::ToUnixMicros(absl::Now() - absl::Minutes(1))), events[0].id})
           .ok());
 
@@ -270,7 +271,7 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   EXPECT_EQ(records[0].header("ce_id"), events[0].id);
   EXPECT_EQ(records[0].key, "req_cut_off");
   EXPECT_TRUE(WaitFor([&] {
-    auto left = admin().Command({"ZCARD", prefix() + "outbox:{acme}:queue"});
+    auto left = admin().Command({"ZCARD", prefix() + "intake:outbox:{acme}:queue"});
     return left.ok() && left->integer() == 0;
   })) << "the outbox still holds the event";
   EXPECT_TRUE(WaitFor([&] {

@@ -11,9 +11,13 @@ constexpr size_t kDrainBatch = 50;
 
 }  // namespace
 
-Assigner::Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, RoutingMetrics& metrics,
-                   RoutingTopics topics)
-    : store_(store), publisher_(publisher), metrics_(metrics), topics_(std::move(topics)) {}
+Assigner::Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, outbox::Outbox& outbox,
+                   RoutingMetrics& metrics, RoutingTopics topics)
+    : store_(store),
+      publisher_(publisher),
+      outbox_(outbox),
+      metrics_(metrics),
+      topics_(std::move(topics)) {}
 
 absl::StatusOr<std::vector<MemberSpec>> Assigner::Roster(const Policy& policy,
                                                          const std::string& tenant_id,
@@ -87,34 +91,46 @@ absl::StatusOr<size_t> Assigner::DrainBatch(const Policy& policy, const std::str
   full = queue.size() == kDrainBatch;
   size_t assigned_now = 0;
   absl::Status first_error;
+  const EventsFor assigned = [this](const StoredWorkflow& after, const AssignResult&) {
+    const auto& w = after.workflow;
+    const bool first_stage = !w.stages().empty() && ActiveStage(w) >= 0 &&
+                             w.stages(0).stage_id() == w.current_stage_id();
+    return std::vector<kafka::OutgoingEvent>{TaskAssignedEvent(
+        topics_, after,
+        first_stage ? routing::v1::ASSIGNMENT_REASON_ROUTED
+                    : routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
+        "",
+        w.request_id() + "/" + w.current_stage_id() + "/assigned/" + std::to_string(w.revision()))};
+  };
   for (const QueueEntry& entry : queue) {
     auto wf = store_.Find(tenant_id, entry.request_id);
     if (!wf.ok() || !wf->has_value()) continue;
     auto spec = SpecFor(policy, **wf);
     if (!spec.ok() || spec->candidates.empty()) continue;
-    auto result = store_.AssignQueued(tenant_id, team_id, entry.request_id, *spec);
-    if (!result.ok()) {
-      first_error.Update(result.status());
+    auto committed = store_.AssignQueued(**wf, *spec, assigned);
+    if (committed.ok() && committed->outcome == Committed::Outcome::kOutboxPending) {
+      // The request's earlier events go out first, then it is tried again.
+      if (absl::Status drained = outbox_.Drain(tenant_id); !drained.ok()) {
+        first_error.Update(drained);
+        break;
+      }
+      committed = store_.AssignQueued(**wf, *spec, assigned);
+    }
+    if (!committed.ok()) {
+      first_error.Update(committed.status());
       break;
     }
-    if (!result->changed) continue;
+    // Stale: it moved since it was read (the next drain sees it again).
+    if (committed->outcome != Committed::Outcome::kDone || !committed->result.changed) continue;
     ++assigned_now;
     metrics_.CountAssignment("assigned");
-    auto assigned = store_.Find(tenant_id, entry.request_id);
-    if (!assigned.ok() || !assigned->has_value()) continue;
-    const auto& w = (*assigned)->workflow;
-    const bool first_stage = !w.stages().empty() && ActiveStage(w) >= 0 &&
-                             w.stages(0).stage_id() == w.current_stage_id();
-    auto published = publisher_.Publish(TaskAssignedEvent(
-        topics_, **assigned,
-        first_stage ? routing::v1::ASSIGNMENT_REASON_ROUTED
-                    : routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
-        "",
-        w.request_id() + "/" + w.current_stage_id() + "/assigned/" + std::to_string(w.revision())));
-    if (!published.ok()) first_error.Update(published.status());
+    if (absl::Status st = outbox_.Publish(tenant_id, committed->events); !st.ok()) {
+      log::Warn("task.assigned left for the outbox relay",
+                {{"request_id", entry.request_id}, {"error", st.ToString()}});
+    }
     log::Info("queued request assigned", {{"request_id", entry.request_id},
                                           {"team_id", team_id},
-                                          {"assignee_id", result->assignee}});
+                                          {"assignee_id", committed->result.assignee}});
   }
   RefreshGauge(tenant_id, team_id);
   if (!first_error.ok()) return first_error;

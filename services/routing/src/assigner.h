@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "flywheel/kafka/event_publisher.h"
+#include "flywheel/outbox/outbox.h"
 #include "policy.h"
 #include "routing_events.h"
 #include "routing_metrics.h"
@@ -17,8 +18,11 @@ namespace flywheel::routing {
 /// Thread-safe (the store is atomic per step; the policy is a snapshot).
 class Assigner {
  public:
-  Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, RoutingMetrics& metrics,
-           RoutingTopics topics);
+  /// `publisher` for what routing publishes from events it consumes (a
+  /// redelivery republishes those), `outbox` for the events the store keeps
+  /// with a change (AdvanceStage, capacity calls, queued work handed out).
+  Assigner(WorkflowStore& store, kafka::EventPublisher& publisher, outbox::Outbox& outbox,
+           RoutingMetrics& metrics, RoutingTopics topics);
 
   /// The team's members now: the policy's roster with run-time changes.
   /// NOT_FOUND when the policy has no such team.
@@ -31,7 +35,9 @@ class Assigner {
   absl::StatusOr<AssignSpec> SpecFor(const Policy& policy, const StoredWorkflow& wf);
 
   /// Assigns the team's queued requests, most urgent first, while members
-  /// have room; publishes task.assigned for each and refreshes the gauge.
+  /// have room; publishes task.assigned for each (stored with the
+  /// assignment, so the relay publishes it if the broker is down) and
+  /// refreshes the gauge.
   absl::Status Drain(const Policy& policy, const std::string& tenant_id,
                      const std::string& team_id);
 
@@ -48,6 +54,7 @@ class Assigner {
 
   WorkflowStore& store() { return store_; }
   kafka::EventPublisher& publisher() { return publisher_; }
+  outbox::Outbox& outbox() { return outbox_; }
   RoutingMetrics& metrics() { return metrics_; }
   const RoutingTopics& topics() const { return topics_; }
 
@@ -59,6 +66,7 @@ class Assigner {
 
   WorkflowStore& store_;
   kafka::EventPublisher& publisher_;
+  outbox::Outbox& outbox_;
   RoutingMetrics& metrics_;
   RoutingTopics topics_;
 };

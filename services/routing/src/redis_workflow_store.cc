@@ -16,19 +16,23 @@ constexpr absl::Duration kAcquireTimeout = absl::Seconds(2);
 // Shared by the assignment scripts. KEYS[1..6]: workflow, load, rr, queue,
 // reasons, open (see the class comment).
 //
-// pick(start): ARGV[start] = n, then n (member id, WIP limit) pairs sorted by
-// id. Picks by strategy among members below their limit and counts the task
-// against them. Returns the member (or nil) and n.
+// choose(strategy, start, freed): ARGV[start] = n, then n (member id, WIP
+// limit) pairs sorted by id. Picks by strategy among members below their
+// limit, counting `freed` (a member whose slot the change frees) one task
+// lighter; writes nothing. Returns the member (or nil) and n.
+//
+// take(strategy, best): counts the task against `best`.
 //
 // place(): gives the task to `best`, or queues the request with the reason.
 constexpr char kAssignLib[] = R"lua(
-local function pick(strategy, start)
+local function choose(strategy, start, freed)
   local n = tonumber(ARGV[start])
   local ids, limits, loads = {}, {}, {}
   for i = 1, n do
     ids[i] = ARGV[start + 2 * i - 1]
     limits[i] = tonumber(ARGV[start + 2 * i])
     loads[i] = tonumber(redis.call('HGET', KEYS[2], ids[i]) or '0')
+    if ids[i] == freed and loads[i] > 0 then loads[i] = loads[i] - 1 end
   end
   local best, best_load = nil, nil
   if strategy == 'round_robin' then
@@ -39,7 +43,6 @@ local function pick(strategy, start)
       local i = ((first - 1 + k) % n) + 1
       if loads[i] < limits[i] then best = ids[i]; break end
     end
-    if best then redis.call('SET', KEYS[3], best) end
   else
     for i = 1, n do
       if loads[i] < limits[i] and (best == nil or loads[i] < best_load) then
@@ -47,11 +50,22 @@ local function pick(strategy, start)
       end
     end
   end
-  if best then redis.call('HINCRBY', KEYS[2], best, 1) end
   return best, n
 end
 
-local function place(request_id, score, best, n, reason_if_none)
+local function take(strategy, best)
+  if not best then return end
+  if strategy == 'round_robin' then redis.call('SET', KEYS[3], best) end
+  redis.call('HINCRBY', KEYS[2], best, 1)
+end
+
+local function reason_for(best, n, reason_if_none)
+  if best then return '' end
+  if n > 0 then return 'all members at WIP limit' end
+  return reason_if_none
+end
+
+local function place(request_id, score, best, reason)
   if best then
     redis.call('ZADD', KEYS[6], score, request_id)
     redis.call('ZREM', KEYS[4], request_id)
@@ -60,14 +74,11 @@ local function place(request_id, score, best, n, reason_if_none)
     if (redis.call('HGET', KEYS[1], 'owner') or '') == '' then
       redis.call('HSET', KEYS[1], 'owner', best)
     end
-    return ''
+    return
   end
-  local reason = reason_if_none
-  if n > 0 then reason = 'all members at WIP limit' end
   redis.call('ZADD', KEYS[4], score, request_id)
   redis.call('HSET', KEYS[5], request_id, reason)
   redis.call('HSET', KEYS[1], 'assignee', '', 'queue_reason', reason)
-  return reason
 end
 
 local function release(request_id)
@@ -96,51 +107,86 @@ end
 if redis.call('EXISTS', KEYS[7]) == 1 then return {2, '', ''} end
 local nf = tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'revision', '1', unpack(ARGV, 6, 5 + 2 * nf))
-local best, n = pick(ARGV[4], 6 + 2 * nf)
-local reason = place(ARGV[1], ARGV[2], best, n, ARGV[3])
+local best, n = choose(ARGV[4], 6 + 2 * nf, nil)
+take(ARGV[4], best)
+local reason = reason_for(best, n, ARGV[3])
+place(ARGV[1], ARGV[2], best, reason)
 local first = redis.call('HMGET', KEYS[1], 'wf', 'request')
 redis.call('HSET', KEYS[1], 'first_wf', first[1], 'first_request', first[2],
            'first_assignee', best or '', 'first_reason', reason)
 return {1, best or '', reason}
 )lua";
 
+// The changes that cause events (Advance, AssignQueued) run twice: a dry
+// run that only says who would get the task, so the caller can build the
+// events the change causes; then the change itself with those events
+// (RedisOutbox's arguments last), made only if the pick is still the same.
+// Replies: {1 done | 0 dry run | -1 stale revision | -2 pick changed |
+// -3 outbox pending | -4 not queued, assignee, queue_reason, previous
+// assignee}.
+//
 // ARGV: request_id, score, reason_if_none, strategy, expected_revision,
-// completed 0|1, nf, nf field/value pairs, candidates.
-// Returns {1 | -1 (stale), assignee, queue_reason, previous assignee}.
+// completed 0|1, mode dry|commit, expected assignee, nf, nf field/value
+// pairs, candidates, then the outbox's.
 constexpr char kAdvanceBody[] = R"lua(
 local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
 if rev ~= tonumber(ARGV[5]) then return {-1, '', '', ''} end
-local prev = release(ARGV[1])
-local nf = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'revision', tostring(rev + 1), unpack(ARGV, 8, 7 + 2 * nf))
+local prev = redis.call('HGET', KEYS[1], 'assignee') or ''
+local nf = tonumber(ARGV[9])
 local best, reason = nil, ''
+if ARGV[6] ~= '1' then
+  local n
+  best, n = choose(ARGV[4], 10 + 2 * nf, prev)
+  reason = reason_for(best, n, ARGV[3])
+end
+if ARGV[7] == 'dry' then return {0, best or '', reason, prev} end
+if (best or '') ~= ARGV[8] then return {-2, best or '', reason, prev} end
+if flywheel_outbox_busy(ARGV[1]) then return {-3, '', '', ''} end
+release(ARGV[1])
+redis.call('HSET', KEYS[1], 'revision', tostring(rev + 1), unpack(ARGV, 10, 9 + 2 * nf))
 if ARGV[6] == '1' then
   redis.call('HSET', KEYS[1], 'assignee', '', 'queue_reason', '')
 else
-  local n
-  best, n = pick(ARGV[4], 8 + 2 * nf)
-  reason = place(ARGV[1], ARGV[2], best, n, ARGV[3])
+  take(ARGV[4], best)
+  place(ARGV[1], ARGV[2], best, reason)
 end
+flywheel_outbox_put()
 return {1, best or '', reason, prev}
 )lua";
 
-// ARGV: request_id, reason_if_none, strategy, candidates.
-// Returns {assigned 0|1, assignee, queue_reason}.
+// ARGV: request_id, reason_if_none, strategy, expected_revision, mode,
+// expected assignee, candidates, then the outbox's. Replies as Advance's;
+// a commit that finds nobody below their limit updates the reason only.
 constexpr char kAssignQueuedBody[] = R"lua(
 local score = redis.call('ZSCORE', KEYS[4], ARGV[1])
-if not score then return {0, '', ''} end
-if (redis.call('HGET', KEYS[1], 'assignee') or '') ~= '' then return {0, '', ''} end
-local best, n = pick(ARGV[3], 4)
+if not score or (redis.call('HGET', KEYS[1], 'assignee') or '') ~= '' then
+  return {-4, '', '', ''}
+end
+local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
+if rev ~= tonumber(ARGV[4]) then return {-1, '', '', ''} end
+local best, n = choose(ARGV[3], 7, nil)
+local reason = reason_for(best, n, ARGV[2])
+if ARGV[5] == 'dry' then return {0, best or '', reason, ''} end
+if (best or '') ~= ARGV[6] then return {-2, best or '', reason, ''} end
 if not best then
-  local reason = ARGV[2]
-  if n > 0 then reason = 'all members at WIP limit' end
   redis.call('HSET', KEYS[5], ARGV[1], reason)
   redis.call('HSET', KEYS[1], 'queue_reason', reason)
-  return {0, '', reason}
+  return {1, '', reason, ''}
 end
-place(ARGV[1], score, best, n, '')
+if flywheel_outbox_busy(ARGV[1]) then return {-3, '', '', ''} end
+take(ARGV[3], best)
+place(ARGV[1], score, best, '')
 redis.call('HINCRBY', KEYS[1], 'revision', 1)
-return {1, best, ''}
+flywheel_outbox_put()
+return {1, best, '', ''}
+)lua";
+
+// KEYS[1]: the team's members hash, then the outbox's. ARGV: member id,
+// routing.v1.Member ("" for one who left), then the outbox's.
+constexpr char kPutMemberBody[] = R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+flywheel_outbox_put()
+return 1
 )lua";
 
 // ARGV: request_id, reason, expected assignee. Returns 1 when the expected
@@ -224,6 +270,12 @@ absl::StatusOr<StoredWorkflow> Decode(std::map<std::string, std::string>& h,
   out.assignment_rule_id = h["arule"];
   out.tiering_rule_id = h["trule"];
   out.tiering_explanation = h["texpl"];
+  if (!first && !h["adv_request"].empty()) {
+    out.last_advance_request = h["adv_request"];
+    if (!out.last_advance_answer.ParseFromString(h["adv_answer"])) {
+      return absl::DataLossError("last advance answer of " + request_id + " does not decode");
+    }
+  }
   return out;
 }
 
@@ -243,16 +295,43 @@ const char* StrategyName(Strategy s) {
 std::vector<std::string> Fields(const StoredWorkflow& wf) {
   routing::v1::WorkflowInstance plan = wf.workflow;
   plan.clear_owner_id();
-  return {"wf",       plan.SerializeAsString(),
-          "request",  wf.request.SerializeAsString(),
-          "event_id", wf.event_id,
-          "skills",   absl::StrJoin(wf.required_skills, ","),
-          "region",   wf.region,
-          "arule",    wf.assignment_rule_id,
-          "trule",    wf.tiering_rule_id,
-          "texpl",    wf.tiering_explanation,
-          "team",     TeamOf(wf.workflow.team_id())};
+  return {"wf",
+          plan.SerializeAsString(),
+          "request",
+          wf.request.SerializeAsString(),
+          "event_id",
+          wf.event_id,
+          "skills",
+          absl::StrJoin(wf.required_skills, ","),
+          "region",
+          wf.region,
+          "arule",
+          wf.assignment_rule_id,
+          "trule",
+          wf.tiering_rule_id,
+          "texpl",
+          wf.tiering_explanation,
+          "team",
+          TeamOf(wf.workflow.team_id()),
+          "adv_request",
+          wf.last_advance_request,
+          "adv_answer",
+          wf.last_advance_request.empty() ? "" : wf.last_advance_answer.SerializeAsString()};
 }
+
+// How many times a change is tried while the team's load keeps moving
+// between its dry run and its commit.
+constexpr int kPickAttempts = 3;
+
+// Reply codes of the two-step scripts (kAdvanceBody).
+enum Reply : int64_t {
+  kReplyDone = 1,
+  kReplyDry = 0,
+  kReplyStale = -1,
+  kReplyPickChanged = -2,
+  kReplyOutboxPending = -3,
+  kReplyNotQueued = -4,
+};
 
 absl::StatusOr<std::vector<redis::Reply>> Array(absl::StatusOr<redis::Reply> reply) {
   if (!reply.ok()) return reply.status();
@@ -261,12 +340,15 @@ absl::StatusOr<std::vector<redis::Reply>> Array(absl::StatusOr<redis::Reply> rep
 
 }  // namespace
 
-RedisWorkflowStore::RedisWorkflowStore(redis::Pool& pool, std::string key_prefix)
-    : pool_(pool), key_prefix_(std::move(key_prefix)) {
+RedisWorkflowStore::RedisWorkflowStore(redis::Pool& pool, std::string key_prefix,
+                                       outbox::RedisOutbox& outbox)
+    : pool_(pool), key_prefix_(std::move(key_prefix)), outbox_(outbox) {
+  const std::string with_outbox = std::string(outbox::RedisOutbox::kLua) + kAssignLib;
   // Registration of fixed, valid scripts cannot fail.
   (void)scripts_.Register("create", std::string(kAssignLib) + kCreateBody);
-  (void)scripts_.Register("advance", std::string(kAssignLib) + kAdvanceBody);
-  (void)scripts_.Register("assign_queued", std::string(kAssignLib) + kAssignQueuedBody);
+  (void)scripts_.Register("advance", with_outbox + kAdvanceBody);
+  (void)scripts_.Register("assign_queued", with_outbox + kAssignQueuedBody);
+  (void)scripts_.Register("put_member", std::string(outbox::RedisOutbox::kLua) + kPutMemberBody);
   (void)scripts_.Register("unassign", std::string(kAssignLib) + kUnassignBody);
   (void)scripts_.Register("refresh", kRefreshScript);
 }
@@ -363,34 +445,87 @@ absl::StatusOr<std::map<std::string, std::string>> RedisWorkflowStore::Hash(
   return h;
 }
 
-absl::StatusOr<AssignResult> RedisWorkflowStore::Advance(const StoredWorkflow& next,
-                                                         int64_t expected_revision,
-                                                         const AssignSpec& assign) {
+absl::StatusOr<Committed> RedisWorkflowStore::TwoStep(const ChangeScript& change,
+                                                      const EventsFor& events) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
+  for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto dry, Array(scripts_.Eval(*conn, change.script, change.keys,
+                                                            change.args("dry", "", nullptr))));
+    if (dry.size() != 4) return absl::InternalError(change.script + " script returned a bad reply");
+    if (dry[0].integer() == kReplyStale) return Committed{.outcome = Committed::Outcome::kStale};
+    if (dry[0].integer() == kReplyNotQueued) return Committed{};
+    Committed out{.result = {.changed = true,
+                             .assignee = dry[1].str(),
+                             .queue_reason = dry[2].str(),
+                             .previous_assignee = dry[3].str()}};
+    if (change.changes_only_with_pick && out.result.assignee.empty()) out.result.changed = false;
+    if (out.result.changed) {
+      out.after = change.after(out.result);
+      out.events = events(out.after, out.result);
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(outbox::RedisOutbox::ScriptArgs staged,
+                              outbox_.ForScript(change.tenant_id, out.events));
+    std::vector<std::string> keys = change.keys;
+    keys.insert(keys.end(), staged.keys.begin(), staged.keys.end());
+    std::vector<std::string> args = change.args("commit", out.result.assignee, &out.after);
+    args.insert(args.end(), staged.args.begin(), staged.args.end());
+    FLYWHEEL_ASSIGN_OR_RETURN(auto reply, Array(scripts_.Eval(*conn, change.script, keys, args)));
+    if (reply.size() != 4)
+      return absl::InternalError(change.script + " script returned a bad reply");
+    switch (reply[0].integer()) {
+      case kReplyDone:
+        return out;
+      case kReplyPickChanged:
+        continue;
+      case kReplyStale:
+        return Committed{.outcome = Committed::Outcome::kStale};
+      case kReplyOutboxPending:
+        return Committed{.outcome = Committed::Outcome::kOutboxPending};
+      case kReplyNotQueued:
+        return Committed{};
+      default:
+        return absl::InternalError(change.script + " script returned a bad reply");
+    }
+  }
+  // The team's load kept moving: the caller reads the workflow again.
+  return Committed{.outcome = Committed::Outcome::kStale};
+}
+
+absl::StatusOr<Committed> RedisWorkflowStore::Advance(const StoredWorkflow& next,
+                                                      int64_t expected_revision,
+                                                      const AssignSpec& assign,
+                                                      const EventsFor& events) {
   const auto& w = next.workflow;
   const bool completed = w.status() != routing::v1::WORKFLOW_STATUS_ACTIVE;
-  std::vector<std::string> fields = Fields(next);
-  std::vector<std::string> args = {w.request_id(),
-                                   Score(w),
-                                   assign.reason_if_none,
-                                   StrategyName(assign.strategy),
-                                   std::to_string(expected_revision),
-                                   completed ? "1" : "0",
-                                   std::to_string(fields.size() / 2)};
-  args.insert(args.end(), fields.begin(), fields.end());
-  AppendCandidates(assign, args);
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      auto reply,
-      Array(scripts_.Eval(*conn, "advance", AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
-                          args)));
-  if (reply.size() != 4) return absl::InternalError("advance script returned a bad reply");
-  if (reply[0].integer() != 1) {
-    return absl::AbortedError("workflow of " + w.request_id() + " changed meanwhile; retry");
-  }
-  return AssignResult{.changed = true,
-                      .assignee = reply[1].str(),
-                      .queue_reason = reply[2].str(),
-                      .previous_assignee = reply[3].str()};
+  ChangeScript change{
+      .script = "advance",
+      .tenant_id = w.tenant_id(),
+      .keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
+      .args =
+          [&](const char* mode, const std::string& expected, const StoredWorkflow* after) {
+            std::vector<std::string> fields =
+                after == nullptr ? std::vector<std::string>{} : Fields(*after);
+            std::vector<std::string> args = {w.request_id(),
+                                             Score(w),
+                                             assign.reason_if_none,
+                                             StrategyName(assign.strategy),
+                                             std::to_string(expected_revision),
+                                             completed ? "1" : "0",
+                                             mode,
+                                             expected,
+                                             std::to_string(fields.size() / 2)};
+            args.insert(args.end(), fields.begin(), fields.end());
+            AppendCandidates(assign, args);
+            return args;
+          },
+      .after =
+          [&](const AssignResult& result) {
+            StoredWorkflow after = StoredAfterAssign(next, result, expected_revision + 1);
+            if (!after.last_advance_request.empty()) after.last_advance_answer = after.workflow;
+            return after;
+          },
+  };
+  return TwoStep(change, events);
 }
 
 absl::Status RedisWorkflowStore::Refresh(const StoredWorkflow& next, int64_t expected_revision) {
@@ -428,21 +563,32 @@ absl::StatusOr<std::vector<std::string>> RedisWorkflowStore::Tenants() {
   return out;
 }
 
-absl::StatusOr<AssignResult> RedisWorkflowStore::AssignQueued(const std::string& tenant_id,
-                                                              const std::string& team_id,
-                                                              const std::string& request_id,
-                                                              const AssignSpec& assign) {
-  std::vector<std::string> args = {request_id, assign.reason_if_none,
-                                   StrategyName(assign.strategy)};
-  AppendCandidates(assign, args);
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(auto reply,
-                            Array(scripts_.Eval(*conn, "assign_queued",
-                                                AssignKeys(tenant_id, team_id, request_id), args)));
-  if (reply.size() != 3) return absl::InternalError("assign script returned a bad reply");
-  return AssignResult{.changed = reply[0].integer() == 1,
-                      .assignee = reply[1].str(),
-                      .queue_reason = reply[2].str()};
+absl::StatusOr<Committed> RedisWorkflowStore::AssignQueued(const StoredWorkflow& wf,
+                                                           const AssignSpec& assign,
+                                                           const EventsFor& events) {
+  const auto& w = wf.workflow;
+  ChangeScript change{
+      .script = "assign_queued",
+      .tenant_id = w.tenant_id(),
+      .keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id()),
+      .args =
+          [&](const char* mode, const std::string& expected, const StoredWorkflow*) {
+            std::vector<std::string> args = {w.request_id(),
+                                             assign.reason_if_none,
+                                             StrategyName(assign.strategy),
+                                             std::to_string(w.revision()),
+                                             mode,
+                                             expected};
+            AppendCandidates(assign, args);
+            return args;
+          },
+      .after =
+          [&](const AssignResult& result) {
+            return StoredAfterAssign(wf, result, w.revision() + 1);
+          },
+      .changes_only_with_pick = true,
+  };
+  return TwoStep(change, events);
 }
 
 absl::StatusOr<bool> RedisWorkflowStore::Unassign(const std::string& tenant_id,
@@ -533,24 +679,35 @@ RedisWorkflowStore::MemberOverrides(const std::string& tenant_id, const std::str
 }
 
 absl::Status RedisWorkflowStore::PutMember(const std::string& tenant_id, const std::string& team_id,
-                                           const MemberSpec& member) {
+                                           const MemberSpec& member,
+                                           std::vector<kafka::OutgoingEvent>& events) {
   routing::v1::Member m;
   m.set_user_id(member.id);
   for (const auto& s : member.skills) m.add_skills(s);
   if (!member.region.empty()) m.add_regions(member.region);
   m.set_wip_limit(static_cast<uint32_t>(member.wip_limit));
   m.set_available(!member.on_leave);
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  return conn
-      ->Command({"HSET", TeamKey(tenant_id, team_id, "members"), member.id, m.SerializeAsString()})
-      .status();
+  return SetMember(tenant_id, team_id, member.id, m.SerializeAsString(), events);
 }
 
 absl::Status RedisWorkflowStore::RemoveMember(const std::string& tenant_id,
                                               const std::string& team_id,
-                                              const std::string& member_id) {
+                                              const std::string& member_id,
+                                              std::vector<kafka::OutgoingEvent>& events) {
+  return SetMember(tenant_id, team_id, member_id, "", events);
+}
+
+absl::Status RedisWorkflowStore::SetMember(const std::string& tenant_id, const std::string& team_id,
+                                           const std::string& member_id, const std::string& value,
+                                           std::vector<kafka::OutgoingEvent>& events) {
+  FLYWHEEL_ASSIGN_OR_RETURN(outbox::RedisOutbox::ScriptArgs staged,
+                            outbox_.ForScript(tenant_id, events));
+  std::vector<std::string> keys = {TeamKey(tenant_id, team_id, "members")};
+  keys.insert(keys.end(), staged.keys.begin(), staged.keys.end());
+  std::vector<std::string> args = {member_id, value};
+  args.insert(args.end(), staged.args.begin(), staged.args.end());
   FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  return conn->Command({"HSET", TeamKey(tenant_id, team_id, "members"), member_id, ""}).status();
+  return scripts_.Eval(*conn, "put_member", keys, args).status();
 }
 
 }  // namespace flywheel::routing

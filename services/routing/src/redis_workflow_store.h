@@ -1,9 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "flywheel/outbox/outbox.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/script_registry.h"
 #include "workflow_store.h"
@@ -27,25 +29,25 @@ namespace flywheel::routing {
 ///   team:<team>:open          sorted set: request ids with an assigned task
 ///   team:<team>:members       hash: member -> routing.v1.Member ("" = left)
 /// and, outside every tenant's slot, `<prefix>routing:tenants` (set: every
-/// tenant with a workflow). Thread-safe.
+/// tenant with a workflow). The events of Advance, AssignQueued and the
+/// member changes go to the tenant's outbox in the script that makes the
+/// change. Thread-safe.
 class RedisWorkflowStore final : public WorkflowStore {
  public:
-  RedisWorkflowStore(redis::Pool& pool, std::string key_prefix);
+  RedisWorkflowStore(redis::Pool& pool, std::string key_prefix, outbox::RedisOutbox& outbox);
 
   absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
   absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
                                                      const std::string& request_id) override;
   absl::StatusOr<std::optional<StoredWorkflow>> FindFirst(const std::string& tenant_id,
                                                           const std::string& request_id) override;
-  absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next, int64_t expected_revision,
-                                       const AssignSpec& assign) override;
+  absl::StatusOr<Committed> Advance(const StoredWorkflow& next, int64_t expected_revision,
+                                    const AssignSpec& assign, const EventsFor& events) override;
   absl::Status Refresh(const StoredWorkflow& next, int64_t expected_revision) override;
   absl::Status RememberCancel(const std::string& tenant_id, const std::string& request_id) override;
   absl::StatusOr<std::vector<std::string>> Tenants() override;
-  absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
-                                            const std::string& team_id,
-                                            const std::string& request_id,
-                                            const AssignSpec& assign) override;
+  absl::StatusOr<Committed> AssignQueued(const StoredWorkflow& wf, const AssignSpec& assign,
+                                         const EventsFor& events) override;
   absl::StatusOr<bool> Unassign(const std::string& tenant_id, const std::string& team_id,
                                 const std::string& request_id, const std::string& expected_assignee,
                                 const std::string& reason) override;
@@ -60,9 +62,11 @@ class RedisWorkflowStore final : public WorkflowStore {
   absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
       const std::string& tenant_id, const std::string& team_id) override;
   absl::Status PutMember(const std::string& tenant_id, const std::string& team_id,
-                         const MemberSpec& member) override;
+                         const MemberSpec& member,
+                         std::vector<kafka::OutgoingEvent>& events) override;
   absl::Status RemoveMember(const std::string& tenant_id, const std::string& team_id,
-                            const std::string& member_id) override;
+                            const std::string& member_id,
+                            std::vector<kafka::OutgoingEvent>& events) override;
 
   /// The key of a request's workflow (for operators and tests).
   std::string WorkflowKey(const std::string& tenant_id, const std::string& request_id) const;
@@ -71,6 +75,25 @@ class RedisWorkflowStore final : public WorkflowStore {
                       const std::string& what) const;
 
  private:
+  // A change that causes events, run in two steps (see kAdvanceBody).
+  struct ChangeScript {
+    std::string script;
+    std::string tenant_id;
+    std::vector<std::string> keys;
+    // The script's ARGV for a mode ("dry" or "commit"), the pick the commit
+    // expects, and the workflow it stores (null for the dry run).
+    std::function<std::vector<std::string>(const char* mode, const std::string& expected,
+                                           const StoredWorkflow* after)>
+        args;
+    // The workflow as the change leaves it.
+    std::function<StoredWorkflow(const AssignResult&)> after;
+    // AssignQueued: finding nobody free changes nothing (but the reason).
+    bool changes_only_with_pick = false;
+  };
+  absl::StatusOr<Committed> TwoStep(const ChangeScript& change, const EventsFor& events);
+  absl::Status SetMember(const std::string& tenant_id, const std::string& team_id,
+                         const std::string& member_id, const std::string& value,
+                         std::vector<kafka::OutgoingEvent>& events);
   std::string CancelledKey(const std::string& tenant_id, const std::string& request_id) const;
   std::string TenantsKey() const;
   absl::Status RegisterTenant(redis::Connection& conn, const std::string& tenant_id);
@@ -81,6 +104,7 @@ class RedisWorkflowStore final : public WorkflowStore {
 
   redis::Pool& pool_;
   std::string key_prefix_;
+  outbox::RedisOutbox& outbox_;
   redis::ScriptRegistry scripts_;
   std::mutex tenants_mu_;
   absl::flat_hash_set<std::string> registered_tenants_;  // guarded by tenants_mu_

@@ -164,14 +164,29 @@ absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
       ApplyCancel(wf.workflow, clock_.Now());
       wf.queue_reason.clear();
       // Advance to an ended workflow: frees the assignee's slot or takes the
-      // request out of its queue, and assigns nothing.
-      FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Advance(wf, revision, AssignSpec{}));
-      wf.workflow.set_revision(revision + 1);
-      released = result.previous_assignee;
+      // request out of its queue, and assigns nothing. Its events are
+      // stored with it.
+      FLYWHEEL_ASSIGN_OR_RETURN(
+          Committed committed,
+          store.Advance(wf, revision, AssignSpec{},
+                        [this](const StoredWorkflow& after, const AssignResult&) {
+                          return CancelEvents(assigner_.topics(), after);
+                        }));
+      if (committed.outcome == Committed::Outcome::kOutboxPending) {
+        FLYWHEEL_RETURN_IF_ERROR(assigner_.outbox().Drain(tenant));
+      }
+      if (committed.outcome != Committed::Outcome::kDone) {
+        return absl::AbortedError("workflow of " + request_id + " changed meanwhile; retry");
+      }
+      released = committed.result.previous_assignee;
+      FLYWHEEL_RETURN_IF_ERROR(assigner_.outbox().Publish(tenant, committed.events));
       break;
     }
     case routing::v1::WORKFLOW_STATUS_CANCELLED:
-      break;  // A redelivery: republish what the cancel published.
+      // A redelivery: republish what the cancel published.
+      FLYWHEEL_RETURN_IF_ERROR(
+          assigner_.publisher().PublishAll(CancelEvents(assigner_.topics(), wf)).status());
+      break;
     default:
       log::Info("cancel of a workflow that already ended; nothing changes",
                 {{"request_id", request_id},
@@ -179,8 +194,6 @@ absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
                  {"event_id", event_id}});
       return absl::OkStatus();
   }
-  FLYWHEEL_RETURN_IF_ERROR(
-      assigner_.publisher().PublishAll(CancelEvents(assigner_.topics(), wf)).status());
   // The freed slot goes to queued work, as when work finishes.
   const std::shared_ptr<const Policy> policy = policy_.Get();
   if (absl::Status st = assigner_.Drain(*policy, tenant, wf.workflow.team_id()); !st.ok()) {

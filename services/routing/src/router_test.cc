@@ -132,10 +132,11 @@ class RouterTest : public ::testing::Test {
   FakeClock clock_;
   metrics::Metrics metrics_;
   RoutingMetrics routing_metrics_{metrics_};
-  FakeWorkflowStore store_;
   kafka::testing::RecordingPublisher publisher_;
+  outbox::testing::InMemoryOutbox outbox_{publisher_};
+  FakeWorkflowStore store_{outbox_};
   PolicyHolder policy_{TestPolicy()};
-  Assigner assigner_{store_, publisher_, routing_metrics_, {"wf", "timers", "capacity"}};
+  Assigner assigner_{store_, publisher_, outbox_, routing_metrics_, {"wf", "timers", "capacity"}};
   Router router_{policy_, assigner_, clock_};
   WorkflowOps ops_{policy_, assigner_, clock_};
 };
@@ -294,6 +295,62 @@ TEST_F(RouterTest, FinishingWorkAssignsTheQueuedRequest) {
   EXPECT_EQ(Stored("req_2").workflow.owner_id(), "ana");
   EXPECT_EQ(publisher_.OfType(events::kWorkflowCompleted).size(), 1u);
   EXPECT_THAT(metrics_.Render(), HasSubstr(R"(flywheel_routing_queued_requests{team="social"} 0)"));
+}
+
+TEST_F(RouterTest, ARetriedAdvanceGetsTheFirstAnswerAndChangesNothing) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  advance.set_expected_stage_id("creation");
+  advance.set_actor_id("ana");
+  auto first = ops_.AdvanceStage(advance);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->current_stage_id(), "scheduling_qa");
+  publisher_.Clear();
+  clock_.Advance(absl::Minutes(1));
+
+  auto retried = ops_.AdvanceStage(advance);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->SerializeAsString(), first->SerializeAsString());
+  EXPECT_EQ(Stored("req_1").workflow.revision(), first->revision());
+  EXPECT_EQ(publisher_.size(), 0u) << "a retry publishes nothing new";
+  EXPECT_THAT(metrics_.Render(),
+              HasSubstr(R"(flywheel_routing_stage_advances_total{result="replayed"} 1)"));
+
+  // The same stage with anything else different is a new request: stale.
+  advance.set_note("clicked again");
+  EXPECT_EQ(ops_.AdvanceStage(advance).status().code(), absl::StatusCode::kAborted);
+}
+
+TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLater) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  publisher_.Clear();
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  auto moved = ops_.AdvanceStage(advance);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->current_stage_id(), "scheduling_qa");
+  const std::vector<kafka::OutgoingEvent> waiting = outbox_.Stored("acme");
+  ASSERT_EQ(waiting.size(), 3u);  // stage.advanced, the timer's CANCEL, task.assigned
+  EXPECT_EQ(waiting[0].type, events::kStageAdvanced);
+
+  // The broker is back; the next advance of the request sends the waiting
+  // events before its own, so they keep their order on the topic.
+  publisher_.FailWith(absl::OkStatus());
+  (*advance.mutable_fields())["asset_links"] =
+      "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
+  auto done = ops_.AdvanceStage(advance);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->status(), routing::v1::WORKFLOW_STATUS_COMPLETED);
+  std::vector<std::string> types;
+  for (const auto& e : publisher_.published()) types.push_back(e.type);
+  EXPECT_THAT(types, ::testing::ElementsAre(events::kStageAdvanced, events::kTimerRequested,
+                                            events::kTaskAssigned, events::kStageAdvanced,
+                                            events::kTimerRequested, events::kWorkflowCompleted));
+  EXPECT_TRUE(outbox_.Stored("acme").empty());
 }
 
 TEST_F(RouterTest, JoiningMemberTakesQueuedWork) {

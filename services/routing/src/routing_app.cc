@@ -3,6 +3,7 @@
 #include "assigner.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/outbox/outbox.h"
 #include "flywheel/runtime/service_kit.h"
 #include "policy_parser.h"
 #include "redis_workflow_store.h"
@@ -37,10 +38,10 @@ class App final : public RoutingApp {
  public:
   App(std::unique_ptr<runtime::ServiceKit> kit, std::shared_ptr<const Policy> shipped)
       : kit_(std::move(kit)),
-        store_(kit_->redis(), kit_->settings().redis_key_prefix),
+        store_(kit_->redis(), kit_->settings().redis_key_prefix, kit_->outbox()),
         routing_metrics_(kit_->metrics()),
         policy_(std::move(shipped)),
-        assigner_(store_, kit_->publisher(), routing_metrics_,
+        assigner_(store_, kit_->publisher(), kit_->outbox(), routing_metrics_,
                   {.workflows = kit_->Topic(events::kWorkflowsTopic),
                    .timer_requests = kit_->Topic(events::kTimerRequestsTopic),
                    .capacity = kit_->Topic(events::kCapacityTopic)}),

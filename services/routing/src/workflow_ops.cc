@@ -1,5 +1,7 @@
 #include "workflow_ops.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -69,6 +71,19 @@ int LoadOf(const std::map<std::string, int>& loads, const std::string& id) {
   return it == loads.end() ? 0 : it->second;
 }
 
+// The request's bytes with map entries in key order, so two encodings of
+// one request compare equal.
+std::string Deterministic(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 absl::Status RequireTenantAndTeam(const std::string& tenant_id, const std::string& team_id) {
   FieldErrors errors;
   if (tenant_id.empty()) errors.Add("tenant_id", "is required");
@@ -101,13 +116,44 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
   if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
   if (request.request_id().empty()) errors.Add("request_id", "is required");
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
-  const std::shared_ptr<const Policy> policy = policy_.Get();
-  WorkflowStore& store = assigner_.store();
-  FLYWHEEL_ASSIGN_OR_RETURN(auto found, store.Find(request.tenant_id(), request.request_id()));
-  if (!found.has_value()) {
-    return absl::NotFoundError("no workflow for request " + request.request_id());
+  const std::string fingerprint = Deterministic(request);
+  for (int attempt = 1;; ++attempt) {
+    FLYWHEEL_ASSIGN_OR_RETURN(auto found,
+                              assigner_.store().Find(request.tenant_id(), request.request_id()));
+    if (!found.has_value()) {
+      return absl::NotFoundError("no workflow for request " + request.request_id());
+    }
+    if (found->last_advance_request == fingerprint) {
+      // A retry of the call that moved the workflow (its answer was lost,
+      // or it timed out after the change was stored): the same answer.
+      assigner_.metrics().CountAdvance("replayed");
+      return found->last_advance_answer;
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(Committed committed, TryAdvance(request, *std::move(found)));
+    switch (committed.outcome) {
+      case Committed::Outcome::kDone:
+        return Finish(committed);
+      case Committed::Outcome::kStale:
+        // Its assignment moved since it was read (queued work handed out):
+        // plan again from what is stored now.
+        if (attempt < 3) continue;
+        return absl::AbortedError("workflow of " + request.request_id() + " keeps changing; retry");
+      case Committed::Outcome::kOutboxPending:
+        // An earlier change's events go out first, or this one's would
+        // overtake them on the topic.
+        if (absl::Status st = assigner_.outbox().Drain(request.tenant_id()); !st.ok()) {
+          return absl::UnavailableError("workflow of " + request.request_id() +
+                                        " has events not published yet and the broker is "
+                                        "unavailable; retry");
+        }
+        continue;
+    }
   }
-  StoredWorkflow next = *std::move(found);
+}
+
+absl::StatusOr<Committed> WorkflowOps::TryAdvance(const routing::v1::AdvanceStageRequest& request,
+                                                  StoredWorkflow next) {
+  const std::shared_ptr<const Policy> policy = policy_.Get();
   const int64_t revision = next.workflow.revision();
   FLYWHEEL_ASSIGN_OR_RETURN(
       Transition t, PlanAdvance(next.workflow, request.expected_stage_id(), request.to_stage_id()));
@@ -142,53 +188,65 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
     *c.mutable_satisfy_time() =
         google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   }
-  ApplyAdvance(next.workflow, t, now, to == nullptr ? absl::ZeroDuration() : to->sla);
+  const absl::Duration sla = to == nullptr ? absl::ZeroDuration() : to->sla;
+  ApplyAdvance(next.workflow, t, now, sla);
   next.queue_reason.clear();
+  next.last_advance_request = Deterministic(request);
   AssignSpec spec;
   if (t.to >= 0) {
     FLYWHEEL_ASSIGN_OR_RETURN(spec, assigner_.SpecFor(*policy, next));
   }
-  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Advance(next, revision, spec));
-  assigner_.metrics().CountAdvance("ok");
-  if (t.to >= 0)
-    assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
-
-  FLYWHEEL_ASSIGN_OR_RETURN(auto after, store.Find(request.tenant_id(), request.request_id()));
-  if (!after.has_value()) return absl::UnavailableError("workflow vanished after it was stored");
-  const auto& w = after->workflow;
   const RoutingTopics& topics = assigner_.topics();
-  kafka::EventPublisher& publisher = assigner_.publisher();
-  const std::string id = w.request_id() + "/advance/" + std::to_string(revision);
-
-  routing::v1::StageAdvanced advanced;
-  advanced.set_tenant_id(w.tenant_id());
-  advanced.set_request_id(w.request_id());
-  advanced.set_from_stage_id(from_id);
-  advanced.set_from_stage(from_category);
-  if (t.to >= 0) {
-    advanced.set_to_stage_id(w.stages(t.to).stage_id());
-    advanced.set_to_stage(w.stages(t.to).stage());
-  }
-  for (const std::string& s : t.skipped) advanced.add_skipped_stage_ids(s);
-  *advanced.mutable_from_stage_enter_time() = from_enter;
-  *advanced.mutable_transition_time() = w.update_time();
-  advanced.set_actor_id(request.actor_id());
-  std::vector<kafka::OutgoingEvent> events = {
-      StageAdvancedEvent(topics, advanced, id),
-      TimerCancelEvent(topics, *after, from_id, id + "/timer-cancel")};
-  if (t.to >= 0) {
-    events.push_back(TaskAssignedEvent(topics, *after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
-                                       result.previous_assignee, id + "/assigned"));
-    if (to != nullptr && to->sla > absl::ZeroDuration()) {
-      events.push_back(TimerStartEvent(topics, *after, to->sla, id + "/timer"));
+  const std::string id = next.workflow.request_id() + "/advance/" + std::to_string(revision);
+  const EventsFor events = [&](const StoredWorkflow& after, const AssignResult& result) {
+    const auto& w = after.workflow;
+    routing::v1::StageAdvanced advanced;
+    advanced.set_tenant_id(w.tenant_id());
+    advanced.set_request_id(w.request_id());
+    advanced.set_from_stage_id(from_id);
+    advanced.set_from_stage(from_category);
+    if (t.to >= 0) {
+      advanced.set_to_stage_id(w.stages(t.to).stage_id());
+      advanced.set_to_stage(w.stages(t.to).stage());
     }
-  } else {
-    events.push_back(WorkflowCompletedEvent(topics, *after, id + "/completed"));
+    for (const std::string& s : t.skipped) advanced.add_skipped_stage_ids(s);
+    *advanced.mutable_from_stage_enter_time() = from_enter;
+    *advanced.mutable_transition_time() = w.update_time();
+    advanced.set_actor_id(request.actor_id());
+    std::vector<kafka::OutgoingEvent> out = {
+        StageAdvancedEvent(topics, advanced, id),
+        TimerCancelEvent(topics, after, from_id, id + "/timer-cancel")};
+    if (t.to >= 0) {
+      out.push_back(TaskAssignedEvent(topics, after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
+                                      result.previous_assignee, id + "/assigned"));
+      if (sla > absl::ZeroDuration())
+        out.push_back(TimerStartEvent(topics, after, sla, id + "/timer"));
+    } else {
+      out.push_back(WorkflowCompletedEvent(topics, after, id + "/completed"));
+    }
+    return out;
+  };
+  FLYWHEEL_ASSIGN_OR_RETURN(Committed committed,
+                            assigner_.store().Advance(next, revision, spec, events));
+  if (committed.outcome == Committed::Outcome::kDone) {
+    assigner_.metrics().CountAdvance("ok");
+    if (t.to >= 0) {
+      assigner_.metrics().CountAssignment(committed.result.assignee.empty() ? "queued"
+                                                                            : "assigned");
+    }
   }
-  // One acknowledgement wait for all of them, which also narrows the window
-  // in which a broker failure leaves some published and some not.
-  FLYWHEEL_RETURN_IF_ERROR(publisher.PublishAll(events).status());
-  if (absl::Status st = assigner_.Drain(*policy, w.tenant_id(), w.team_id()); !st.ok()) {
+  return committed;
+}
+
+routing::v1::WorkflowInstance WorkflowOps::Finish(const Committed& committed) {
+  const auto& w = committed.after.workflow;
+  // The change and its events are stored: the call succeeded. When the
+  // broker does not take them now, the outbox relay publishes them.
+  if (absl::Status st = assigner_.outbox().Publish(w.tenant_id(), committed.events); !st.ok()) {
+    log::Warn("stage advanced; its events are left for the outbox relay",
+              {{"request_id", w.request_id()}, {"error", st.ToString()}});
+  }
+  if (absl::Status st = assigner_.Drain(*policy_.Get(), w.tenant_id(), w.team_id()); !st.ok()) {
     log::Warn("queue not drained after advance",
               {{"team_id", w.team_id()}, {"error", st.ToString()}});
   }
@@ -338,24 +396,32 @@ absl::StatusOr<routing::v1::GetTeamCapacityResponse> WorkflowOps::GetTeamCapacit
   return out;
 }
 
-absl::Status WorkflowOps::PublishCapacity(const std::string& tenant_id, const std::string& team_id,
-                                          const std::string& user_id,
-                                          routing::v1::CapacityChange change,
-                                          const std::optional<MemberSpec>& member) {
-  FLYWHEEL_ASSIGN_OR_RETURN(auto team, GetTeam(tenant_id, team_id));
+absl::StatusOr<std::vector<kafka::OutgoingEvent>> WorkflowOps::CapacityEvents(
+    const std::string& tenant_id, const std::string& team_id,
+    const std::vector<MemberSpec>& roster_after, const std::string& user_id,
+    routing::v1::CapacityChange change) {
+  FLYWHEEL_ASSIGN_OR_RETURN(auto loads, assigner_.store().Loads(tenant_id, team_id));
   routing::v1::CapacityChanged changed;
   changed.set_tenant_id(tenant_id);
   changed.set_team_id(team_id);
   changed.set_user_id(user_id);
   changed.set_change(change);
-  for (const auto& m : team.members()) {
-    if (member.has_value() && m.user_id() == user_id) *changed.mutable_member() = m;
+  for (const MemberSpec& spec : roster_after) {
+    const routing::v1::Member m = MemberProto(spec, LoadOf(loads, spec.id));
+    if (m.user_id() == user_id) *changed.mutable_member() = m;
     if (m.available()) changed.set_total_wip_limit(changed.total_wip_limit() + m.wip_limit());
     changed.set_total_open_tasks(changed.total_open_tasks() + m.open_tasks());
   }
-  return assigner_.publisher()
-      .Publish(CapacityChangedEvent(assigner_.topics(), changed, NewRandomId("evt")))
-      .status();
+  return std::vector<kafka::OutgoingEvent>{
+      CapacityChangedEvent(assigner_.topics(), changed, NewRandomId("evt"))};
+}
+
+void WorkflowOps::PublishStored(const std::string& tenant_id,
+                                const std::vector<kafka::OutgoingEvent>& events) {
+  if (absl::Status st = assigner_.outbox().Publish(tenant_id, events); !st.ok()) {
+    log::Warn("capacity change stored; its event is left for the outbox relay",
+              {{"tenant_id", tenant_id}, {"error", st.ToString()}});
+  }
 }
 
 absl::StatusOr<routing::v1::Team> WorkflowOps::JoinTeam(
@@ -382,10 +448,13 @@ absl::StatusOr<routing::v1::Team> WorkflowOps::JoinTeam(
                                      ? static_cast<int>(m.wip_limit())
                                      : policy->FindTeam(request.team_id())->default_wip_limit,
                     .on_leave = !m.available()};
+  roster.push_back(member);
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto events, CapacityEvents(request.tenant_id(), request.team_id(), roster, member.id,
+                                  routing::v1::CAPACITY_CHANGE_MEMBER_JOINED));
   FLYWHEEL_RETURN_IF_ERROR(
-      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member));
-  FLYWHEEL_RETURN_IF_ERROR(PublishCapacity(request.tenant_id(), request.team_id(), member.id,
-                                           routing::v1::CAPACITY_CHANGE_MEMBER_JOINED, member));
+      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member, events));
+  PublishStored(request.tenant_id(), events);
   FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, request.tenant_id(), request.team_id()));
   return GetTeam(request.tenant_id(), request.team_id());
 }
@@ -407,7 +476,11 @@ absl::StatusOr<routing::v1::LeaveTeamResponse> WorkflowOps::LeaveTeam(
     return absl::NotFoundError(request.user_id() + " is not a member of " + team_id);
   }
   WorkflowStore& store = assigner_.store();
-  FLYWHEEL_RETURN_IF_ERROR(store.RemoveMember(tenant, team_id, request.user_id()));
+  std::erase_if(roster, [&](const MemberSpec& m) { return m.id == request.user_id(); });
+  FLYWHEEL_ASSIGN_OR_RETURN(auto events, CapacityEvents(tenant, team_id, roster, request.user_id(),
+                                                        routing::v1::CAPACITY_CHANGE_MEMBER_LEFT));
+  FLYWHEEL_RETURN_IF_ERROR(store.RemoveMember(tenant, team_id, request.user_id(), events));
+  PublishStored(tenant, events);
   std::vector<std::string> moved;
   FLYWHEEL_ASSIGN_OR_RETURN(auto open, store.OpenRequests(tenant, team_id));
   for (const QueueEntry& entry : open) {
@@ -418,8 +491,6 @@ absl::StatusOr<routing::v1::LeaveTeamResponse> WorkflowOps::LeaveTeam(
                                                            "assignee left the team"));
     if (removed) moved.push_back(id);
   }
-  FLYWHEEL_RETURN_IF_ERROR(PublishCapacity(tenant, team_id, request.user_id(),
-                                           routing::v1::CAPACITY_CHANGE_MEMBER_LEFT, std::nullopt));
   if (request.reassign_open_tasks() || moved.empty()) {
     FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, tenant, team_id));
   } else {
@@ -477,10 +548,12 @@ absl::StatusOr<routing::v1::Team> WorkflowOps::UpdateMember(
       member.region = m.regions().empty() ? "" : m.regions(0);
     }
   }
+  *it = member;
+  FLYWHEEL_ASSIGN_OR_RETURN(auto events, CapacityEvents(request.tenant_id(), request.team_id(),
+                                                        roster, member.id, change));
   FLYWHEEL_RETURN_IF_ERROR(
-      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member));
-  FLYWHEEL_RETURN_IF_ERROR(
-      PublishCapacity(request.tenant_id(), request.team_id(), member.id, change, member));
+      assigner_.store().PutMember(request.tenant_id(), request.team_id(), member, events));
+  PublishStored(request.tenant_id(), events);
   FLYWHEEL_RETURN_IF_ERROR(assigner_.Drain(*policy, request.tenant_id(), request.team_id()));
   return GetTeam(request.tenant_id(), request.team_id());
 }

@@ -29,7 +29,9 @@ class WorkflowOps {
   /// priority over queued requests: finishing comes before starting), then
   /// hands queued requests the capacity that is left. Publishes
   /// stage.advanced, timer CANCEL/START, task.assigned or
-  /// workflow.completed.
+  /// workflow.completed through the outbox: once the change is stored the
+  /// call succeeds, even when the broker is down. A repeat of the request
+  /// that last moved the workflow gets the answer it got then.
   absl::StatusOr<routing::v1::WorkflowInstance> AdvanceStage(
       const routing::v1::AdvanceStageRequest& request);
 
@@ -58,9 +60,19 @@ class WorkflowOps {
   absl::StatusOr<routing::v1::Team> UpdateMember(const routing::v1::UpdateMemberRequest& request);
 
  private:
-  absl::Status PublishCapacity(const std::string& tenant_id, const std::string& team_id,
-                               const std::string& user_id, routing::v1::CapacityChange change,
-                               const std::optional<MemberSpec>& member);
+  // One attempt: plans the advance from `next` (as read) and stores it with
+  // its events.
+  absl::StatusOr<Committed> TryAdvance(const routing::v1::AdvanceStageRequest& request,
+                                       StoredWorkflow next);
+  // Publishes a stored advance's events and hands out freed capacity.
+  routing::v1::WorkflowInstance Finish(const Committed& committed);
+  // CapacityChanged for the team as `roster_after` makes it.
+  absl::StatusOr<std::vector<kafka::OutgoingEvent>> CapacityEvents(
+      const std::string& tenant_id, const std::string& team_id,
+      const std::vector<MemberSpec>& roster_after, const std::string& user_id,
+      routing::v1::CapacityChange change);
+  // Publishes events a member change stored; the relay does when this fails.
+  void PublishStored(const std::string& tenant_id, const std::vector<kafka::OutgoingEvent>& events);
 
   PolicyHolder& policy_;
   Assigner& assigner_;

@@ -15,6 +15,19 @@ StoredWorkflow StoredAfterCreate(const StoredWorkflow& wf, const AssignResult& r
   return stored;
 }
 
+StoredWorkflow StoredAfterAssign(const StoredWorkflow& wf, const AssignResult& result,
+                                 int64_t revision) {
+  StoredWorkflow stored = wf;
+  auto& w = stored.workflow;
+  w.set_revision(revision);
+  if (w.owner_id().empty()) w.set_owner_id(result.assignee);
+  for (auto& stage : *w.mutable_stages()) {
+    if (stage.stage_id() == w.current_stage_id()) stage.set_assignee_id(result.assignee);
+  }
+  stored.queue_reason = result.queue_reason;
+  return stored;
+}
+
 int64_t QueueRank(const routing::v1::WorkflowInstance& workflow) {
   const int64_t priority = workflow.priority() == common::v1::PRIORITY_UNSPECIFIED
                                ? 5

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "assignment.h"
 #include "flywheel/intake/v1/resources.pb.h"
+#include "flywheel/kafka/event_publisher.h"
 #include "flywheel/routing/v1/resources.pb.h"
 #include "policy.h"
 
@@ -34,6 +36,12 @@ struct StoredWorkflow {
   std::string assignment_rule_id;
   std::string tiering_rule_id;
   std::string tiering_explanation;
+  /// The last AdvanceStage that moved the workflow (a serialized
+  /// AdvanceStageRequest) and the workflow it answered, so a retry of that
+  /// very request gets the same answer instead of a refusal. Empty until an
+  /// AdvanceStage moved it. `Advance` records the answer itself.
+  std::string last_advance_request;
+  routing::v1::WorkflowInstance last_advance_answer;
 };
 
 /// Who may take the active stage's task and how to pick among them.
@@ -63,6 +71,42 @@ struct AssignResult {
 /// something (`result.changed`): `wf` at revision 1 with the assignment the
 /// store made. Lets a caller skip reading the workflow back.
 StoredWorkflow StoredAfterCreate(const StoredWorkflow& wf, const AssignResult& result);
+
+/// What a store holds after a change to `wf` that assigned as `result` and
+/// left the workflow at `revision`: the assignee on the active stage (none
+/// when the workflow ended), the owner set when it had none, the queue
+/// reason.
+StoredWorkflow StoredAfterAssign(const StoredWorkflow& wf, const AssignResult& result,
+                                 int64_t revision);
+
+/// The events a change causes, built once the store knows what the change
+/// does (who got the task): from the workflow as the change leaves it.
+/// Called before anything is written, possibly more than once (when the
+/// team's load moved under a first attempt); must not have effects.
+using EventsFor = std::function<std::vector<kafka::OutgoingEvent>(const StoredWorkflow& after,
+                                                                  const AssignResult& result)>;
+
+/// What a change that causes events did. Its events were stored with it in
+/// the tenant's outbox (`outbox::Outbox`, tag = tenant id): publish them
+/// with `Outbox::Publish` once it returns.
+struct Committed {
+  enum class Outcome {
+    kDone,
+    /// The workflow's revision is no longer the one expected: nothing
+    /// changed; read it again.
+    kStale,
+    /// Events of an earlier change of this request are still in the outbox:
+    /// nothing changed; `Outbox::Drain` the tenant and try again, so this
+    /// change's events cannot overtake them.
+    kOutboxPending,
+  };
+  Outcome outcome = Outcome::kDone;
+  AssignResult result;
+  /// The workflow as the change left it (kDone with `result.changed`).
+  StoredWorkflow after;
+  /// The events stored with the change, ids and times fixed.
+  std::vector<kafka::OutgoingEvent> events;
+};
 
 /// The order of a team's queue and open tasks: most urgent first, by
 /// priority P1..P4 (unset last), then by when routing created the workflow.
@@ -107,13 +151,14 @@ class WorkflowStore {
       const std::string& tenant_id, const std::string& request_id) = 0;
 
   /// Replaces the workflow when its revision is still `expected_revision`
-  /// (ABORTED otherwise): frees the previous assignee's slot (or takes the
+  /// (kStale otherwise): frees the previous assignee's slot (or takes the
   /// request out of the queue), then assigns the new active stage by
   /// `assign`, or nothing when the workflow ended (completed or cancelled:
-  /// `next.workflow.status` is not active).
-  virtual absl::StatusOr<AssignResult> Advance(const StoredWorkflow& next,
-                                               int64_t expected_revision,
-                                               const AssignSpec& assign) = 0;
+  /// `next.workflow.status` is not active). Stores `events(after, result)`
+  /// in the same atomic step. When `next.last_advance_request` is set, the
+  /// workflow it leaves is kept as that request's answer.
+  virtual absl::StatusOr<Committed> Advance(const StoredWorkflow& next, int64_t expected_revision,
+                                            const AssignSpec& assign, const EventsFor& events) = 0;
 
   /// Replaces what routing keeps of the request (`next.request`, the
   /// workflow's priority and update time) when the revision is still
@@ -130,12 +175,12 @@ class WorkflowStore {
   /// Every tenant a workflow was created for (in any process), in no order.
   virtual absl::StatusOr<std::vector<std::string>> Tenants() = 0;
 
-  /// Assigns a queued request by `assign`; `changed = false` when nobody is
-  /// below their limit (the reason is updated) or it is no longer queued.
-  virtual absl::StatusOr<AssignResult> AssignQueued(const std::string& tenant_id,
-                                                    const std::string& team_id,
-                                                    const std::string& request_id,
-                                                    const AssignSpec& assign) = 0;
+  /// Assigns the queued request of `wf` (as read, at its revision: kStale
+  /// when it moved since) by `assign` and stores `events(after, result)`
+  /// with it. `result.changed = false` and no events when nobody is below
+  /// their limit (the reason is updated) or it is no longer queued.
+  virtual absl::StatusOr<Committed> AssignQueued(const StoredWorkflow& wf, const AssignSpec& assign,
+                                                 const EventsFor& events) = 0;
 
   /// Takes `request_id` away from `expected_assignee` (who left) and puts it
   /// in the team queue with `reason`; frees their slot. Atomic with the
@@ -165,10 +210,14 @@ class WorkflowStore {
   /// LeaveTeam: nullopt), applied over the policy's roster.
   virtual absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> MemberOverrides(
       const std::string& tenant_id, const std::string& team_id) = 0;
+  /// Both store `events` (the capacity change) with the change, in the
+  /// tenant's outbox; publish them once the call returns.
   virtual absl::Status PutMember(const std::string& tenant_id, const std::string& team_id,
-                                 const MemberSpec& member) = 0;
+                                 const MemberSpec& member,
+                                 std::vector<kafka::OutgoingEvent>& events) = 0;
   virtual absl::Status RemoveMember(const std::string& tenant_id, const std::string& team_id,
-                                    const std::string& member_id) = 0;
+                                    const std::string& member_id,
+                                    std::vector<kafka::OutgoingEvent>& events) = 0;
 };
 
 /// The queue name of requests no team matched.

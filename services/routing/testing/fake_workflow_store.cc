@@ -79,29 +79,45 @@ absl::StatusOr<std::optional<StoredWorkflow>> FakeWorkflowStore::Find(
   std::lock_guard<std::mutex> lock(mu_);
   auto it = workflows_.find(tenant_id + "/" + request_id);
   if (it == workflows_.end()) return std::nullopt;
-  StoredWorkflow out = it->second.wf;
-  out.workflow.set_revision(it->second.revision);
-  out.workflow.set_owner_id(it->second.owner);
+  return View(it->second);
+}
+
+StoredWorkflow FakeWorkflowStore::View(const Entry& e) {
+  StoredWorkflow out = e.wf;
+  out.workflow.set_revision(e.revision);
+  out.workflow.set_owner_id(e.owner);
   for (auto& stage : *out.workflow.mutable_stages()) {
-    if (stage.stage_id() == out.workflow.current_stage_id()) {
-      stage.set_assignee_id(it->second.assignee);
-    }
+    if (stage.stage_id() == out.workflow.current_stage_id()) stage.set_assignee_id(e.assignee);
   }
   return out;
 }
 
-absl::StatusOr<AssignResult> FakeWorkflowStore::Advance(const StoredWorkflow& next,
-                                                        int64_t expected_revision,
-                                                        const AssignSpec& assign) {
+Committed FakeWorkflowStore::Done(Entry& e, const AssignResult& result, const EventsFor& events) {
+  Committed out{.result = result, .after = View(e)};
+  if (!out.after.last_advance_request.empty()) {
+    out.after.last_advance_answer = out.after.workflow;
+    e.wf.last_advance_answer = out.after.workflow;
+  }
+  out.events = events(out.after, result);
+  outbox_.Store(out.after.workflow.tenant_id(), out.events);
+  return out;
+}
+
+absl::StatusOr<Committed> FakeWorkflowStore::Advance(const StoredWorkflow& next,
+                                                     int64_t expected_revision,
+                                                     const AssignSpec& assign,
+                                                     const EventsFor& events) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = workflows_.find(next.workflow.tenant_id() + "/" + next.workflow.request_id());
+  const std::string& tenant = next.workflow.tenant_id();
+  const std::string& id = next.workflow.request_id();
+  auto it = workflows_.find(tenant + "/" + id);
   if (it == workflows_.end() || it->second.revision != expected_revision) {
-    return absl::AbortedError("workflow changed meanwhile; retry");
+    return Committed{.outcome = Committed::Outcome::kStale};
   }
+  if (outbox_.Busy(tenant, id)) return Committed{.outcome = Committed::Outcome::kOutboxPending};
   Entry& e = it->second;
-  Team& team = TeamOf(next.workflow.tenant_id(), next.workflow.team_id());
-  const std::string id = next.workflow.request_id();
+  Team& team = TeamOf(tenant, next.workflow.team_id());
   const std::string prev = e.assignee;
   if (!prev.empty()) {
     team.load[prev] = std::max(0, team.load[prev] - 1);
@@ -117,10 +133,11 @@ absl::StatusOr<AssignResult> FakeWorkflowStore::Advance(const StoredWorkflow& ne
     result = Place(e, team, assign);
   } else {
     e.assignee.clear();
+    e.wf.queue_reason.clear();
     result.changed = true;
   }
   result.previous_assignee = prev;
-  return result;
+  return Done(e, result, events);
 }
 
 absl::Status FakeWorkflowStore::Refresh(const StoredWorkflow& next, int64_t expected_revision) {
@@ -153,22 +170,30 @@ absl::StatusOr<std::vector<std::string>> FakeWorkflowStore::Tenants() {
   return std::vector<std::string>(tenants_.begin(), tenants_.end());
 }
 
-absl::StatusOr<AssignResult> FakeWorkflowStore::AssignQueued(const std::string& tenant_id,
-                                                             const std::string& team_id,
-                                                             const std::string& request_id,
-                                                             const AssignSpec& assign) {
+absl::StatusOr<Committed> FakeWorkflowStore::AssignQueued(const StoredWorkflow& wf,
+                                                          const AssignSpec& assign,
+                                                          const EventsFor& events) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
-  Team& team = TeamOf(tenant_id, team_id);
-  auto it = workflows_.find(tenant_id + "/" + request_id);
+  const std::string& tenant = wf.workflow.tenant_id();
+  const std::string& id = wf.workflow.request_id();
+  Team& team = TeamOf(tenant, wf.workflow.team_id());
+  auto it = workflows_.find(tenant + "/" + id);
   if (it == workflows_.end() ||
-      std::find(team.queue.begin(), team.queue.end(), request_id) == team.queue.end()) {
-    return AssignResult{};
+      std::find(team.queue.begin(), team.queue.end(), id) == team.queue.end() ||
+      !it->second.assignee.empty()) {
+    return Committed{};
   }
-  AssignResult r = Place(it->second, team, assign);
-  if (r.assignee.empty()) return AssignResult{.queue_reason = r.queue_reason};
-  ++it->second.revision;
-  return r;
+  Entry& e = it->second;
+  if (e.revision != wf.workflow.revision()) return Committed{.outcome = Committed::Outcome::kStale};
+  if (!PickMember(assign.strategy, assign.candidates, team.load, team.last)) {
+    AssignResult r = Place(e, team, assign);  // only the reason changes
+    return Committed{.result = {.queue_reason = r.queue_reason}};
+  }
+  if (outbox_.Busy(tenant, id)) return Committed{.outcome = Committed::Outcome::kOutboxPending};
+  AssignResult r = Place(e, team, assign);
+  ++e.revision;
+  return Done(e, r, events);
 }
 
 absl::StatusOr<bool> FakeWorkflowStore::Unassign(const std::string& tenant_id,
@@ -234,19 +259,23 @@ absl::StatusOr<std::map<std::string, std::optional<MemberSpec>>> FakeWorkflowSto
 }
 
 absl::Status FakeWorkflowStore::PutMember(const std::string& tenant_id, const std::string& team_id,
-                                          const MemberSpec& member) {
+                                          const MemberSpec& member,
+                                          std::vector<kafka::OutgoingEvent>& events) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
   TeamOf(tenant_id, team_id).members[member.id] = member;
+  outbox_.Store(tenant_id, events);
   return absl::OkStatus();
 }
 
 absl::Status FakeWorkflowStore::RemoveMember(const std::string& tenant_id,
                                              const std::string& team_id,
-                                             const std::string& member_id) {
+                                             const std::string& member_id,
+                                             std::vector<kafka::OutgoingEvent>& events) {
   FAKE_CHECK_FAILURE();
   std::lock_guard<std::mutex> lock(mu_);
   TeamOf(tenant_id, team_id).members[member_id] = std::nullopt;
+  outbox_.Store(tenant_id, events);
   return absl::OkStatus();
 }
 

@@ -106,7 +106,9 @@ class ServiceKit {
   kafka::Producer& producer();
   /// Publishes with this service's CloudEvents source.
   kafka::EventPublisher& publisher();
-  /// The transactional outbox; its relay runs every `outbox.relay_interval`.
+  /// The service's transactional outbox, keyed under
+  /// `<redis.key_prefix><service name>:outbox:`; its relay runs every
+  /// `outbox.relay_interval`.
   outbox::RedisOutbox& outbox();
   /// A catalog topic name with this installation's prefix.
   std::string Topic(const std::string& name) const;
