@@ -70,33 +70,52 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(const std::string& bootstrap_servers,
-                                                        const std::string& topic,
-                                                        std::chrono::milliseconds timeout) {
+namespace {
+
+absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type,
+                                      const std::map<std::string, std::string>& properties) {
   ConfHandle conf(rd_kafka_conf_new());
-  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), {{"bootstrap.servers", bootstrap_servers}}));
+  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), properties));
   char error[512];
-  KafkaHandle client(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
+  KafkaHandle client(rd_kafka_new(type, conf.get(), error, sizeof(error)));
   if (!client) return absl::InvalidArgumentError(std::string("kafka client: ") + error);
   (void)conf.release();
+  return client;
+}
 
+// The ids of `topic`'s partitions, from the cluster's metadata.
+absl::StatusOr<std::vector<int32_t>> PartitionIds(rd_kafka_t* client, const std::string& topic,
+                                                  std::chrono::milliseconds timeout) {
   using TopicHandle = std::unique_ptr<rd_kafka_topic_t, Deleter<rd_kafka_topic_destroy>>;
   using MetadataHandle =
       std::unique_ptr<const rd_kafka_metadata_t, Deleter<rd_kafka_metadata_destroy>>;
-  TopicHandle handle(rd_kafka_topic_new(client.get(), topic.c_str(), nullptr));
+  TopicHandle handle(rd_kafka_topic_new(client, topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw = nullptr;
   FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
-      rd_kafka_metadata(client.get(), 0, handle.get(), &raw, static_cast<int>(timeout.count())),
+      rd_kafka_metadata(client, 0, handle.get(), &raw, static_cast<int>(timeout.count())),
       "metadata of " + topic));
   MetadataHandle metadata(raw);
   if (metadata->topic_cnt != 1) return absl::NotFoundError("no metadata for topic " + topic);
   const rd_kafka_metadata_topic_t& t = metadata->topics[0];
   FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(t.err, "topic " + topic));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < t.partition_cnt; ++i) ids.push_back(t.partitions[i].id);
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(const std::string& bootstrap_servers,
+                                                        const std::string& topic,
+                                                        std::chrono::milliseconds timeout) {
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      KafkaHandle client, NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_servers}}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<int32_t> partitions,
+                            PartitionIds(client.get(), topic, timeout));
   std::map<int32_t, int64_t> counts;
-  for (int i = 0; i < t.partition_cnt; ++i) {
+  for (const int32_t partition : partitions) {
     int64_t low = 0;
     int64_t high = 0;
-    const int32_t partition = t.partitions[i].id;
     FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
         rd_kafka_query_watermark_offsets(client.get(), topic.c_str(), partition, &low, &high,
                                          static_cast<int>(timeout.count())),
@@ -104,6 +123,32 @@ absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(const std::string& boots
     counts[partition] = high - low;
   }
   return counts;
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& bootstrap_servers,
+                                                            const std::string& group,
+                                                            const std::string& topic,
+                                                            std::chrono::milliseconds timeout) {
+  // A consumer that never joins the group: it only asks the coordinator.
+  FLYWHEEL_ASSIGN_OR_RETURN(KafkaHandle client,
+                            NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_servers},
+                                                          {"group.id", group}}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<int32_t> partitions,
+                            PartitionIds(client.get(), topic, timeout));
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const int32_t partition : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  }
+  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
+      rd_kafka_committed(client.get(), list.get(), static_cast<int>(timeout.count())),
+      "committed offsets of " + group));
+  std::map<int32_t, int64_t> committed;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset >= 0) committed[list->elems[i].partition] = list->elems[i].offset;
+  }
+  rd_kafka_consumer_close(client.get());
+  return committed;
 }
 
 }  // namespace flywheel::kafka

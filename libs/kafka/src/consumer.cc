@@ -119,16 +119,21 @@ class KafkaConsumer final : public Consumer {
   void Stop() override {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (stop_requested_) return;
+      stop_requested_ = true;
+    }
+    // Drain while the poll thread still polls, so the group keeps this
+    // member meanwhile: no more records are taken in, batches in the
+    // handler get `drain_timeout` to complete, and what they finish is
+    // stored. librdkafka also wants every message it handed out destroyed
+    // before the close.
+    if (workers_) ReportDropped(workers_->Close(absl::FromChrono(options_.drain_timeout)));
+    {
+      std::lock_guard lock(mu_);
       stopping_ = true;
     }
-    // The poll loop never waits on the lanes, so it ends within one poll.
     if (thread_.joinable()) thread_.join();
     if (handle_) {
-      // Drain before closing: librdkafka wants every message it handed out
-      // destroyed first. Batches in the handler get `drain_timeout` to
-      // complete; what they finish is stored, and the close commits it.
-      if (workers_) RevokeFromWorkers(Assignment());
       // Leaves the group (a static member only stops fetching); the final
       // revoke commits stored offsets.
       rd_kafka_consumer_close(handle_.get());
@@ -427,23 +432,18 @@ class KafkaConsumer final : public Consumer {
     return partitions;
   }
 
-  std::vector<TopicPartition> Assignment() {
-    rd_kafka_topic_partition_list_t* list = nullptr;
-    if (rd_kafka_assignment(handle_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
-    TopicPartitionListHandle owned(list);
-    return Partitions(*owned);
-  }
-
   // Drains or drops the windows of partitions leaving this member.
   void RevokeFromWorkers(const std::vector<TopicPartition>& partitions) {
-    const int dropped = workers_->Revoke(partitions, absl::FromChrono(options_.drain_timeout));
-    if (dropped > 0) {
-      log::Warn("revoked partitions with batches still in the handler",
-                {{"handler", options_.handler_name},
-                 {"partitions", dropped},
-                 {"drain_timeout_ms", static_cast<int64_t>(options_.drain_timeout.count())},
-                 {"hint", "their events go to the next owner; late completions are ignored"}});
-    }
+    ReportDropped(workers_->Revoke(partitions, absl::FromChrono(options_.drain_timeout)));
+  }
+
+  void ReportDropped(int partitions) {
+    if (partitions == 0) return;
+    log::Warn("dropped partitions with batches still in the handler",
+              {{"handler", options_.handler_name},
+               {"partitions", partitions},
+               {"drain_timeout_ms", static_cast<int64_t>(options_.drain_timeout.count())},
+               {"hint", "their events go to the next owner; late completions are ignored"}});
   }
 
   // Runs on the consumer thread, inside rd_kafka_consumer_poll.
@@ -525,7 +525,8 @@ class KafkaConsumer final : public Consumer {
 
   std::shared_ptr<PartitionWorkers> workers_;
   std::mutex mu_;
-  bool stopping_ = false;
+  bool stop_requested_ = false;
+  bool stopping_ = false;  // the poll thread ends
   std::thread thread_;
 };
 

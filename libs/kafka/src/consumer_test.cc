@@ -2,12 +2,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <mutex>
 #include <set>
 
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
+#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/producer.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
@@ -70,26 +76,64 @@ class ConsumerTest : public ::testing::Test {
     ASSERT_TRUE(producer_->SendAndWait(*record).ok());
   }
 
+  // Publishes a CloudEvent with id `id` under key `key`; returns the
+  // partition the key chose (the producer does not pin partitions).
+  int32_t PublishKeyed(const std::string& id, const std::string& key) {
+    CloudEvent event{.id = id, .source = "//tests", .type = "dev.flywheel.test.v1", .key = key};
+    auto written = producer_->SendAndWait(*EncodeBinary(event, topic_));
+    EXPECT_TRUE(written.ok()) << written.status();
+    return written.ok() ? written->partition : -1;
+  }
+
+  // The partition holding `count` records: where Publish put them.
+  int32_t PartitionHolding(int64_t count) {
+    auto counts = RecordCounts(servers_, topic_);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    if (!counts.ok()) return -1;
+    for (const auto& [partition, n] : *counts) {
+      if (n == count) return partition;
+    }
+    return -1;
+  }
+
+  // The offset the group has committed on `partition`; -1 when none.
+  int64_t Committed(int32_t partition) {
+    auto committed = CommittedOffsets(servers_, group_, topic_);
+    EXPECT_TRUE(committed.ok()) << committed.status();
+    if (!committed.ok() || !committed->contains(partition)) return -1;
+    return committed->at(partition);
+  }
+
   void PublishRaw(const std::string& value) {
     ASSERT_TRUE(
         producer_->SendAndWait(Record{.topic = topic_, .key = "aggregate-1", .value = value}).ok());
   }
 
-  std::unique_ptr<Consumer> StartConsumer(EventHandler handler,
-                                          metrics::Metrics* metrics = nullptr) {
-    ConsumerOptions options{.bootstrap_servers = servers_,
-                            .group_id = group_,
-                            .topics = {topic_},
-                            .dead_letter_topic = dlq_,
-                            .handler_name = "test.handler",
-                            .stats_interval = std::chrono::milliseconds(200),
-                            .retry_initial = std::chrono::milliseconds(20),
-                            .retry_max = std::chrono::milliseconds(100)};
+  ConsumerOptions Options() const {
+    return {.bootstrap_servers = servers_,
+            .group_id = group_,
+            .topics = {topic_},
+            .dead_letter_topic = dlq_,
+            .handler_name = "test.handler",
+            .stats_interval = std::chrono::milliseconds(200),
+            .retry_initial = std::chrono::milliseconds(20),
+            .retry_max = std::chrono::milliseconds(100)};
+  }
+
+  // Starts a consumer with `handler` (per event or per batch).
+  template <typename Handler>
+  std::unique_ptr<Consumer> Start(Handler handler, metrics::Metrics* metrics,
+                                  const ConsumerOptions& options) {
     auto consumer = Consumer::Create(options, std::move(handler), metrics);
     EXPECT_TRUE(consumer.ok()) << consumer.status();
     if (!consumer.ok()) return nullptr;
     EXPECT_TRUE((*consumer)->Start().ok());
     return *std::move(consumer);
+  }
+
+  std::unique_ptr<Consumer> StartConsumer(EventHandler handler,
+                                          metrics::Metrics* metrics = nullptr) {
+    return Start(std::move(handler), metrics, Options());
   }
 
   // A consumer whose handler only records the ids it sees.
@@ -336,10 +380,9 @@ TEST_F(ConsumerTest, PartitionsAreHandledInParallel) {
     handled.Add(c.event.id);
     return absl::OkStatus();
   });
-  for (auto [id, partition] : {std::pair{"blocker", 0}, std::pair{"free", 1}}) {
+  for (const char* id : {"blocker", "free"}) {
     CloudEvent event{.id = id, .source = "//tests", .type = "dev.flywheel.test.v1", .key = id};
     Record record = *EncodeBinary(event, topic_);
-    record.partition = partition;
     ASSERT_TRUE(producer_->SendAndWait(record).ok());
   }
   ASSERT_TRUE(WaitFor([&] { return handled.size() == 2; }));
@@ -394,6 +437,154 @@ TEST_F(ConsumerTest, EventStampedInTheFutureCountsAsSkewAndAgesFromItsRecord) {
       SampleValue(text, R"(flywheel_kafka_event_clock_skew_seconds_sum{handler="test.handler"})");
   ASSERT_TRUE(ahead.has_value()) << text;
   EXPECT_NEAR(*ahead, 86400, 60);
+}
+
+std::vector<std::string> Ids(const std::string& prefix, int from, int to) {
+  std::vector<std::string> ids;
+  for (int i = from; i < to; ++i) ids.push_back(prefix + std::to_string(i));
+  return ids;
+}
+
+TEST_F(ConsumerTest, NoCommittedOffsetPassesAnEventWhoseEffectFailed) {
+  for (const std::string& id : Ids("e", 0, 8)) Publish(id);
+  const int32_t partition = PartitionHolding(8);
+  Seen done;
+  std::atomic<int> failures{0};
+  // A batch handler whose effect for e2 keeps failing while the rest work.
+  auto consumer = Start(
+      [&](EventBatch batch, BatchDone complete) {
+        std::vector<absl::Status> statuses;
+        for (const ConsumedEvent& c : batch.events) {
+          if (c.event.id == "e2") {
+            ++failures;
+            statuses.push_back(absl::UnavailableError("redis is restarting"));
+          } else {
+            done.Add(c.event.id);
+            statuses.push_back(absl::OkStatus());
+          }
+        }
+        complete(std::move(statuses));
+      },
+      nullptr, Options());
+  ASSERT_TRUE(WaitFor([&] { return done.size() == 7 && failures.load() >= 2; }))
+      << done.size() << " done, " << failures.load() << " failures";
+  consumer->Stop();  // commits what was stored
+
+  // e3..e7 are done, but the offset stops at e2's.
+  EXPECT_EQ(Committed(partition), 2);
+  Seen replayed;
+  auto next = StartRecording(replayed);
+  ASSERT_TRUE(WaitFor([&] { return replayed.size() == 6; })) << replayed.size();
+  EXPECT_EQ(replayed.ids(), Ids("e", 2, 8));
+}
+
+TEST_F(ConsumerTest, ConsumerKilledMidWindowReplaysOnlyTheUnfinishedWork) {
+  for (const std::string& id : Ids("e", 0, 10)) Publish(id);
+  const int32_t partition = PartitionHolding(10);
+  // The child finishes e0..e4 and holds the batch from e5 in flight when
+  // it is killed: a crash, with no revoke, no commit, no goodbye.
+  const std::string marker = ::testing::TempDir() + "/window-member-" + group_;
+  std::filesystem::remove(marker);
+  std::vector<std::string> args = {
+      FLYWHEEL_KAFKA_WINDOW_MEMBER, servers_, topic_, dlq_, group_, "5", marker};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t child = 0;
+  ASSERT_EQ(posix_spawn(&child, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  const bool in_flight =
+      WaitFor([&] { return std::filesystem::exists(marker) && Committed(partition) == 5; });
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(in_flight) << "the child never held e5 with e0..e4 committed";
+
+  // The same static member comes back, as a restarted pod would.
+  Seen replayed;
+  ConsumerOptions options = Options();
+  options.group_instance_id = "window-member";
+  auto next = Start(
+      [&](const ConsumedEvent& c) {
+        replayed.Add(c.event.id);
+        return absl::OkStatus();
+      },
+      nullptr, options);
+  ASSERT_TRUE(WaitFor([&] { return replayed.size() >= 5; })) << replayed.size();
+  EXPECT_EQ(replayed.ids(), Ids("e", 5, 10));
+}
+
+TEST_F(ConsumerTest, FullWindowPausesOnlyItsPartition) {
+  // Twenty events on one partition, which the handler never completes until
+  // told to: its window (4) fills and the partition is paused.
+  std::atomic<int32_t> stuck{-1};
+  for (const std::string& id : Ids("slow", 0, 20)) stuck = PublishKeyed(id, "slow");
+  ConsumerOptions options = Options();
+  options.max_in_flight_events = 4;
+  options.max_batch_events = 2;
+  // The least the broker allows: a poll loop that waited for the stuck
+  // partition would make librdkafka leave the group after 6 s.
+  options.properties = {{"session.timeout.ms", "6000"}, {"max.poll.interval.ms", "6000"}};
+  metrics::Metrics metrics;
+  std::mutex mu;
+  std::vector<std::pair<BatchDone, size_t>> held;  // the stuck partition's batches
+  Seen slow;
+  Seen fast;
+  auto consumer = Start(
+      [&](EventBatch batch, BatchDone done) {
+        if (batch.partition == stuck.load()) {
+          for (const ConsumedEvent& c : batch.events) slow.Add(c.event.id);
+          std::lock_guard lock(mu);
+          held.emplace_back(std::move(done), batch.events.size());
+          return;
+        }
+        for (const ConsumedEvent& c : batch.events) fast.Add(c.event.id);
+        done(std::vector<absl::Status>(batch.events.size()));
+      },
+      &metrics, options);
+  const std::string paused = "flywheel_kafka_consumer_paused_partitions{group=\"" + group_ + "\"}";
+  ASSERT_TRUE(WaitFor([&] { return SampleValue(metrics.Render(), paused) == 1; }))
+      << metrics.Render();
+
+  // Events on the other partitions keep flowing.
+  auto publish_elsewhere = [&](const std::string& prefix, int count) {
+    size_t elsewhere = 0;
+    for (const std::string& id : Ids(prefix, 0, count)) {
+      if (PublishKeyed(id, id) != stuck.load()) ++elsewhere;
+    }
+    return elsewhere;
+  };
+  const size_t before = publish_elsewhere("fast", 10);
+  ASSERT_GT(before, 0u);
+  ASSERT_TRUE(WaitFor([&] { return fast.size() == before; })) << fast.size();
+  // Sit on the full window past max.poll.interval.ms: the time passing is
+  // what is tested, so this waits on the clock.
+  absl::SleepFor(absl::Seconds(7));
+  const size_t after = publish_elsewhere("late", 6);
+  ASSERT_GT(after, 0u);
+  ASSERT_TRUE(WaitFor([&] { return fast.size() == before + after; }));
+  EXPECT_TRUE(consumer->HasAssignment());
+  // Only the stuck partition's first batch reached the handler: it was
+  // never revoked and handed over again, and nothing past its window was
+  // taken in.
+  EXPECT_EQ(slow.ids(), Ids("slow", 0, 2));
+  // Its window holds 4 (5 when a record was already handed over as it
+  // paused); the other partitions' windows empty out.
+  const std::string in_flight =
+      "flywheel_kafka_consumer_in_flight_events{group=\"" + group_ + "\"}";
+  EXPECT_TRUE(WaitFor([&] {
+    const std::optional<double> events = SampleValue(metrics.Render(), in_flight);
+    return events && *events >= 4 && *events <= 5;
+  })) << metrics.Render();
+
+  // Complete the held batches from this thread, as an asynchronous handler
+  // would: the partition resumes and drains in order.
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    for (auto& [done, size] : held) done(std::vector<absl::Status>(size));
+    held.clear();
+    return slow.size() == 20;
+  })) << slow.size();
+  EXPECT_EQ(slow.ids(), Ids("slow", 0, 20));
+  EXPECT_TRUE(WaitFor([&] { return SampleValue(metrics.Render(), paused) == 0; }));
 }
 
 }  // namespace

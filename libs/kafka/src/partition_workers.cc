@@ -62,7 +62,7 @@ void PartitionWorkers::Push(MessageHandle msg) {
   const TopicPartition partition = PartitionOf(*msg);
   const int64_t offset = msg->offset;
   std::lock_guard lock(mu_);
-  if (stopping_) return;
+  if (stopping_ || closed_) return;
   std::unique_ptr<Partition>& slot = partitions_[partition];
   if (!slot) slot = std::make_unique<Partition>(limits_, ++next_generation_);
   Partition& p = *slot;
@@ -187,6 +187,16 @@ int PartitionWorkers::Revoke(const std::vector<TopicPartition>& partitions, absl
   }
   changed_.notify_all();
   return dropped_in_hand;
+}
+
+int PartitionWorkers::Close(absl::Duration drain) {
+  std::vector<TopicPartition> all;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    for (const auto& [partition, p] : partitions_) all.push_back(partition);
+  }
+  return Revoke(all, drain);
 }
 
 bool PartitionWorkers::SleepUnlessAbandoned(absl::Duration duration,

@@ -106,6 +106,10 @@ class PartitionWorkers : public std::enable_shared_from_this<PartitionWorkers> {
   /// hand.
   int Revoke(const std::vector<TopicPartition>& partitions, absl::Duration drain);
 
+  /// Stopping: takes no more records and drains every window as `Revoke`
+  /// does. Returns how many were dropped with a batch still in hand.
+  int Close(absl::Duration drain);
+
   /// Sleeps up to `duration`; returns true early when the partition was
   /// revoked or the workers are stopping (give up, do not store).
   bool SleepUnlessAbandoned(absl::Duration duration, const TopicPartition& partition);
@@ -151,6 +155,7 @@ class PartitionWorkers : public std::enable_shared_from_this<PartitionWorkers> {
   std::deque<Ticket> ready_;
   std::multimap<absl::Time, Ticket> delayed_;  // backing off, by when they are ready
   uint64_t next_generation_ = 0;
+  bool closed_ = false;  // Push takes nothing more
   bool stopping_ = false;
   std::vector<std::thread> lanes_;
   std::atomic<int64_t> in_flight_{0};

@@ -32,4 +32,12 @@ absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(
     const std::string& bootstrap_servers, const std::string& topic,
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+/// The offsets `group` has committed on `topic` (the next offset each
+/// partition will be read from), by partition; partitions without a
+/// committed offset are left out. Does not join the group. For tests and
+/// operator tools.
+absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
+    const std::string& bootstrap_servers, const std::string& group, const std::string& topic,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 }  // namespace flywheel::kafka
