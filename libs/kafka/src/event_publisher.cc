@@ -1,6 +1,7 @@
 #include "flywheel/kafka/event_publisher.h"
 
-#include <condition_variable>
+#include <future>
+#include <memory>
 #include <mutex>
 
 #include "flywheel/core/id.h"
@@ -21,6 +22,10 @@ absl::StatusOr<std::vector<std::string>> EventPublisher::PublishAll(
     ids.push_back(std::move(id));
   }
   return ids;
+}
+
+void EventPublisher::PublishAsync(std::vector<OutgoingEvent> events, PublishDone done) {
+  done(PublishAll(events));
 }
 
 absl::StatusOr<Record> KafkaEventPublisher::Envelope(const OutgoingEvent& outgoing,
@@ -48,28 +53,57 @@ absl::StatusOr<std::string> KafkaEventPublisher::Publish(const OutgoingEvent& ou
 
 absl::StatusOr<std::vector<std::string>> KafkaEventPublisher::PublishAll(
     const std::vector<OutgoingEvent>& events) {
-  std::vector<std::string> ids(events.size());
+  std::promise<absl::StatusOr<std::vector<std::string>>> outcome;
+  std::future<absl::StatusOr<std::vector<std::string>>> ready = outcome.get_future();
+  PublishAsync(events, [&outcome](absl::StatusOr<std::vector<std::string>> ids) {
+    outcome.set_value(std::move(ids));
+  });
+  return ready.get();
+}
+
+void KafkaEventPublisher::PublishAsync(std::vector<OutgoingEvent> events, PublishDone done) {
+  // What the delivery callbacks count down, on the producer's thread.
+  struct Pending {
+    std::mutex mu;
+    size_t left = 0;
+    absl::Status first_error;
+    std::vector<std::string> ids;
+    PublishDone done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->ids.resize(events.size());
   std::vector<Record> records;
+  records.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    FLYWHEEL_ASSIGN_OR_RETURN(Record record, Envelope(events[i], &ids[i]));
-    records.push_back(std::move(record));
+    absl::StatusOr<Record> record = Envelope(events[i], &pending->ids[i]);
+    if (!record.ok()) {
+      done(record.status());
+      return;
+    }
+    records.push_back(*std::move(record));
   }
-  // Delivery callbacks run on the producer's thread; count them down here.
-  std::mutex mu;
-  std::condition_variable done;
-  size_t pending = records.size();
-  absl::Status first_error;
+  if (records.empty()) {
+    done(std::vector<std::string>{});
+    return;
+  }
+  pending->left = records.size();
+  pending->done = std::move(done);
   for (Record& record : records) {
-    producer_.Send(std::move(record), [&](const absl::Status& status, const Record&) {
-      std::lock_guard lock(mu);
-      if (!status.ok() && first_error.ok()) first_error = status;
-      if (--pending == 0) done.notify_one();
+    producer_.Send(std::move(record), [pending](const absl::Status& status, const Record&) {
+      PublishDone finish;
+      {
+        std::lock_guard lock(pending->mu);
+        if (!status.ok() && pending->first_error.ok()) pending->first_error = status;
+        if (--pending->left > 0) return;
+        finish = std::move(pending->done);
+      }
+      if (pending->first_error.ok()) {
+        finish(std::move(pending->ids));
+      } else {
+        finish(pending->first_error);
+      }
     });
   }
-  std::unique_lock lock(mu);
-  done.wait(lock, [&] { return pending == 0; });
-  if (!first_error.ok()) return first_error;
-  return ids;
 }
 
 }  // namespace flywheel::kafka

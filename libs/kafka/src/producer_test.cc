@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 
+#include "flywheel/kafka/event_publisher.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
 
@@ -83,6 +85,53 @@ TEST_F(ProducerTest, RecordOverBrokerLimitIsRefusedWithReason) {
   auto written =
       (*producer)->SendAndWait(Record{.topic = topic_, .value = std::string(2'000'000, 'x')});
   EXPECT_EQ(written.status().code(), absl::StatusCode::kInvalidArgument) << written.status();
+}
+
+TEST_F(ProducerTest, AnAsynchronousPublishReportsOnceWhenEveryEventIsAcknowledged) {
+  auto producer = Producer::Create({.bootstrap_servers = servers_});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  KafkaEventPublisher publisher(**producer, "//flywheel/test");
+  std::vector<OutgoingEvent> events;
+  for (int i = 0; i < 3; ++i) {
+    events.push_back({.topic = topic_,
+                      .type = "t",
+                      .key = "k",
+                      .data = std::to_string(i),
+                      .id = "evt_" + std::to_string(i)});
+  }
+  std::promise<absl::StatusOr<std::vector<std::string>>> reported;
+  std::atomic<int> calls{0};
+  publisher.PublishAsync(events, [&](absl::StatusOr<std::vector<std::string>> ids) {
+    if (++calls == 1) reported.set_value(std::move(ids));
+  });
+  auto future = reported.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  absl::StatusOr<std::vector<std::string>> ids = future.get();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"evt_0", "evt_1", "evt_2"}));
+  // Acknowledged means written: all three are on the topic, in order.
+  std::vector<Record> records = testing::ReadTopic(servers_, topic_, 3);
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(records[i].header("ce_id"), "evt_" + std::to_string(i));
+  ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(5)).ok());
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(ProducerTest, AnAsynchronousPublishReportsTheFailureOfAnyOfItsEvents) {
+  auto producer = Producer::Create({.bootstrap_servers = servers_});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  KafkaEventPublisher publisher(**producer, "//flywheel/test");
+  std::vector<OutgoingEvent> events = {
+      {.topic = topic_, .type = "t", .key = "k", .data = "fits"},
+      {.topic = topic_, .type = "t", .key = "k", .data = std::string(2'000'000, 'x')}};
+  std::promise<absl::Status> reported;
+  publisher.PublishAsync(events, [&](absl::StatusOr<std::vector<std::string>> ids) {
+    reported.set_value(ids.status());
+  });
+  auto future = reported.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(future.get().code(), absl::StatusCode::kInvalidArgument)
+      << "the one too large for the broker fails the whole publish";
 }
 
 TEST(ProducerOptionsTest, EmptyBootstrapIsInvalid) {

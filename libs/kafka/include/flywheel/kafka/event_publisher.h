@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ struct OutgoingEvent {
   std::optional<absl::Time> time;
 };
 
+/// What an asynchronous publish reports: every event's id in order once all
+/// are acknowledged, or the first failure (some events may then have been
+/// written).
+using PublishDone = std::function<void(absl::StatusOr<std::vector<std::string>> ids)>;
+
 /// Publishes events as CloudEvents (binary mode, protobuf payload). The seam
 /// services use, so their logic is tested with a recording fake.
 class EventPublisher {
@@ -52,6 +58,15 @@ class EventPublisher {
   /// event. The default publishes one after another.
   virtual absl::StatusOr<std::vector<std::string>> PublishAll(
       const std::vector<OutgoingEvent>& events);
+
+  /// Queues the events and returns without waiting; `done` runs exactly once
+  /// when every one is acknowledged or one has failed for good, so a batch
+  /// handler or an RPC produces all its events and learns the outcome once,
+  /// without a thread waiting for it. `done` runs on the producer's delivery
+  /// thread and must not block (hand longer work elsewhere); when the events
+  /// cannot even be queued it runs on the caller's thread before this
+  /// returns. The default publishes with `PublishAll` and then calls `done`.
+  virtual void PublishAsync(std::vector<OutgoingEvent> events, PublishDone done);
 };
 
 /// The Kafka implementation. `source` is the CloudEvents source of every
@@ -63,6 +78,7 @@ class KafkaEventPublisher final : public EventPublisher {
   absl::StatusOr<std::string> Publish(const OutgoingEvent& event) override;
   absl::StatusOr<std::vector<std::string>> PublishAll(
       const std::vector<OutgoingEvent>& events) override;
+  void PublishAsync(std::vector<OutgoingEvent> events, PublishDone done) override;
 
  private:
   absl::StatusOr<Record> Envelope(const OutgoingEvent& event, std::string* id) const;
