@@ -1,12 +1,19 @@
-// Load generator for intake: sends SubmitRequest calls over gRPC, closed loop
-// (as fast as --concurrency allows) or open loop (--rate per second), and
-// reports throughput and latency percentiles. With --kafka it also follows
-// routing's workflows topic and reports submit -> routed latency: from the
-// moment a call was due to be sent to the moment its request.routed event
+// Load generator: sends unary gRPC calls, closed loop (as fast as
+// --concurrency allows) or open loop (--rate per second), and reports
+// throughput and latency percentiles. --method=submit calls intake's
+// SubmitRequest; --method=empty calls flywheel-loadtest-empty's empty method
+// through the same code path (a generic stub, the request serialised by us),
+// so the two rates compare the servers and nothing else. With --kafka it also
+// follows routing's workflows topic and reports submit -> routed latency: from
+// the moment a call was due to be sent to the moment its request.routed event
 // arrived.
 //
 // Latency is measured from each call's planned send time, not its actual
 // one, so a stalled server cannot hide its stall by slowing the sender down.
+// Percentiles are exact: every sample is kept and sorted.
+//
+// A human summary goes to stderr; with --json, one JSON object to stdout.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -27,7 +34,11 @@
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/routing/v1/events.pb.h"
 
-ABSL_FLAG(std::string, intake, "127.0.0.1:8081", "intake's gRPC address");
+ABSL_FLAG(std::string, target, "127.0.0.1:8081", "the server's gRPC address");
+ABSL_FLAG(std::string, method, "submit",
+          "submit (intake's SubmitRequest) or empty (flywheel-loadtest-empty's method)");
+ABSL_FLAG(int64_t, requests, 0, "stop after this many calls (0: run for --warmup + --duration)");
+ABSL_FLAG(bool, json, false, "print the results as one JSON object on stdout");
 ABSL_FLAG(double, rate, 0, "calls per second; 0 sends as fast as --concurrency allows");
 ABSL_FLAG(int, concurrency, 64, "most calls in flight at once");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(20), "how long to measure");
@@ -48,9 +59,9 @@ using intake::v1::SubmitRequestResponse;
 
 struct Call {
   ::grpc::ClientContext context;
-  SubmitRequestResponse response;
+  ::grpc::ByteBuffer response;
   ::grpc::Status status;
-  std::unique_ptr<::grpc::ClientAsyncResponseReader<SubmitRequestResponse>> reader;
+  std::unique_ptr<::grpc::ClientAsyncResponseReader<::grpc::ByteBuffer>> reader;
   absl::Time planned;
   bool measured = false;
 };
@@ -70,21 +81,40 @@ class Samples {
     std::lock_guard lock(mu_);
     values_.clear();
   }
+  // "p50_ms": ..., as JSON members; null when there are no samples.
+  std::string Json() {
+    std::lock_guard lock(mu_);
+    Sort();
+    if (values_.empty()) {
+      return "\"p50_ms\": null, \"p90_ms\": null, \"p99_ms\": null, \"p999_ms\": null, "
+             "\"max_ms\": null, \"samples\": 0";
+    }
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "\"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, "
+                  "\"max_ms\": %.3f, \"samples\": %zu",
+                  At(0.5), At(0.9), At(0.99), At(0.999), 1000 * values_.back(), values_.size());
+    return text;
+  }
   void Print(const char* name) {
     std::lock_guard lock(mu_);
+    Sort();
     if (values_.empty()) {
-      std::printf("%-18s no samples\n", name);
+      std::fprintf(stderr, "%-18s no samples\n", name);
       return;
     }
-    std::sort(values_.begin(), values_.end());
-    auto at = [&](double q) {
-      return 1000 * values_[std::min(values_.size() - 1, static_cast<size_t>(q * values_.size()))];
-    };
-    std::printf("%-18s n=%zu  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  p99.9=%.2f ms  max=%.2f ms\n",
-                name, values_.size(), at(0.5), at(0.9), at(0.99), at(0.999), 1000 * values_.back());
+    std::fprintf(
+        stderr, "%-18s n=%zu  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  p99.9=%.2f ms  max=%.2f ms\n",
+        name, values_.size(), At(0.5), At(0.9), At(0.99), At(0.999), 1000 * values_.back());
   }
 
  private:
+  void Sort() { std::sort(values_.begin(), values_.end()); }
+  // The q-quantile in milliseconds; values_ sorted and not empty.
+  double At(double q) const {
+    return 1000 * values_[std::min(values_.size() - 1, static_cast<size_t>(q * values_.size()))];
+  }
+
   mutable std::mutex mu_;
   std::vector<double> values_;
 };
@@ -142,10 +172,57 @@ SubmitRequestRequest MakeRequest(const std::string& run, int64_t n) {
   return r;
 }
 
+// The bytes of one call's request, and the method it goes to.
+class Requests {
+ public:
+  explicit Requests(std::string run) : run_(std::move(run)) {
+    const std::string method = absl::GetFlag(FLAGS_method);
+    if (method == "submit") {
+      path_ = "/flywheel.intake.v1.IntakeService/SubmitRequest";
+    } else if (method == "empty") {
+      path_ = "/flywheel.loadtest.EmptyService/Empty";
+    }
+  }
+  bool ok() const { return !path_.empty(); }
+  bool submits() const { return path_.find("SubmitRequest") != std::string::npos; }
+  const std::string& path() const { return path_; }
+  ::grpc::ByteBuffer Make(int64_t n) const {
+    if (!submits()) {
+      // The empty method's request has no fields: zero bytes, but a buffer
+      // with a slice in it, or the server cannot read it.
+      ::grpc::Slice empty("");
+      return ::grpc::ByteBuffer(&empty, 1);
+    }
+    ::grpc::ByteBuffer buffer;
+    bool own = false;
+    (void)::grpc::SerializationTraits<SubmitRequestRequest>::Serialize(MakeRequest(run_, n),
+                                                                       &buffer, &own);
+    return buffer;
+  }
+
+ private:
+  std::string run_;
+  std::string path_;
+};
+
+std::string RequestIdOf(::grpc::ByteBuffer& response) {
+  SubmitRequestResponse parsed;
+  if (!::grpc::SerializationTraits<SubmitRequestResponse>::Deserialize(&response, &parsed).ok()) {
+    return "";
+  }
+  return parsed.request_id();
+}
+
 int Run() {
   const double rate = absl::GetFlag(FLAGS_rate);
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  const int64_t max_requests = absl::GetFlag(FLAGS_requests);
   const std::string run = "lt-" + NewRandomId().substr(0, 10);
+  const Requests requests(run);
+  if (!requests.ok()) {
+    std::fprintf(stderr, "--method must be submit or empty\n");
+    return 2;
+  }
 
   RoutedTracker routed;
   std::unique_ptr<kafka::Consumer> follower;
@@ -181,10 +258,10 @@ int Run() {
   }
 
   auto channel =
-      ::grpc::CreateChannel(absl::GetFlag(FLAGS_intake), ::grpc::InsecureChannelCredentials());
-  auto stub = IntakeService::NewStub(channel);
+      ::grpc::CreateChannel(absl::GetFlag(FLAGS_target), ::grpc::InsecureChannelCredentials());
+  ::grpc::GenericStub stub(channel);
   ::grpc::CompletionQueue queue;
-  Samples submit_latency;
+  Samples call_latency;
   std::atomic<int64_t> ok{0}, failed{0};
   std::mutex mu;
   std::condition_variable room;
@@ -200,8 +277,8 @@ int Run() {
       if (call->status.ok()) {
         if (call->measured) {
           ++ok;
-          submit_latency.Add(absl::ToDoubleSeconds(now - call->planned));
-          if (follower) routed.Submitted(call->response.request_id(), call->planned);
+          call_latency.Add(absl::ToDoubleSeconds(now - call->planned));
+          if (follower) routed.Submitted(RequestIdOf(call->response), call->planned);
         }
       } else {
         ++failed;
@@ -214,18 +291,38 @@ int Run() {
     }
   });
 
+  auto start_call = [&](int64_t n, absl::Time planned, bool measured) {
+    auto* call = new Call;
+    call->planned = planned;
+    call->measured = measured;
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    call->reader = stub.PrepareUnaryCall(&call->context, requests.path(), requests.Make(n), &queue);
+    call->reader->StartCall();
+    call->reader->Finish(&call->response, &call->status, call);
+  };
+
   if (follower) {
     // The pipeline is ready once one request makes it all the way through:
     // routing's consumer may still be joining its group when intake answers.
     ::grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    SubmitRequestResponse probe;
-    ::grpc::Status status = stub->SubmitRequest(&context, MakeRequest(run, -1), &probe);
+    ::grpc::ByteBuffer probe;
+    ::grpc::Status status;
+    ::grpc::CompletionQueue probe_queue;
+    auto reader = stub.PrepareUnaryCall(&context, requests.path(), requests.Make(-1), &probe_queue);
+    reader->StartCall();
+    reader->Finish(&probe, &status, nullptr);
+    void* tag;
+    bool fine;
+    probe_queue.Next(&tag, &fine);
+    probe_queue.Shutdown();
+    while (probe_queue.Next(&tag, &fine)) {
+    }
     if (!status.ok()) {
       std::fprintf(stderr, "probe request failed: %s\n", status.error_message().c_str());
       return 1;
     }
-    routed.Submitted(probe.request_id(), absl::Now());
+    routed.Submitted(RequestIdOf(probe), absl::Now());
     const absl::Time give_up = absl::Now() + absl::Seconds(120);
     while (routed.pending() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
     if (routed.pending() > 0) {
@@ -236,10 +333,13 @@ int Run() {
   }
 
   const absl::Time start = absl::Now();
-  const absl::Time measure_from = start + absl::GetFlag(FLAGS_warmup);
-  const absl::Time end = measure_from + absl::GetFlag(FLAGS_duration);
+  const bool counted = max_requests > 0;
+  // A counted run measures every call, from the first.
+  const absl::Time measure_from = counted ? start : start + absl::GetFlag(FLAGS_warmup);
+  const absl::Time end =
+      counted ? absl::InfiniteFuture() : measure_from + absl::GetFlag(FLAGS_duration);
   int64_t n = 0;
-  for (;; ++n) {
+  for (; !counted || n < max_requests; ++n) {
     absl::Time planned = rate > 0 ? start + absl::Seconds(n / rate) : absl::Now();
     if (planned >= end) break;
     if (rate > 0 && planned > absl::Now()) absl::SleepFor(planned - absl::Now());
@@ -249,13 +349,7 @@ int Run() {
       ++in_flight;
     }
     if (rate <= 0) planned = absl::Now();
-    auto* call = new Call;
-    call->planned = planned;
-    call->measured = planned >= measure_from;
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    call->reader = stub->PrepareAsyncSubmitRequest(&call->context, MakeRequest(run, n), &queue);
-    call->reader->StartCall();
-    call->reader->Finish(&call->response, &call->status, call);
+    start_call(n, planned, planned >= measure_from);
   }
   {
     std::unique_lock lock(mu);
@@ -263,7 +357,7 @@ int Run() {
   }
   queue.Shutdown();
   receiver.join();
-  const double seconds = absl::ToDoubleSeconds(end - measure_from);
+  const double seconds = absl::ToDoubleSeconds((counted ? absl::Now() : end) - measure_from);
 
   if (follower) {
     const absl::Time give_up = absl::Now() + absl::Seconds(30);
@@ -271,18 +365,33 @@ int Run() {
     follower->Stop();
   }
 
-  std::printf("mode               %s, concurrency %d\n",
-              rate > 0 ? ("open loop at " + std::to_string(static_cast<int>(rate)) + "/s").c_str()
-                       : "closed loop",
-              concurrency);
-  std::printf("measured           %.0f s after %.0f s warm-up\n", seconds,
-              absl::ToDoubleSeconds(absl::GetFlag(FLAGS_warmup)));
-  std::printf("submitted ok       %lld (%.0f/s), failed %lld\n", static_cast<long long>(ok.load()),
-              ok.load() / seconds, static_cast<long long>(failed.load()));
-  submit_latency.Print("SubmitRequest");
+  std::fprintf(stderr, "mode               %s, concurrency %d, %s\n",
+               rate > 0 ? ("open loop at " + std::to_string(static_cast<int>(rate)) + "/s").c_str()
+                        : "closed loop",
+               concurrency, requests.path().c_str());
+  std::fprintf(stderr, "measured           %.1f s after %.0f s warm-up\n", seconds,
+               counted ? 0.0 : absl::ToDoubleSeconds(absl::GetFlag(FLAGS_warmup)));
+  std::fprintf(stderr, "answered ok        %lld (%.0f/s), failed %lld\n",
+               static_cast<long long>(ok.load()), ok.load() / seconds,
+               static_cast<long long>(failed.load()));
+  call_latency.Print("call");
   if (follower) {
     routed.latency().Print("submit -> routed");
-    std::printf("never routed       %zu\n", routed.pending());
+    std::fprintf(stderr, "never routed       %zu\n", routed.pending());
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string offered = rate > 0 ? std::to_string(rate) : "null";
+    std::printf(
+        "{\"method\": \"%s\", \"offered_rate\": %s, \"achieved_rate\": %.1f, "
+        "\"concurrency\": %d, \"seconds\": %.3f, \"ok\": %lld, \"failed\": %lld, %s",
+        requests.path().c_str(), offered.c_str(), ok.load() / seconds, concurrency, seconds,
+        static_cast<long long>(ok.load()), static_cast<long long>(failed.load()),
+        call_latency.Json().c_str());
+    if (follower) {
+      std::printf(", \"routed\": {%s, \"never_routed\": %zu}", routed.latency().Json().c_str(),
+                  routed.pending());
+    }
+    std::printf("}\n");
   }
   return failed.load() == 0 ? 0 : 1;
 }

@@ -1,0 +1,637 @@
+#!/usr/bin/env python3
+"""Runs the load-test scenarios against the test bed and writes one JSON line
+per scenario to a results file, and the machine's description beside it.
+
+Called by loadtest/run.sh inside `tests/testbed/testbed.sh run`, which exports
+FLYWHEEL_TEST_KAFKA, FLYWHEEL_TEST_REDIS and FLYWHEEL_TEST_KAFKA_PID. Drives
+the services as a user would: gRPC calls, Kafka topics, their /metrics.
+
+    scenarios.py --build BUILD_DIR --results DIR --work DIR [--quick] [--only GROUP,...]
+
+writes DIR/results.jsonl and DIR/machine.json; services' logs and scratch
+files go to the work directory.
+
+Groups, in the order they run: empty (the empty-method limits), routed
+(submit -> routed at 1,000/s and the sweep), submit (SubmitRequest closed
+loop), backlog (routing draining request.submitted), consume (no-op batch
+handler against kcat).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+REQUESTS_TOPIC = "flywheel.intake.requests.v1"
+NOOP_TOPIC = "loadtest.noop.v1"
+GROUPS = ["empty", "routed", "submit", "backlog", "consume"]
+
+# What a scenario's size is, full and --quick.
+SIZES = {
+    "full": {"warmup": 3, "seconds": 20, "step_seconds": 20, "backlog": 200_000,
+             "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180},
+    "quick": {"warmup": 1, "seconds": 5, "step_seconds": 5, "backlog": 20_000,
+              "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60},
+}
+CONCURRENCY = 64        # closed loop: calls in flight
+OPEN_CONCURRENCY = 512  # open loop: most calls in flight
+ROUTED_P99_LIMIT_MS = 1000.0
+
+
+def say(*words):
+    print("loadtest:", *words, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- CPU time
+
+def process_cpu(pid):
+    """User + system CPU seconds of a running process, all threads; None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def machine_busy():
+    """CPU seconds the whole machine spent busy (not idle or waiting for I/O)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICK
+
+
+def own_cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds per process over one scenario: the long-running ones by
+    pid, the tools the scenario ran by their rusage, and whatever else ran on
+    the machine meanwhile ("other")."""
+
+    def __init__(self, processes):
+        self.processes = dict(processes)  # name -> pid
+        self.tools = {}
+        self.start = {name: process_cpu(pid) for name, pid in self.processes.items()}
+        self.busy = machine_busy()
+        self.own = own_cpu()
+        self.wall = time.monotonic()
+
+    def add_tool(self, name, seconds):
+        self.tools[name] = self.tools.get(name, 0.0) + seconds
+
+    def result(self):
+        cpu = {}
+        for name, pid in self.processes.items():
+            now = process_cpu(pid)
+            if now is not None and self.start[name] is not None:
+                cpu[name] = round(now - self.start[name], 2)
+        for name, seconds in self.tools.items():
+            cpu[name] = round(seconds, 2)
+        cpu["harness"] = round(own_cpu() - self.own, 2)
+        other = machine_busy() - self.busy - sum(cpu.values())
+        cpu["other"] = round(max(0.0, other), 2)
+        return {"cpu_seconds": cpu, "wall_seconds": round(time.monotonic() - self.wall, 2)}
+
+
+def run_tool(args, meter=None, name=None, stdin=None, stdout=subprocess.PIPE, stderr=None):
+    """Runs a tool to its end; returns (exit code, stdout text, wall seconds)
+    and adds its CPU time to `meter` under `name`."""
+    started = time.monotonic()
+    child = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr, text=True)
+    out = child.stdout.read() if stdout == subprocess.PIPE else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - started
+    if meter is not None:
+        meter.add_tool(name or os.path.basename(args[0]), usage.ru_utime + usage.ru_stime)
+    return child.returncode, out, wall
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+# ---------------------------------------------------------------- services
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Service:
+    """A Flywheel service as its own process, as deploy/dev/run.sh runs it."""
+
+    def __init__(self, name, build, logs):
+        self.name = name
+        self.grpc_port = free_port()
+        self.metrics_port = free_port()
+        env = dict(os.environ,
+                   FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=os.environ["FLYWHEEL_TEST_KAFKA"],
+                   FLYWHEEL_REDIS_ENDPOINT=os.environ["FLYWHEEL_TEST_REDIS"],
+                   FLYWHEEL_LOG_LEVEL="warn",
+                   FLYWHEEL_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
+                   FLYWHEEL_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}")
+        self.log = open(os.path.join(logs, f"{name}.log"), "a")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([os.path.join(build, "services", name, f"flywheel-{name}")],
+                                        env=env, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 120
+        # A service binds /metrics only once fully started.
+        while not (port_open(self.grpc_port) and port_open(self.metrics_port)):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.process.returncode} while starting "
+                                   f"(see {self.log.name})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} does not answer after 120 s")
+            time.sleep(0.1)
+        say(f"{name} up on gRPC 127.0.0.1:{self.grpc_port}")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    @property
+    def target(self):
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def handled_events(self):
+        """Events the service's consumers have finished with (any outcome but retried)."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith("flywheel_kafka_handled_events_total{") and \
+                    'outcome="retried"' not in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class EmptyServer:
+    def __init__(self, build, api, logs):
+        self.log = open(os.path.join(logs, f"empty-{api}.log"), "a")
+        self.process = subprocess.Popen(
+            [os.path.join(build, "loadtest", "flywheel-loadtest-empty"), f"--api={api}"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.port = int(self.process.stdout.readline())
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def redis_pid():
+    host, port = os.environ["FLYWHEEL_TEST_REDIS"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"INFO server\r\n")
+        data = b""
+        while b"process_id:" not in data or not data.endswith(b"\r\n"):
+            data += s.recv(65536)
+    return int(re.search(rb"process_id:(\d+)", data).group(1))
+
+
+# ---------------------------------------------------------------- Kafka
+
+def kafka():
+    return os.environ["FLYWHEEL_TEST_KAFKA"]
+
+
+def topic_records(topic):
+    """Records in `topic`: the sum of its partitions' high watermarks (the
+    test bed's broker is fresh and deletes nothing)."""
+    for _ in range(20):
+        code, out, _ = run_tool(["kcat", "-b", kafka(), "-L", "-J", "-t", topic],
+                                stderr=subprocess.DEVNULL)
+        if code != 0:
+            time.sleep(0.5)
+            continue
+        partitions = [p["partition"] for t in json.loads(out)["topics"]
+                      for p in t.get("partitions", [])]
+        if not partitions:
+            return 0  # no such topic yet
+        args = ["kcat", "-b", kafka(), "-Q"]
+        for p in partitions:
+            args += ["-t", f"{topic}:{p}:-1"]
+        code, out, _ = run_tool(args, stderr=subprocess.DEVNULL)
+        offsets = re.findall(r"offset (-?\d+)", out)
+        if code == 0 and len(offsets) == len(partitions):
+            return sum(int(m) for m in offsets)
+        time.sleep(0.5)  # a fresh topic's leaders may not be known yet
+    raise RuntimeError(f"cannot read the offsets of {topic}")
+
+
+# ---------------------------------------------------------------- scenarios
+
+class Run:
+    def __init__(self, args):
+        self.build = args.build
+        self.work = args.work
+        self.quick = args.quick
+        self.size = SIZES["quick" if args.quick else "full"]
+        self.logs = os.path.join(args.work, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+        self.results_path = os.path.join(args.results, "results.jsonl")
+        self.results = open(self.results_path, "w")
+        self.base = {"kafka": int(os.environ["FLYWHEEL_TEST_KAFKA_PID"]), "redis": redis_pid()}
+        self.limits = {}
+        self.intake = None
+        self.routing = None
+
+    def tool(self, name):
+        return os.path.join(self.build, "loadtest", name)
+
+    def write(self, record):
+        record.setdefault("quick", self.quick)
+        self.results.write(json.dumps(record) + "\n")
+        self.results.flush()
+        say(json.dumps(record))
+
+    def meter(self, **processes):
+        return CpuMeter({**self.base, **processes})
+
+    def loadgen(self, meter, target, method="submit", rate=None, follow=False, requests=None,
+                seconds=None):
+        args = [self.tool("flywheel-loadtest-submit"), f"--target={target}", f"--method={method}",
+                "--json"]
+        if requests:
+            args += [f"--requests={requests}", f"--concurrency={CONCURRENCY}"]
+        else:
+            args += [f"--warmup={self.size['warmup']}s",
+                     f"--duration={seconds or self.size['seconds']}s"]
+        if rate:
+            args += [f"--rate={rate}", f"--concurrency={OPEN_CONCURRENCY}"]
+        elif not requests:
+            args += [f"--concurrency={CONCURRENCY}"]
+        if follow:
+            args += [f"--kafka={kafka()}"]
+        _, out, _ = run_tool(args, meter, "loadgen")
+        result = last_json(out)
+        if result is None:
+            raise RuntimeError(f"the load generator printed no result: {' '.join(args)}")
+        return result
+
+    @staticmethod
+    def latency(result):
+        return {k: result[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")}
+
+    def call_record(self, scenario, result, meter, **extra):
+        return {"scenario": scenario, "offered_rate": result["offered_rate"],
+                "achieved_rate": result["achieved_rate"], **self.latency(result),
+                "concurrency": result["concurrency"], "calls_ok": result["ok"],
+                "calls_failed": result["failed"], "measured_seconds": result["seconds"],
+                **meter.result(), **extra}
+
+    # -- the empty-method limits
+    def empty(self):
+        for api in ("callback", "sync"):
+            server = EmptyServer(self.build, api, self.logs)
+            meter = self.meter(empty_server=server.process.pid)
+            result = self.loadgen(meter, f"127.0.0.1:{server.port}", method="empty")
+            record = self.call_record("limit_empty_unary" + ("" if api == "callback" else "_sync"),
+                                      result, meter, server_api=api)
+            server.stop()
+            self.limits[record["scenario"]] = record["achieved_rate"]
+            self.write(record)
+
+    def start_services(self, *names):
+        for name in names:
+            if getattr(self, name) is None:
+                setattr(self, name, Service(name, self.build, self.logs))
+
+    def stop_service(self, name):
+        service = getattr(self, name)
+        if service is not None:
+            service.stop()
+            setattr(self, name, None)
+
+    def caught_up(self, deadline_seconds):
+        """Waits until routing has handled every record on the requests topic."""
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            if self.routing.handled_events() >= topic_records(REQUESTS_TOPIC):
+                return True
+            time.sleep(1)
+        return False
+
+    # -- submit -> routed at 1,000/s, then the sweep
+    def routed(self):
+        self.start_services("intake", "routing")
+        steps = []
+
+        def step(rate):
+            meter = self.meter(intake=self.intake.pid, routing=self.routing.pid)
+            result = self.loadgen(meter, self.intake.target, rate=rate, follow=True,
+                                  seconds=self.size["step_seconds"])
+            routed = result["routed"]
+            caught_up = self.caught_up(self.size["catch_up"])
+            passed = (routed["p99_ms"] is not None and routed["p99_ms"] < ROUTED_P99_LIMIT_MS
+                      and routed["never_routed"] == 0
+                      and result["achieved_rate"] >= 0.95 * rate)
+            record = {"scenario": "submit_to_routed", "offered_rate": rate,
+                      "achieved_rate": result["achieved_rate"],
+                      **{k: routed[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                      "never_routed": routed["never_routed"], "routed_samples": routed["samples"],
+                      "submit_call": self.latency(result), "calls_failed": result["failed"],
+                      "measured_seconds": result["seconds"],
+                      "p99_under_1s": passed, "routing_caught_up_after": caught_up,
+                      **meter.result()}
+            self.write(record)
+            steps.append(record)
+            return passed and caught_up
+
+        # The figure the target names, then up or down by doubling until p99
+        # crosses 1 s, then one step between the last pass and the first fail.
+        passed_rates, failed_rates = [], []
+        rate = 1000
+        while len(steps) < self.size["sweep_steps"]:
+            (passed_rates if step(rate) else failed_rates).append(rate)
+            if failed_rates and passed_rates:
+                break
+            if not steps[-1]["routing_caught_up_after"]:
+                break  # a backlog left behind would spoil every later step
+            rate = rate * 2 if not failed_rates else rate // 2
+            if rate < 125:
+                break
+        if passed_rates and failed_rates and len(steps) < self.size["sweep_steps"] \
+                and steps[-1]["routing_caught_up_after"]:
+            low, high = max(passed_rates), min(r for r in failed_rates if r > max(passed_rates))
+            middle = int(round(math.sqrt(low * high) / 50) * 50)
+            if low < middle < high:
+                (passed_rates if step(middle) else failed_rates).append(middle)
+        self.write({"scenario": "submit_to_routed_max_rate",
+                    "offered_rate": None,
+                    "achieved_rate": max(passed_rates) if passed_rates else None,
+                    "max_rate_p99_under_1s": max(passed_rates) if passed_rates else None,
+                    "lowest_failing_rate": min(failed_rates) if failed_rates else None,
+                    "rates_tried": [s["offered_rate"] for s in steps],
+                    "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                    "cpu_seconds": {}, "wall_seconds": sum(s["wall_seconds"] for s in steps)})
+
+    # -- SubmitRequest closed loop, routing stopped; then the backlog's fill
+    def submit(self):
+        self.start_services("intake")
+        self.stop_service("routing")
+        self.backlog_base = topic_records(REQUESTS_TOPIC)
+        meter = self.meter(intake=self.intake.pid)
+        result = self.loadgen(meter, self.intake.target)
+        limit = self.limits.get("limit_empty_unary")
+        self.write(self.call_record(
+            "submit_closed_loop", result, meter, routing_running=False,
+            limit="limit_empty_unary", limit_rate=limit,
+            share_of_limit=round(result["achieved_rate"] / limit, 4) if limit else None))
+
+    def backlog(self):
+        self.start_services("intake")
+        self.stop_service("routing")
+        if not hasattr(self, "backlog_base"):
+            self.backlog_base = topic_records(REQUESTS_TOPIC)
+        wanted = self.size["backlog"]
+        have = topic_records(REQUESTS_TOPIC) - self.backlog_base
+        if have < wanted:
+            say(f"submitting {wanted - have} requests with routing stopped")
+            self.loadgen(None, self.intake.target, requests=wanted - have)
+        deadline = time.monotonic() + 60
+        while topic_records(REQUESTS_TOPIC) - self.backlog_base < wanted \
+                and time.monotonic() < deadline:
+            time.sleep(1)
+        backlog = topic_records(REQUESTS_TOPIC) - self.backlog_base
+        self.stop_service("intake")  # routing alone drains it
+
+        started = time.monotonic()
+        self.start_services("routing")
+        meter = self.meter(routing=self.routing.pid)
+        first = None
+        last = (started, 0)
+        stalled_since = time.monotonic()
+        while True:
+            handled = self.routing.handled_events()
+            now = time.monotonic()
+            if handled > 0 and first is None:
+                first = (now, handled)
+            if handled > last[1]:
+                stalled_since = now
+            last = (now, handled)
+            if handled >= backlog or now - stalled_since > 60:
+                break
+            time.sleep(0.2)
+        rate = None
+        if first is not None and last[0] > first[0]:
+            rate = round((last[1] - first[1]) / (last[0] - first[0]), 1)
+        self.write({"scenario": "routing_backlog_drain", "offered_rate": None,
+                    "achieved_rate": rate, "p50_ms": None, "p90_ms": None, "p99_ms": None,
+                    "max_ms": None, "backlog_events": backlog, "handled_events": last[1],
+                    "complete": last[1] >= backlog,
+                    "seconds_start_to_drained": round(last[0] - started, 2),
+                    "target_rate": 10_000, **meter.result()})
+        self.stop_service("routing")
+
+    # -- a no-op batch handler against kcat on the same topic
+    def consume(self):
+        events = self.size["topic_events"]
+        code, _, _ = run_tool([self.tool("flywheel-loadtest-consume"), f"--kafka={kafka()}",
+                               f"--topic={NOOP_TOPIC}", "--create", "--partitions=12"])
+        if code != 0:
+            raise RuntimeError(f"cannot create {NOOP_TOPIC}")
+        missing = events - topic_records(NOOP_TOPIC)
+        if missing > 0:
+            say(f"producing {missing} events to {NOOP_TOPIC} with kcat")
+            path = os.path.join(self.work, "noop-events.txt")
+            payload = "x" * 200
+            with open(path, "w") as f:
+                for i in range(missing):
+                    f.write(f"req-{i:08d}\t{payload}\n")
+            with open(path) as f:
+                code, _, wall = run_tool(
+                    ["kcat", "-P", "-b", kafka(), "-t", NOOP_TOPIC, "-K", "\t",
+                     "-H", "ce_specversion=1.0", "-H", "ce_id=loadtest-noop",
+                     "-H", "ce_source=/loadtest", "-H", "ce_type=loadtest.noop",
+                     "-H", "content-type=application/protobuf", "-X", "linger.ms=20"],
+                    stdin=f)
+            os.remove(path)
+            if code != 0:
+                raise RuntimeError("kcat could not produce the topic")
+            say(f"produced in {wall:.1f} s")
+        events = topic_records(NOOP_TOPIC)
+
+        kcat_runs, noop_runs = [], []
+        for _ in range(2):
+            meter = self.meter()
+            with open(os.devnull, "w") as sink:
+                code, _, wall = run_tool(["kcat", "-C", "-b", kafka(), "-t", NOOP_TOPIC,
+                                          "-o", "beginning", "-e", "-q", "-c", str(events),
+                                          "-f", "%o\n"], meter, "kcat", stdout=sink)
+            kcat_runs.append({"rate": round(events / wall, 1), "seconds": round(wall, 3),
+                              "ok": code == 0, **meter.result()})
+            meter = self.meter()
+            _, out, _ = run_tool([self.tool("flywheel-loadtest-consume"), f"--kafka={kafka()}",
+                                  f"--topic={NOOP_TOPIC}", f"--events={events}"],
+                                 meter, "noop_consumer")
+            noop_runs.append({**(last_json(out) or {"rate": None}), **meter.result()})
+
+        def best(runs):
+            return max((r for r in runs if r.get("rate")), key=lambda r: r["rate"], default=None)
+
+        kcat_best, noop_best = best(kcat_runs), best(noop_runs)
+        limit = kcat_best["rate"] if kcat_best else None
+        self.write({"scenario": "limit_kcat_consume", "offered_rate": None, "achieved_rate": limit,
+                    "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                    "events": events, "partitions": 12, "runs": kcat_runs,
+                    "cpu_seconds": kcat_best["cpu_seconds"] if kcat_best else {},
+                    "wall_seconds": kcat_best["wall_seconds"] if kcat_best else None})
+        rate = noop_best["rate"] if noop_best else None
+        self.write({"scenario": "noop_batch_consume", "offered_rate": None, "achieved_rate": rate,
+                    "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                    "events": events, "partitions": 12, "runs": noop_runs,
+                    "limit": "limit_kcat_consume", "limit_rate": limit,
+                    "share_of_limit": round(rate / limit, 4) if rate and limit else None,
+                    "cpu_seconds": noop_best["cpu_seconds"] if noop_best else {},
+                    "wall_seconds": noop_best["wall_seconds"] if noop_best else None})
+
+    def close(self):
+        for name in ("routing", "intake"):
+            try:
+                self.stop_service(name)
+            except Exception as e:  # keep stopping the rest
+                say(f"stopping {name}: {e}")
+        self.results.close()
+
+
+# ---------------------------------------------------------------- the machine
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def command_output(*args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def describe_machine(build, root):
+    cpuinfo = read("/proc/cpuinfo")
+    model = re.search(r"model name\s*:\s*(.*)", cpuinfo)
+    mhz = re.search(r"cpu MHz\s*:\s*(.*)", cpuinfo)
+    mem = re.search(r"MemTotal:\s*(\d+) kB", read("/proc/meminfo"))
+    os_name = re.search(r'PRETTY_NAME="(.*)"', read("/etc/os-release"))
+    cache = read(os.path.join(build, "CMakeCache.txt"))
+    build_type = re.search(r"CMAKE_BUILD_TYPE:STRING=(.*)", cache)
+    compiler = re.search(r"CMAKE_CXX_COMPILER:\w+=(.*)", cache)
+    pom = read(os.path.join(root, "tests", "testbed", "pom.xml"))
+    kafka_version = re.search(r"<kafka.version>(.*)</kafka.version>", pom)
+    kcat = re.search(r"Version (\S+)", command_output("kcat", "-V"))
+    redis = re.search(r"v=(\S+)", command_output("redis-server", "--version"))
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    versions = {}
+    for name, module in (("librdkafka", "rdkafka"), ("gRPC", "grpc++"), ("protobuf", "protobuf"),
+                         ("hiredis", "hiredis")):
+        versions[name] = command_output("pkg-config", "--modversion", module)
+    commit = command_output("git", "-C", root, "rev-parse", "--short=12", "HEAD")
+    dirty = command_output("git", "-C", root, "status", "--porcelain", "--untracked-files=no")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "cpu_model": model.group(1).strip() if model else platform.processor(),
+        "cpu_mhz": round(float(mhz.group(1))) if mhz else None,
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
+        "kernel": platform.release(),
+        "os": os_name.group(1) if os_name else platform.platform(),
+        "compiler": (command_output(compiler.group(1) if compiler else "c++", "--version")
+                     .splitlines() or [""])[0],
+        "build_type": build_type.group(1) if build_type else "",
+        "kafka": f"Apache Kafka {kafka_version.group(1) if kafka_version else '?'} (KRaft, one "
+                 f"node, test bed, JVM -Xmx768m)",
+        "java": java.splitlines()[0] if java else "",
+        "redis": f"redis-server {redis.group(1) if redis else '?'} (test bed, no persistence)",
+        "kcat": kcat.group(1) if kcat else "",
+        "libraries": versions,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default=",".join(GROUPS))
+    args = parser.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    groups = [g for g in args.only.split(",") if g]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown groups {sorted(unknown)}; known: {GROUPS}")
+    os.makedirs(args.results, exist_ok=True)
+    os.makedirs(args.work, exist_ok=True)
+    machine = describe_machine(args.build, root)
+    run = Run(args)
+    busy, started = machine_busy(), time.monotonic()
+    failed = []
+    try:
+        for group in GROUPS:
+            if group in groups:
+                say(f"== {group} ==")
+                try:
+                    getattr(run, group)()
+                except Exception as e:  # record it and go on with the next group
+                    say(f"{group} failed: {e}")
+                    failed.append(group)
+                    run.write({"scenario": f"{group}_failed", "error": str(e)})
+    finally:
+        run.close()
+    elapsed = time.monotonic() - started
+    machine["run_seconds"] = round(elapsed, 1)
+    machine["mean_busy_cores"] = round((machine_busy() - busy) / elapsed, 2)
+    machine["quick"] = args.quick
+    with open(os.path.join(args.results, "machine.json"), "w") as f:
+        json.dump(machine, f, indent=2)
+        f.write("\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
