@@ -321,6 +321,32 @@ TEST_F(RedisIntegrationTest, ScriptErrorIsAStatusWithTheScriptMessage) {
   EXPECT_FALSE(conn.broken());
 }
 
+TEST_F(RedisIntegrationTest, EvalManyRunsEveryCallInOrderInOneRoundTripEvenAfterAFlush) {
+  ScriptRegistry scripts;
+  ASSERT_TRUE(scripts.Register("push", "return redis.call('RPUSH', KEYS[1], ARGV[1])").ok());
+  ASSERT_TRUE(scripts.Register("fail", "return redis.error_reply('BADSTEP refused')").ok());
+  Connection conn = Connect();
+  ASSERT_TRUE(admin().Command({"SCRIPT", "FLUSH"}).ok());
+  std::vector<ScriptRegistry::Call> calls;
+  for (const char* v : {"a", "b", "c"}) calls.push_back({.keys = {Key("list")}, .args = {v}});
+  std::vector<absl::StatusOr<Reply>> replies = scripts.EvalMany(conn, "push", calls);
+  ASSERT_EQ(replies.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(replies[i].ok()) << replies[i].status();
+    EXPECT_EQ(*replies[i], Reply::Integer(i + 1)) << "run once each, in order";
+  }
+  EXPECT_EQ(*conn.Command({"LRANGE", Key("list"), "0", "-1"}),
+            Reply::Array({Reply::String("a"), Reply::String("b"), Reply::String("c")}));
+
+  // One call's failure is its own; the others still run.
+  std::vector<absl::StatusOr<Reply>> failed = scripts.EvalMany(conn, "fail", {{}, {}});
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(scripts.EvalMany(conn, "nope", {{}, {}})[1].status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(conn.broken());
+}
+
 TEST_F(RedisIntegrationTest, LoadAllMakesScriptsExist) {
   ScriptRegistry scripts;
   ASSERT_TRUE(scripts.Register("one", "return 1").ok());

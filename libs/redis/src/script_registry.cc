@@ -52,31 +52,56 @@ absl::StatusOr<std::string> ScriptRegistry::Sha1(std::string_view name) const {
 absl::StatusOr<Reply> ScriptRegistry::Eval(Connection& conn, std::string_view name,
                                            const std::vector<std::string>& keys,
                                            const std::vector<std::string>& args) const {
+  return std::move(EvalMany(conn, name, {Call{.keys = keys, .args = args}})[0]);
+}
+
+std::vector<absl::StatusOr<Reply>> ScriptRegistry::EvalMany(Connection& conn, std::string_view name,
+                                                            const std::vector<Call>& calls) const {
   auto it = scripts_.find(AbslView(name));
   if (it == scripts_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("redis script \"", AbslView(name), "\" is not registered"));
+    return std::vector<absl::StatusOr<Reply>>(
+        calls.size(), absl::NotFoundError(
+                          absl::StrCat("redis script \"", AbslView(name), "\" is not registered")));
   }
   const Script& script = it->second;
-  std::vector<std::string> cmd;
-  cmd.reserve(3 + keys.size() + args.size());
-  cmd.push_back("EVALSHA");
-  cmd.push_back(script.sha1);
-  cmd.push_back(std::to_string(keys.size()));
-  cmd.insert(cmd.end(), keys.begin(), keys.end());
-  cmd.insert(cmd.end(), args.begin(), args.end());
-
-  absl::StatusOr<Reply> result = conn.Command(cmd);
-  if (result.ok() || ServerErrorCode(result.status()) != "NOSCRIPT") return result;
-
-  absl::StatusOr<Reply> loaded = conn.Command({"SCRIPT", "LOAD", script.source});
-  if (!loaded.ok()) return loaded.status();
-  if (!loaded->is_string() || loaded->str() != script.sha1) {
-    return absl::InternalError(absl::StrCat("redis script \"", AbslView(name),
-                                            "\": SCRIPT LOAD returned ", loaded->DebugString(),
-                                            ", expected ", script.sha1));
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(calls.size());
+  for (const Call& call : calls) {
+    std::vector<std::string>& cmd = commands.emplace_back();
+    cmd.reserve(3 + call.keys.size() + call.args.size());
+    cmd.push_back("EVALSHA");
+    cmd.push_back(script.sha1);
+    cmd.push_back(std::to_string(call.keys.size()));
+    cmd.insert(cmd.end(), call.keys.begin(), call.keys.end());
+    cmd.insert(cmd.end(), call.args.begin(), call.args.end());
   }
-  return conn.Command(cmd);
+  std::vector<absl::StatusOr<Reply>> results = conn.Pipeline(commands);
+
+  // A server restarted, failed over or flushed since the last load.
+  std::vector<size_t> missed;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok() && ServerErrorCode(results[i].status()) == "NOSCRIPT") missed.push_back(i);
+  }
+  if (missed.empty()) return results;
+  absl::StatusOr<Reply> loaded = conn.Command({"SCRIPT", "LOAD", script.source});
+  absl::Status load_failed;
+  if (!loaded.ok()) {
+    load_failed = loaded.status();
+  } else if (!loaded->is_string() || loaded->str() != script.sha1) {
+    load_failed = absl::InternalError(
+        absl::StrCat("redis script \"", AbslView(name), "\": SCRIPT LOAD returned ",
+                     loaded->DebugString(), ", expected ", script.sha1));
+  }
+  if (!load_failed.ok()) {
+    for (size_t i : missed) results[i] = load_failed;
+    return results;
+  }
+  std::vector<std::vector<std::string>> again;
+  again.reserve(missed.size());
+  for (size_t i : missed) again.push_back(std::move(commands[i]));
+  std::vector<absl::StatusOr<Reply>> retried = conn.Pipeline(again);
+  for (size_t k = 0; k < missed.size(); ++k) results[missed[k]] = std::move(retried[k]);
+  return results;
 }
 
 absl::Status ScriptRegistry::LoadAll(Connection& conn) const {

@@ -28,15 +28,23 @@ absl::StatusOr<std::vector<MemberSpec>> Assigner::Roster(const Policy& policy,
   return EffectiveRoster(*team, overrides);
 }
 
-absl::StatusOr<AssignSpec> Assigner::SpecFor(const Policy& policy, const StoredWorkflow& wf) {
+absl::StatusOr<AssignSpec> Assigner::SpecFor(const Policy& policy, const StoredWorkflow& wf,
+                                             Rosters* rosters) {
   const std::string& team_id = wf.workflow.team_id();
   if (team_id.empty()) return AssignSpec{.reason_if_none = kNoTeamMatches};
   const TeamSpec* team = policy.FindTeam(team_id);
   if (team == nullptr) {
     return AssignSpec{.reason_if_none = "team " + team_id + " is no longer in the policy"};
   }
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<MemberSpec> roster,
-                            Roster(policy, wf.workflow.tenant_id(), team_id));
+  const std::pair<std::string, std::string> key{wf.workflow.tenant_id(), team_id};
+  std::vector<MemberSpec> roster;
+  if (auto it = rosters == nullptr ? Rosters::iterator{} : rosters->find(key);
+      rosters != nullptr && it != rosters->end()) {
+    roster = it->second;
+  } else {
+    FLYWHEEL_ASSIGN_OR_RETURN(roster, Roster(policy, wf.workflow.tenant_id(), team_id));
+    if (rosters != nullptr) (*rosters)[key] = roster;
+  }
   std::vector<std::string> skills = wf.required_skills;
   auto tmpl = policy.templates.find(wf.workflow.template_id());
   if (const StageTemplate* stage =

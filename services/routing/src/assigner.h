@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,10 +31,16 @@ class Assigner {
   absl::StatusOr<std::vector<MemberSpec>> Roster(const Policy& policy, const std::string& tenant_id,
                                                  const std::string& team_id);
 
+  /// Rosters already read, by tenant and team: what routing a batch reads
+  /// once per team rather than once per request.
+  using Rosters = std::map<std::pair<std::string, std::string>, std::vector<MemberSpec>>;
+
   /// Who may take the active stage of `wf`: members of its team not on
   /// leave with the rule's and the stage's skills and the rule's region;
   /// the reason when nobody may ("no team matches", "everyone on leave" ...).
-  absl::StatusOr<AssignSpec> SpecFor(const Policy& policy, const StoredWorkflow& wf);
+  /// Reads the roster from `rosters` when it is there, and keeps it there.
+  absl::StatusOr<AssignSpec> SpecFor(const Policy& policy, const StoredWorkflow& wf,
+                                     Rosters* rosters = nullptr);
 
   /// Assigns the team's queued requests, most urgent first, while members
   /// have room; publishes task.assigned for each (stored with the

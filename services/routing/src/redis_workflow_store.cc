@@ -380,23 +380,52 @@ std::vector<std::string> RedisWorkflowStore::AssignKeys(const std::string& tenan
 
 absl::StatusOr<AssignResult> RedisWorkflowStore::Create(const StoredWorkflow& wf,
                                                         const AssignSpec& assign) {
-  const auto& w = wf.workflow;
-  std::vector<std::string> fields = Fields(wf);
-  std::vector<std::string> args = {w.request_id(), Score(w), assign.reason_if_none,
-                                   StrategyName(assign.strategy),
-                                   std::to_string(fields.size() / 2)};
-  args.insert(args.end(), fields.begin(), fields.end());
-  AppendCandidates(assign, args);
-  std::vector<std::string> keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id());
-  keys.push_back(CancelledKey(w.tenant_id(), w.request_id()));
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_RETURN_IF_ERROR(RegisterTenant(*conn, w.tenant_id()));
-  FLYWHEEL_ASSIGN_OR_RETURN(auto reply, Array(scripts_.Eval(*conn, "create", keys, args)));
-  if (reply.size() != 3) return absl::InternalError("create script returned a bad reply");
-  return AssignResult{.changed = reply[0].integer() == 1,
-                      .assignee = reply[1].str(),
-                      .queue_reason = reply[2].str(),
-                      .cancelled = reply[0].integer() == 2};
+  return std::move(CreateAll({CreateCall{.wf = wf, .assign = assign}})[0]);
+}
+
+std::vector<absl::StatusOr<AssignResult>> RedisWorkflowStore::CreateAll(
+    const std::vector<CreateCall>& calls) {
+  std::vector<absl::StatusOr<AssignResult>> out(calls.size(), absl::UnknownError("not run"));
+  auto conn = pool_.Acquire(kAcquireTimeout);
+  if (!conn.ok()) {
+    std::fill(out.begin(), out.end(), conn.status());
+    return out;
+  }
+  std::vector<redis::ScriptRegistry::Call> scripts;
+  scripts.reserve(calls.size());
+  for (const CreateCall& call : calls) {
+    const auto& w = call.wf.workflow;
+    std::vector<std::string> fields = Fields(call.wf);
+    redis::ScriptRegistry::Call& script = scripts.emplace_back();
+    script.args = {w.request_id(), Score(w), call.assign.reason_if_none,
+                   StrategyName(call.assign.strategy), std::to_string(fields.size() / 2)};
+    script.args.insert(script.args.end(), fields.begin(), fields.end());
+    AppendCandidates(call.assign, script.args);
+    script.keys = AssignKeys(w.tenant_id(), w.team_id(), w.request_id());
+    script.keys.push_back(CancelledKey(w.tenant_id(), w.request_id()));
+  }
+  // Every tenant is in the set before any of its workflows exists.
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (absl::Status st = RegisterTenant(**conn, calls[i].wf.workflow.tenant_id()); !st.ok()) {
+      std::fill(out.begin(), out.end(), st);
+      return out;
+    }
+  }
+  std::vector<absl::StatusOr<redis::Reply>> replies = scripts_.EvalMany(**conn, "create", scripts);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    auto reply = Array(std::move(replies[i]));
+    if (!reply.ok()) {
+      out[i] = reply.status();
+    } else if (reply->size() != 3) {
+      out[i] = absl::InternalError("create script returned a bad reply");
+    } else {
+      out[i] = AssignResult{.changed = (*reply)[0].integer() == 1,
+                            .assignee = (*reply)[1].str(),
+                            .queue_reason = (*reply)[2].str(),
+                            .cancelled = (*reply)[0].integer() == 2};
+    }
+  }
+  return out;
 }
 
 // Before the workflow is created, so no tenant with a workflow is missing

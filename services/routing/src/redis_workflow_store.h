@@ -37,6 +37,8 @@ class RedisWorkflowStore final : public WorkflowStore {
   RedisWorkflowStore(redis::Pool& pool, std::string key_prefix, outbox::RedisOutbox& outbox);
 
   absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf, const AssignSpec& assign) override;
+  std::vector<absl::StatusOr<AssignResult>> CreateAll(
+      const std::vector<CreateCall>& calls) override;
   absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
                                                      const std::string& request_id) override;
   absl::StatusOr<std::optional<StoredWorkflow>> FindFirst(const std::string& tenant_id,

@@ -2,6 +2,10 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <iterator>
+#include <mutex>
+#include <set>
+
 #include "flywheel/common/v1/common.pb.h"
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
@@ -70,16 +74,114 @@ absl::Status Router::Handle(const kafka::ConsumedEvent& consumed) {
 
 absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
                            const std::string& event_id) {
-  const std::shared_ptr<const Policy> policy = policy_.Get();
+  std::vector<absl::Status> statuses(1);
+  RoutedRun routed = RouteAll({{.submitted = submitted, .event_id = event_id}}, statuses);
+  FLYWHEEL_RETURN_IF_ERROR(statuses[0]);
+  // One round trip for all of them; ids derive from the cause, so a retry
+  // after a partial failure republishes the same events.
+  return assigner_.publisher().PublishAll(routed.events).status();
+}
+
+namespace {
+
+// A batch's statuses, handed to the consumer once the handler and every
+// publish it started are through.
+class BatchCompletion {
+ public:
+  BatchCompletion(size_t size, kafka::BatchDone done) : statuses_(size), done_(std::move(done)) {}
+
+  void Set(size_t index, absl::Status status) {
+    std::lock_guard lock(mu_);
+    statuses_[index] = std::move(status);
+  }
+  // The events of `indexes` wait on a publish that failed.
+  void Fail(const std::vector<size_t>& indexes, const absl::Status& status) {
+    std::lock_guard lock(mu_);
+    for (size_t i : indexes) {
+      if (statuses_[i].ok()) statuses_[i] = status;
+    }
+  }
+  void Hold() {
+    std::lock_guard lock(mu_);
+    ++holds_;
+  }
+  void Release() {
+    kafka::BatchDone done;
+    std::vector<absl::Status> statuses;
+    {
+      std::lock_guard lock(mu_);
+      if (--holds_ > 0) return;
+      done = std::move(done_);
+      statuses = std::move(statuses_);
+    }
+    done(std::move(statuses));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<absl::Status> statuses_;
+  int holds_ = 1;  // the handler's own, released when it returns
+  kafka::BatchDone done_;
+};
+
+}  // namespace
+
+void Router::HandleBatch(kafka::EventBatch batch, kafka::BatchDone done) {
+  auto completion = std::make_shared<BatchCompletion>(batch.events.size(), std::move(done));
+  std::vector<Submission> run;
+  std::vector<size_t> run_index;  // the batch index of each of `run`
+  // Routes the run so far; its events are produced now, in order, ahead of
+  // anything handled after it, and their acknowledgement is awaited by the
+  // completion rather than by this thread.
+  auto flush = [&] {
+    if (run.empty()) return;
+    std::vector<absl::Status> statuses(run.size());
+    RoutedRun routed = RouteAll(run, statuses);
+    for (size_t k = 0; k < run.size(); ++k) completion->Set(run_index[k], statuses[k]);
+    std::vector<size_t> waiting;
+    for (size_t k : routed.waiting) waiting.push_back(run_index[k]);
+    completion->Hold();
+    assigner_.publisher().PublishAsync(
+        std::move(routed.events),
+        [completion, waiting = std::move(waiting)](absl::StatusOr<std::vector<std::string>> ids) {
+          if (!ids.ok()) completion->Fail(waiting, ids.status());
+          completion->Release();
+        });
+    run.clear();
+    run_index.clear();
+  };
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const kafka::ConsumedEvent& consumed = batch.events[i];
+    if (consumed.event.type != events::kRequestSubmitted) {
+      flush();  // what came before it goes first
+      completion->Set(i, Handle(consumed));
+      continue;
+    }
+    Submission submission{.event_id = consumed.event.id};
+    if (absl::Status st = DecodeAddressed(consumed, "request.submitted", submission.submitted);
+        !st.ok()) {
+      completion->Set(i, std::move(st));
+      continue;
+    }
+    run.push_back(std::move(submission));
+    run_index.push_back(i);
+  }
+  flush();
+  completion->Release();
+}
+
+absl::StatusOr<StoredWorkflow> Router::Plan(const Policy& policy,
+                                            const intake::v1::RequestSubmitted& submitted,
+                                            const std::string& event_id) {
   intake::v1::Request request = submitted.request();
   request.set_tenant_id(submitted.tenant_id());
   request.set_request_id(submitted.request_id());
   ClearUndefined(request);
 
-  const WorkflowTemplate* tmpl = policy->TemplateFor(request.spec().request_type_id());
+  const WorkflowTemplate* tmpl = policy.TemplateFor(request.spec().request_type_id());
   if (tmpl == nullptr) return absl::InternalError("policy has no default template");
-  const TierDecision tier = AssessTier(*policy, request);
-  const TeamChoice team = ChooseTeam(*policy, request);
+  const TierDecision tier = AssessTier(policy, request);
+  const TeamChoice team = ChooseTeam(policy, request);
 
   StoredWorkflow wf{.workflow = BuildWorkflow(*tmpl, request, tier.tier, clock_.Now()),
                     .request = request,
@@ -92,53 +194,91 @@ absl::Status Router::Route(const intake::v1::RequestSubmitted& submitted,
   wf.workflow.set_team_id(team.team_id);
   wf.workflow.set_approval_tier(TierEnum(tier.tier));
   wf.workflow.set_approval_policy_id(tier.approval_policy_id);
+  return wf;
+}
 
+Router::RoutedRun Router::RouteAll(const std::vector<Submission>& run,
+                                   std::vector<absl::Status>& statuses) {
+  const std::shared_ptr<const Policy> policy = policy_.Get();
   WorkflowStore& store = assigner_.store();
-  FLYWHEEL_ASSIGN_OR_RETURN(AssignSpec spec, assigner_.SpecFor(*policy, wf));
-  FLYWHEEL_ASSIGN_OR_RETURN(AssignResult result, store.Create(wf, spec));
-  if (result.cancelled) {
-    log::Info("request cancelled before it was routed; not routed",
-              {{"request_id", request.request_id()},
-               {"tenant_id", request.tenant_id()},
-               {"event_id", event_id}});
-    return absl::OkStatus();
-  }
-  // Publish the first routing: known without a round trip when it happened
-  // now; on a redelivery, read back as Create stored it, never a later
-  // state (the workflow may have advanced since).
-  StoredWorkflow first;
-  if (result.changed) {
-    first = StoredAfterCreate(wf, result);
-  } else {
-    FLYWHEEL_ASSIGN_OR_RETURN(auto kept,
-                              store.FindFirst(request.tenant_id(), request.request_id()));
-    if (!kept.has_value()) {
-      log::Warn(
-          "first routing not kept (stored by an older version and changed since); "
-          "its events are not republished",
-          {{"request_id", request.request_id()}, {"event_id", event_id}});
-      return absl::OkStatus();
+  Assigner::Rosters rosters;
+  std::vector<WorkflowStore::CreateCall> calls;
+  std::vector<size_t> planned;  // the run index of each call
+  for (size_t k = 0; k < run.size(); ++k) {
+    absl::StatusOr<StoredWorkflow> wf = Plan(*policy, run[k].submitted, run[k].event_id);
+    if (!wf.ok()) {
+      statuses[k] = wf.status();
+      continue;
     }
-    first = *std::move(kept);
+    absl::StatusOr<AssignSpec> spec = assigner_.SpecFor(*policy, *wf, &rosters);
+    if (!spec.ok()) {
+      statuses[k] = spec.status();
+      continue;
+    }
+    calls.push_back({.wf = *std::move(wf), .assign = *std::move(spec)});
+    planned.push_back(k);
   }
-  // One round trip for all of them; ids derive from the cause, so a retry
-  // after a partial failure republishes the same events.
-  FLYWHEEL_RETURN_IF_ERROR(
-      assigner_.publisher().PublishAll(FirstRoutingEvents(assigner_.topics(), first)).status());
+  std::vector<absl::StatusOr<AssignResult>> results = store.CreateAll(calls);
 
-  if (result.changed) {
-    assigner_.metrics().CountRouted(common::v1::Priority_Name(request.priority()));
-    assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
+  RoutedRun out;
+  std::set<std::pair<std::string, std::string>> teams;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const size_t k = planned[c];
+    const StoredWorkflow& wf = calls[c].wf;
+    const auto& w = wf.workflow;
+    if (!results[c].ok()) {
+      statuses[k] = results[c].status();
+      continue;
+    }
+    const AssignResult& result = *results[c];
+    if (result.cancelled) {
+      log::Info("request cancelled before it was routed; not routed",
+                {{"request_id", w.request_id()},
+                 {"tenant_id", w.tenant_id()},
+                 {"event_id", run[k].event_id}});
+      continue;
+    }
+    // Publish the first routing: known without a round trip when it
+    // happened now; on a redelivery, read back as Create stored it, never a
+    // later state (the workflow may have advanced since).
+    StoredWorkflow first;
+    if (result.changed) {
+      first = StoredAfterCreate(wf, result);
+      assigner_.metrics().CountRouted(common::v1::Priority_Name(wf.request.priority()));
+      assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
+    } else {
+      auto kept = store.FindFirst(w.tenant_id(), w.request_id());
+      if (!kept.ok()) {
+        statuses[k] = kept.status();
+        continue;
+      }
+      if (!kept->has_value()) {
+        log::Warn(
+            "first routing not kept (stored by an older version and changed since); "
+            "its events are not republished",
+            {{"request_id", w.request_id()}, {"event_id", run[k].event_id}});
+        continue;
+      }
+      first = **std::move(kept);
+    }
+    std::vector<kafka::OutgoingEvent> events = FirstRoutingEvents(assigner_.topics(), first);
+    std::move(events.begin(), events.end(), std::back_inserter(out.events));
+    out.waiting.push_back(k);
+    teams.emplace(w.tenant_id(), first.workflow.team_id());
+    log::Debug("request routed",
+               {{"request_id", w.request_id()},
+                {"tenant_id", w.tenant_id()},
+                {"team_id", first.workflow.team_id()},
+                {"owner_id", first.workflow.owner_id()},
+                {"queue_reason", first.queue_reason},
+                {"approval_tier", common::v1::ApprovalTier_Name(w.approval_tier())},
+                {"event_id", run[k].event_id}});
   }
-  assigner_.RefreshGauge(request.tenant_id(), first.workflow.team_id());
-  log::Info("request routed", {{"request_id", request.request_id()},
-                               {"tenant_id", request.tenant_id()},
-                               {"team_id", first.workflow.team_id()},
-                               {"owner_id", first.workflow.owner_id()},
-                               {"queue_reason", first.queue_reason},
-                               {"approval_tier", tier.tier},
-                               {"event_id", event_id}});
-  return absl::OkStatus();
+  for (const auto& [tenant, team] : teams) assigner_.RefreshGauge(tenant, team);
+  if (!out.waiting.empty()) {
+    log::Info("requests routed", {{"count", out.waiting.size()}, {"teams", teams.size()}});
+  }
+  return out;
 }
 
 absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,

@@ -51,6 +51,15 @@ class Router {
   /// the first handling's events with the same ids and contents.
   absl::Status Handle(const kafka::ConsumedEvent& consumed);
 
+  /// The consumer's batch handler: a run of request.submitted events is
+  /// routed together (the rosters read once per team, one pipelined round
+  /// trip to Redis for the run, its events produced together and their
+  /// acknowledgement awaited by the completion, not by the lane); any other
+  /// event is handled alone where it stands, after the run before it, so
+  /// one request's events keep their order. Each event's status means what
+  /// `Handle`'s return means.
+  void HandleBatch(kafka::EventBatch batch, kafka::BatchDone done);
+
   /// Routes one submitted request; what `Handle` does after decoding.
   absl::Status Route(const intake::v1::RequestSubmitted& submitted, const std::string& event_id);
   /// Ends a cancelled request's workflow; what `Handle` does after decoding.
@@ -59,6 +68,23 @@ class Router {
   absl::Status Refresh(const intake::v1::RequestUpdated& updated, const std::string& event_id);
 
  private:
+  struct Submission {
+    intake::v1::RequestSubmitted submitted;
+    std::string event_id;
+  };
+  // What routing a run of submissions leaves to publish: the events, in
+  // order, and the run indexes whose success waits on them.
+  struct RoutedRun {
+    std::vector<kafka::OutgoingEvent> events;
+    std::vector<size_t> waiting;
+  };
+  // The workflow a submission becomes, before it is assigned.
+  absl::StatusOr<StoredWorkflow> Plan(const Policy& policy,
+                                      const intake::v1::RequestSubmitted& submitted,
+                                      const std::string& event_id);
+  // Routes the run; `statuses[k]` is set for each failure.
+  RoutedRun RouteAll(const std::vector<Submission>& run, std::vector<absl::Status>& statuses);
+
   PolicyHolder& policy_;
   Assigner& assigner_;
   const Clock& clock_;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "fake_workflow_store.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
@@ -351,6 +353,63 @@ TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLa
                                             events::kTaskAssigned, events::kStageAdvanced,
                                             events::kTimerRequested, events::kWorkflowCompleted));
   EXPECT_TRUE(outbox_.Stored("acme").empty());
+}
+
+std::vector<absl::Status> HandleBatch(Router& router, std::vector<kafka::ConsumedEvent> events) {
+  std::optional<std::vector<absl::Status>> statuses;
+  router.HandleBatch({.topic = "requests", .partition = 0, .events = std::move(events)},
+                     [&](std::vector<absl::Status> s) {
+                       EXPECT_FALSE(statuses.has_value()) << "completed twice";
+                       statuses = std::move(s);
+                     });
+  EXPECT_TRUE(statuses.has_value()) << "the recording publisher completes at once";
+  return statuses.value_or(std::vector<absl::Status>{});
+}
+
+TEST_F(RouterTest, ABatchRoutesItsSubmissionsTogetherAndKeepsEachRequestsOrder) {
+  kafka::ConsumedEvent garbage = Submitted("req_bad", "social_post");
+  garbage.event.data = "not a protobuf";
+  const std::vector<absl::Status> statuses =
+      HandleBatch(router_, {Submitted("req_1", "social_post"), Submitted("req_2", "social_post"),
+                            Cancelled("req_1"), garbage, Submitted("req_3", "social_post")});
+  ASSERT_EQ(statuses.size(), 5u);
+  EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+  EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+  EXPECT_TRUE(statuses[2].ok()) << statuses[2];
+  EXPECT_EQ(statuses[3].code(), absl::StatusCode::kInvalidArgument) << "dead-lettered alone";
+  EXPECT_TRUE(statuses[4].ok()) << statuses[4];
+
+  // req_1 was routed before its cancel came, and the cancel handed ana's
+  // slot to req_2, queued behind it.
+  EXPECT_EQ(Stored("req_1").workflow.status(), routing::v1::WORKFLOW_STATUS_CANCELLED);
+  EXPECT_EQ(Stored("req_2").workflow.owner_id(), "ana");
+  EXPECT_EQ(Stored("req_3").workflow.owner_id(), "");
+  std::vector<std::string> req_1;
+  for (const auto& e : publisher_.published()) {
+    if (e.key == "req_1") req_1.push_back(e.type);
+  }
+  ASSERT_FALSE(req_1.empty());
+  EXPECT_EQ(req_1.front(), events::kRequestRouted);
+  EXPECT_EQ(req_1.back(), events::kWorkflowCompleted);
+}
+
+TEST_F(RouterTest, ABatchWhosePublishFailsIsRetriedAndRepublishesTheSameRouting) {
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  std::vector<absl::Status> statuses =
+      HandleBatch(router_, {Submitted("req_1", "social_post"), Submitted("req_2", "social_post")});
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0].code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(statuses[1].code(), absl::StatusCode::kUnavailable);
+  const std::string owner = Stored("req_1").workflow.owner_id();
+
+  // The consumer retries them: the stored routing is published as it was.
+  publisher_.FailWith(absl::OkStatus());
+  statuses =
+      HandleBatch(router_, {Submitted("req_1", "social_post"), Submitted("req_2", "social_post")});
+  EXPECT_TRUE(statuses[0].ok() && statuses[1].ok());
+  EXPECT_EQ(publisher_.OfType(events::kRequestRouted).size(), 2u);
+  EXPECT_EQ(Stored("req_1").workflow.owner_id(), owner);
+  EXPECT_EQ(LoadOf("social", "ana"), 1) << "routed once";
 }
 
 TEST_F(RouterTest, JoiningMemberTakesQueuedWork) {

@@ -55,7 +55,9 @@ class App final : public RoutingApp {
     FLYWHEEL_RETURN_IF_ERROR(
         kit_->WatchPolicy([this](const std::string& path) { return Load(path); }));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
-        "requests", [this](const kafka::ConsumedEvent& c) { return router_.Handle(c); }));
+        "requests", kafka::BatchHandler([this](kafka::EventBatch batch, kafka::BatchDone done) {
+          router_.HandleBatch(std::move(batch), std::move(done));
+        })));
     return kit_->Serve({&grpc_});
   }
 

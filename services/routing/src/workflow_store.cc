@@ -28,6 +28,14 @@ StoredWorkflow StoredAfterAssign(const StoredWorkflow& wf, const AssignResult& r
   return stored;
 }
 
+std::vector<absl::StatusOr<AssignResult>> WorkflowStore::CreateAll(
+    const std::vector<CreateCall>& calls) {
+  std::vector<absl::StatusOr<AssignResult>> out;
+  out.reserve(calls.size());
+  for (const CreateCall& call : calls) out.push_back(Create(call.wf, call.assign));
+  return out;
+}
+
 int64_t QueueRank(const routing::v1::WorkflowInstance& workflow) {
   const int64_t priority = workflow.priority() == common::v1::PRIORITY_UNSPECIFIED
                                ? 5

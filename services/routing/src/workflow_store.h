@@ -139,6 +139,17 @@ class WorkflowStore {
   virtual absl::StatusOr<AssignResult> Create(const StoredWorkflow& wf,
                                               const AssignSpec& assign) = 0;
 
+  /// One `Create` of `CreateAll`.
+  struct CreateCall {
+    StoredWorkflow wf;
+    AssignSpec assign;
+  };
+  /// `Create` for each call, in order, each atomic on its own (not the set):
+  /// one result per call. Costs about what one `Create` costs where the
+  /// store can send them together (Redis: one pipelined round trip). The
+  /// default creates one after another.
+  virtual std::vector<absl::StatusOr<AssignResult>> CreateAll(const std::vector<CreateCall>& calls);
+
   virtual absl::StatusOr<std::optional<StoredWorkflow>> Find(const std::string& tenant_id,
                                                              const std::string& request_id) = 0;
 

@@ -46,6 +46,20 @@ class ScriptRegistry {
                              const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) const;
 
+  /// One run of a script by `EvalMany`.
+  struct Call {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  /// Runs the script `name` once per call, all in one round trip (a
+  /// pipeline): one result per call, in order, each what `Eval` would have
+  /// returned. Each run is atomic on its own, not the whole set. When the
+  /// server lacks the script, it is loaded and the calls that missed it are
+  /// sent again (one more round trip). An unknown name is NOT_FOUND for
+  /// every call, and nothing is sent.
+  std::vector<absl::StatusOr<Reply>> EvalMany(Connection& conn, std::string_view name,
+                                              const std::vector<Call>& calls) const;
+
   /// Loads every registered script into the server behind `conn` (optional
   /// warm-up; `Eval` loads on demand anyway).
   absl::Status LoadAll(Connection& conn) const;
