@@ -569,7 +569,9 @@ def describe_machine(build, root):
                          ("hiredis", "hiredis")):
         versions[name] = command_output("pkg-config", "--modversion", module)
     commit = command_output("git", "-C", root, "rev-parse", "--short=12", "HEAD")
-    dirty = command_output("git", "-C", root, "status", "--porcelain", "--untracked-files=no")
+    # The page and results this run rewrites do not count as changes to what is measured.
+    dirty = command_output("git", "-C", root, "status", "--porcelain", "--untracked-files=no",
+                           "--", ".", ":!docs/benchmarks.md", ":!docs/benchmarks")
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
