@@ -1,6 +1,7 @@
 # Every third-party dependency comes from Debian 12's packages. gRPC and
 # abseil ship CMake configs; Protobuf is found through CMake's own module;
-# librdkafka and hiredis through pkg-config.
+# librdkafka, hiredis and libjwt through pkg-config; OpenSSL through CMake's
+# own module.
 find_package(Threads REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(absl CONFIG REQUIRED)
@@ -9,6 +10,7 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(GTest CONFIG REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
 if(FLYWHEEL_BUILD_BENCHMARKS)
   find_package(benchmark CONFIG REQUIRED)
 endif()
@@ -16,3 +18,4 @@ endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
