@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "flywheel/core/status.h"
 
 namespace flywheel::kafka {
 namespace {
@@ -31,10 +32,9 @@ absl::Status CheckRequired(const CloudEvent& event) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<CloudEvent> DecodeBinary(const Record& record) {
+// Everything of a binary-mode event but its key and data.
+absl::StatusOr<CloudEvent> DecodeBinaryAttributes(const Record& record) {
   CloudEvent event;
-  event.key = record.key;
-  event.data = record.value;
   event.spec_version.clear();
   for (const Header& h : record.headers) {
     if (h.key == "content-type") {
@@ -42,7 +42,7 @@ absl::StatusOr<CloudEvent> DecodeBinary(const Record& record) {
       continue;
     }
     if (!h.key.starts_with(kCePrefix)) continue;
-    std::string name = h.key.substr(kCePrefix.size());
+    const std::string_view name = std::string_view(h.key).substr(kCePrefix.size());
     if (name == "id") {
       event.id = h.value;
     } else if (name == "source") {
@@ -58,7 +58,7 @@ absl::StatusOr<CloudEvent> DecodeBinary(const Record& record) {
       if (!time.ok()) return Invalid("ce_time '" + h.value + "' is not RFC 3339");
       event.time = *time;
     } else if (!IsCoreAttribute(name)) {
-      event.extensions[name] = h.value;
+      event.extensions[std::string(name)] = h.value;
     }
   }
   if (absl::Status st = CheckRequired(event); !st.ok()) return st;
@@ -157,13 +157,28 @@ absl::StatusOr<Record> EncodeBinary(const CloudEvent& event, std::string topic) 
 }
 
 absl::StatusOr<CloudEvent> Decode(const Record& record) {
-  if (record.header("ce_specversion")) return DecodeBinary(record);
+  if (record.header("ce_specversion")) {
+    FLYWHEEL_ASSIGN_OR_RETURN(CloudEvent event, DecodeBinaryAttributes(record));
+    event.key = record.key;
+    event.data = record.value;
+    return event;
+  }
   auto content_type = record.header("content-type");
   if (content_type && absl::StartsWith(std::string(*content_type), kStructuredContentType)) {
     return DecodeStructured(record);
   }
   return Invalid("no ce_specversion header and content-type is not " +
                  std::string(kStructuredContentType));
+}
+
+absl::StatusOr<CloudEvent> DecodeTakingPayload(Record& record) {
+  if (!record.header("ce_specversion")) return Decode(record);
+  FLYWHEEL_ASSIGN_OR_RETURN(CloudEvent event, DecodeBinaryAttributes(record));
+  event.key = std::move(record.key);
+  event.data = std::move(record.value);
+  record.key.clear();
+  record.value.clear();
+  return event;
 }
 
 }  // namespace flywheel::kafka

@@ -45,6 +45,7 @@ class KafkaConsumer final : public Consumer {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         kafka_metrics_(metrics),
+        series_(kafka_metrics_.ForHandler(options_.handler_name)),
         clock_(clock ? *clock : SystemClock::Instance()) {}
 
   ~KafkaConsumer() override { Stop(); }
@@ -245,28 +246,29 @@ class KafkaConsumer final : public Consumer {
     EventBatch events{.topic = batch.partition.first, .partition = batch.partition.second};
     events.events.reserve(size);
     for (size_t i = 0; i < size; ++i) {
-      ConsumedEvent consumed;
+      // Built in place: an event is large, and most decode.
+      ConsumedEvent& consumed = events.events.emplace_back();
       consumed.record = RecordFromMessage(*batch.entries[i].item);
       if (options_.decode_cloud_events) {
-        auto decoded = Decode(consumed.record);
+        auto decoded = DecodeTakingPayload(consumed.record);
         if (!decoded.ok()) {
           // Dead-lettered before the events behind it are handled, as the
           // handler's own permanent failures are under PerEvent. Given up
           // (revoked), it stays not attempted.
           batch.dead_lettered[i] = DeadLetter(consumed.record, decoded.status(), absl::Now());
+          events.events.pop_back();
           continue;
         }
         consumed.event = *std::move(decoded);
       }
       batch.times[i] = {consumed.event.time, consumed.record.timestamp};
       completion->handed.push_back(i);
-      events.events.push_back(std::move(consumed));
     }
     if (events.events.empty()) {
       completion->Complete({});
       return;
     }
-    kafka_metrics_.RecordBatch(options_.handler_name);
+    series_.batches.Increment();
     handler_(std::move(events),
              [completion](std::vector<absl::Status> statuses) { completion->Complete(statuses); });
   }
@@ -303,6 +305,7 @@ class KafkaConsumer final : public Consumer {
     const absl::Duration took = absl::Now() - batch.delivered;
     const double seconds = absl::ToDoubleSeconds(took);
     int retried = 0;
+    size_t ok = 0;
     const absl::Status* first_retry = nullptr;
     for (size_t i = 0; i < batch.entries.size(); ++i) {
       if (batch.dead_lettered[i]) {
@@ -313,11 +316,10 @@ class KafkaConsumer final : public Consumer {
       const absl::Status& status = *batch.statuses[i];
       if (status.ok()) {
         outcomes[i] = EventOutcome::kDone;
-        kafka_metrics_.RecordHandled(options_.handler_name, "ok", seconds);
+        ++ok;
         RecordAge(batch.times[i].first, batch.times[i].second);
       } else if (IsRetryable(status)) {
         outcomes[i] = EventOutcome::kRetry;
-        kafka_metrics_.RecordHandled(options_.handler_name, "retried", seconds);
         if (retried++ == 0) first_retry = &status;
       } else {
         const Record record = RecordFromMessage(*batch.entries[i].item);
@@ -325,6 +327,10 @@ class KafkaConsumer final : public Consumer {
                                                                   : EventOutcome::kNotAttempted;
       }
     }
+    // Every event of the batch took as long as the batch.
+    series_.ok.Increment(static_cast<double>(ok));
+    series_.retried.Increment(retried);
+    KafkaMetrics::ObserveLatency(series_.duration, ok + static_cast<size_t>(retried), seconds);
     if (first_retry != nullptr) {
       log::Warn("handler failed, will retry", {{"handler", options_.handler_name},
                                                {"topic", batch.partition.first},
@@ -343,7 +349,7 @@ class KafkaConsumer final : public Consumer {
       kafka_metrics_.RecordClockSkew(options_.handler_name, absl::ToDoubleSeconds(*age.skew));
     }
     if (age.age) {
-      kafka_metrics_.RecordEventAge(options_.handler_name, absl::ToDoubleSeconds(*age.age));
+      series_.event_age.Observe(absl::ToDoubleSeconds(*age.age));
     }
   }
 
@@ -397,8 +403,8 @@ class KafkaConsumer final : public Consumer {
                                        {"partition", original.partition},
                                        {"offset", original.offset},
                                        {"reason", std::string(reason.ToString())}});
-    kafka_metrics_.RecordHandled(options_.handler_name, "dead_lettered",
-                                 absl::ToDoubleSeconds(absl::Now() - started));
+    series_.dead_lettered.Increment();
+    series_.duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
     return true;
   }
 
@@ -414,8 +420,8 @@ class KafkaConsumer final : public Consumer {
                 {"offset", original.offset},
                 {"reason", std::string(reason.ToString())},
                 {"dead_letter_error", refusal.ToString()}});
-    kafka_metrics_.RecordHandled(options_.handler_name, "parked",
-                                 absl::ToDoubleSeconds(absl::Now() - started));
+    series_.parked.Increment();
+    series_.duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
     return true;
   }
 
@@ -518,6 +524,7 @@ class KafkaConsumer final : public Consumer {
   ConsumerOptions options_;
   BatchHandler handler_;
   KafkaMetrics kafka_metrics_;
+  KafkaMetrics::HandlerSeries series_;
   const Clock& clock_;
   std::unique_ptr<Producer> dead_letters_;
   KafkaHandle handle_;

@@ -1,5 +1,7 @@
 #include "kafka_metrics.h"
 
+#include <algorithm>
+
 namespace flywheel::kafka {
 namespace {
 
@@ -62,14 +64,27 @@ void KafkaMetrics::RecordProduced(const std::string& topic, bool ok, double seco
   delivery_.Add({{"topic", topic}}, metrics::LatencyBuckets()).Observe(seconds);
 }
 
-void KafkaMetrics::RecordHandled(const std::string& handler, const std::string& outcome,
-                                 double seconds) {
-  handled_.Add({{"handler", handler}, {"outcome", outcome}}).Increment();
-  handler_duration_.Add({{"handler", handler}}, metrics::LatencyBuckets()).Observe(seconds);
+KafkaMetrics::HandlerSeries KafkaMetrics::ForHandler(const std::string& handler) {
+  auto outcome = [&](const char* name) -> prometheus::Counter& {
+    return handled_.Add({{"handler", handler}, {"outcome", name}});
+  };
+  return {.ok = outcome("ok"),
+          .retried = outcome("retried"),
+          .dead_lettered = outcome("dead_lettered"),
+          .parked = outcome("parked"),
+          .duration = handler_duration_.Add({{"handler", handler}}, metrics::LatencyBuckets()),
+          .event_age = event_age_.Add({{"handler", handler}}, metrics::LatencyBuckets()),
+          .batches = batches_.Add({{"handler", handler}})};
 }
 
-void KafkaMetrics::RecordEventAge(const std::string& handler, double seconds) {
-  event_age_.Add({{"handler", handler}}, metrics::LatencyBuckets()).Observe(seconds);
+void KafkaMetrics::ObserveLatency(prometheus::Histogram& histogram, size_t count, double seconds) {
+  if (count == 0) return;
+  const std::vector<double>& bounds = metrics::LatencyBuckets();
+  // One bucket per bound, and +Inf last; a value on a bound is in its bucket.
+  std::vector<double> increments(bounds.size() + 1, 0);
+  increments[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()] =
+      static_cast<double>(count);
+  histogram.ObserveMultiple(increments, seconds * static_cast<double>(count));
 }
 
 void KafkaMetrics::RecordClockSkew(const std::string& handler, double seconds) {
@@ -92,10 +107,6 @@ void KafkaMetrics::SetInFlightEvents(const std::string& group, double events) {
 
 void KafkaMetrics::SetPausedPartitions(const std::string& group, int partitions) {
   paused_.Add({{"group", group}}).Set(partitions);
-}
-
-void KafkaMetrics::RecordBatch(const std::string& handler) {
-  batches_.Add({{"handler", handler}}).Increment();
 }
 
 }  // namespace flywheel::kafka

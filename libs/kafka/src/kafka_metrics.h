@@ -19,8 +19,21 @@ class KafkaMetrics {
   explicit KafkaMetrics(metrics::Metrics* metrics);
 
   void RecordProduced(const std::string& topic, bool ok, double seconds);
-  void RecordHandled(const std::string& handler, const std::string& outcome, double seconds);
-  void RecordEventAge(const std::string& handler, double seconds);
+  /// One handler's series, looked up once, so recording an event costs no
+  /// label lookup (the consumer's per-event path).
+  struct HandlerSeries {
+    prometheus::Counter& ok;
+    prometheus::Counter& retried;
+    prometheus::Counter& dead_lettered;
+    prometheus::Counter& parked;
+    prometheus::Histogram& duration;
+    prometheus::Histogram& event_age;
+    prometheus::Counter& batches;
+  };
+  HandlerSeries ForHandler(const std::string& handler);
+  /// `count` observations of `seconds` in one step: a batch's events, which
+  /// all took as long as the batch.
+  static void ObserveLatency(prometheus::Histogram& histogram, size_t count, double seconds);
   /// An event whose ce_time was `seconds` ahead of the consumer's clock, by
   /// more than the tolerance.
   void RecordClockSkew(const std::string& handler, double seconds);
@@ -29,8 +42,6 @@ class KafkaMetrics {
   void SetAssignedPartitions(const std::string& group, int partitions);
   void SetInFlightEvents(const std::string& group, double events);
   void SetPausedPartitions(const std::string& group, int partitions);
-  /// A batch handed to a handler.
-  void RecordBatch(const std::string& handler);
 
  private:
   metrics::Metrics own_;

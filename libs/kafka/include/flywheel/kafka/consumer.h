@@ -84,7 +84,10 @@ struct ConsumerOptions {
   std::map<std::string, std::string> properties;
 };
 
-/// What the handler sees: the decoded event and the record it came in.
+/// What the handler sees: the decoded event and the record it came in. The
+/// record's key and value are the event's `key` and `data` (moved there, so
+/// left empty in `record`) when the event was decoded from binary mode; raw
+/// (`decode_cloud_events = false`) the record holds them.
 struct ConsumedEvent {
   CloudEvent event;
   Record record;
