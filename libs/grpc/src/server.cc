@@ -110,6 +110,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   builder.AddListeningPort(opts.address, ::grpc::InsecureServerCredentials(), &server->port_);
   // Without this a second process could bind the same port and split traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Room for a bearer token up to auth.max_token_bytes' upper bound, so an
+  // oversized one is refused by the Guard with UNAUTHENTICATED; beyond this
+  // gRPC refuses the call itself before any handler runs.
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, 80 * 1024);
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
   builder.SetMaxSendMessageSize(opts.max_message_bytes);
   for (::grpc::Service* service : services) builder.RegisterService(service);

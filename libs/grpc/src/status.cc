@@ -1,7 +1,9 @@
 #include "flywheel/grpc/status.h"
 
+#include <optional>
 #include <string>
 
+#include "flywheel/core/retry_delay.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -30,18 +32,28 @@ absl::StatusCode ToAbslCode(::grpc::StatusCode code) {
   const ::grpc::StatusCode code = ToGrpcCode(status.code());
   std::string message(status.message());
   const std::vector<FieldViolation> violations = FieldViolationsOf(status);
-  if (violations.empty()) return ::grpc::Status(code, message);
+  const std::optional<absl::Duration> retry_delay = RetryDelayOf(status);
+  if (violations.empty() && !retry_delay) return ::grpc::Status(code, message);
 
-  google::rpc::BadRequest bad_request;
-  for (const FieldViolation& v : violations) {
-    google::rpc::BadRequest::FieldViolation* out = bad_request.add_field_violations();
-    out->set_field(v.field);
-    out->set_description(v.reason);
-  }
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(message);
-  details.add_details()->PackFrom(bad_request);
+  if (!violations.empty()) {
+    google::rpc::BadRequest bad_request;
+    for (const FieldViolation& v : violations) {
+      google::rpc::BadRequest::FieldViolation* out = bad_request.add_field_violations();
+      out->set_field(v.field);
+      out->set_description(v.reason);
+    }
+    details.add_details()->PackFrom(bad_request);
+  }
+  if (retry_delay) {
+    google::rpc::RetryInfo retry;
+    const int64_t nanos = absl::ToInt64Nanoseconds(*retry_delay);
+    retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
+    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+    details.add_details()->PackFrom(retry);
+  }
   return ::grpc::Status(code, message, details.SerializeAsString());
 }
 
@@ -61,9 +73,25 @@ std::vector<FieldViolation> BadRequestFields(const ::grpc::Status& status) {
   return out;
 }
 
+std::optional<absl::Duration> RetryDelay(const ::grpc::Status& status) {
+  if (status.error_details().empty()) return std::nullopt;
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::RetryInfo retry;
+    if (!any.Is<google::rpc::RetryInfo>() || !any.UnpackTo(&retry)) continue;
+    return absl::Seconds(retry.retry_delay().seconds()) +
+           absl::Nanoseconds(retry.retry_delay().nanos());
+  }
+  return std::nullopt;
+}
+
 absl::Status FromGrpcStatus(const ::grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   absl::Status out(ToAbslCode(status.error_code()), status.error_message());
+  if (std::optional<absl::Duration> delay = RetryDelay(status)) {
+    out = WithRetryDelay(std::move(out), *delay);
+  }
   const std::vector<FieldViolation> violations = BadRequestFields(status);
   if (violations.empty()) return out;
   // Let FieldErrors encode the payload so there is one encoding of it; keep

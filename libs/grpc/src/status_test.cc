@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/core/retry_delay.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -116,6 +117,21 @@ TEST(FromGrpcStatusTest, OtherDetailTypesAreSkipped) {
   details.add_details()->PackFrom(bad_request);
   ::grpc::Status in(::grpc::StatusCode::INVALID_ARGUMENT, "m", details.SerializeAsString());
   EXPECT_THAT(BadRequestFields(in), ElementsAre(FieldViolation{"x", "y"}));
+}
+
+}  // namespace
+}  // namespace flywheel::rpc
+
+namespace flywheel::rpc {
+namespace {
+
+TEST(RetryInfoTest, ARetryDelayTravelsAsRetryInfoAndBack) {
+  ::grpc::Status st = ToGrpcStatus(
+      WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(1500)));
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(RetryDelay(st), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryDelayOf(FromGrpcStatus(st)), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryDelay(ToGrpcStatus(absl::UnavailableError("x"))), std::nullopt);
 }
 
 }  // namespace

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "flywheel/auth/authenticator.h"
+#include "flywheel/auth/principal.h"
+#include "flywheel/auth/role_table.h"
+
+namespace grpc {
+class ServerContextBase;
+}
+namespace flywheel::metrics {
+class Metrics;
+}
+namespace prometheus {
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace flywheel::rpc {
+
+/// The one door every application call of a service goes through, first
+/// thing in its handler, with the synchronous API and the callback API
+/// alike (both contexts are a `ServerContextBase`):
+///
+///   ::grpc::Status SubmitRequest(::grpc::ServerContext* context, ...) {
+///     auto principal = guard_.Admit(*context, "SubmitRequest");
+///     if (!principal.ok()) return rpc::ToGrpcStatus(principal.status());
+///     ...  // hand *principal to the service's logic
+///   }
+///
+/// `Admit` reads the `authorization` metadata (exactly one `Bearer <JWT>`),
+/// verifies it (`auth::Authenticator`), checks the tenant is served, that
+/// the principal holds a role the service's `RoleTable` allows for the
+/// method, and takes a token from its tenant's and its own rate-limit
+/// buckets. Refusals, in that order: UNAUTHENTICATED, PERMISSION_DENIED,
+/// RESOURCE_EXHAUSTED with a retry delay (`ToGrpcStatus` turns it into a
+/// `google.rpc.RetryInfo` detail). Each is counted in
+///
+///   flywheel_<service>_auth_refusals_total{method,code}
+///   flywheel_<service>_rate_limited_total{method,scope}     scope: tenant|caller
+///
+/// with the table's method names only, never ids. `flywheel_<service>_auth_
+/// dev_mode` is 1 while dev mode is on. Thread-safe; the authenticator and
+/// metrics must outlive it.
+class Guard {
+ public:
+  /// Fails with FAILED_PRECONDITION when `table` does not name exactly the
+  /// methods of its service (looked up in the linked protobuf descriptors),
+  /// so no method is left without a decision. `service_name` is the
+  /// `<service>` of the metric names.
+  static absl::StatusOr<std::unique_ptr<Guard>> Create(auth::Authenticator& authenticator,
+                                                       const auth::RoleTable& table,
+                                                       metrics::Metrics& metrics,
+                                                       const std::string& service_name);
+
+  absl::StatusOr<auth::Principal> Admit(const ::grpc::ServerContextBase& context,
+                                        std::string_view method);
+
+ private:
+  Guard(auth::Authenticator& authenticator, const auth::RoleTable& table,
+        prometheus::Family<prometheus::Counter>& refusals,
+        prometheus::Family<prometheus::Counter>& limited);
+  absl::Status Refuse(std::string_view method, absl::Status status);
+
+  auth::Authenticator& authenticator_;
+  const auth::RoleTable& table_;
+  prometheus::Family<prometheus::Counter>& refusals_;
+  prometheus::Family<prometheus::Counter>& limited_;
+};
+
+}  // namespace flywheel::rpc
