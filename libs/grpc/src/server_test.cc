@@ -10,6 +10,7 @@
 #include <grpcpp/support/sync_stream.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -23,6 +24,7 @@
 #include "absl/synchronization/notification.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/testing/wait_for.h"
+#include "flywheel/grpc/async.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/metrics/metrics.h"
 #include "grpc_test_service.grpc.pb.h"
@@ -47,8 +49,49 @@ constexpr char kEcho[] = "/flywheel.rpctest.TestService/Echo";
 constexpr char kReject[] = "/flywheel.rpctest.TestService/Reject";
 constexpr char kHold[] = "/flywheel.rpctest.TestService/Hold";
 
-class TestServiceImpl : public flywheel::rpctest::TestService::Service {
+// What Hold waits on, shared by the synchronous and the callback service.
+class HoldGate {
  public:
+  // Marks the call entered, then waits until Release() (true) or until
+  // `cancelled` says the call is over (false).
+  template <typename Cancelled>
+  bool Hold(Cancelled cancelled) {
+    entered_.Notify();
+    while (!release_.WaitForNotificationWithTimeout(absl::Milliseconds(10))) {
+      if (cancelled()) return false;
+    }
+    return true;
+  }
+  void AwaitEntered() { entered_.WaitForNotification(); }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification entered_;
+  absl::Notification release_;
+};
+
+absl::Status TwoFieldErrors() {
+  FieldErrors errors;
+  errors.Add("brief.title", "is required");
+  errors.Add("brief.due_date", "must be in the future");
+  return errors.ToStatus();
+}
+
+// One implementation of TestService per gRPC API; the tests run on both.
+class TestBackend {
+ public:
+  virtual ~TestBackend() = default;
+  virtual ::grpc::Service* service() = 0;
+  HoldGate& gate() { return gate_; }
+
+ protected:
+  HoldGate gate_;
+};
+
+class SyncBackend final : public TestBackend, public flywheel::rpctest::TestService::Service {
+ public:
+  ::grpc::Service* service() override { return this; }
+
   ::grpc::Status Echo(::grpc::ServerContext*, const flywheel::rpctest::EchoRequest* req,
                       flywheel::rpctest::EchoReply* reply) override {
     reply->set_text(req->text());
@@ -57,31 +100,68 @@ class TestServiceImpl : public flywheel::rpctest::TestService::Service {
 
   ::grpc::Status Reject(::grpc::ServerContext*, const flywheel::rpctest::EchoRequest*,
                         flywheel::rpctest::EchoReply*) override {
-    FieldErrors errors;
-    errors.Add("brief.title", "is required");
-    errors.Add("brief.due_date", "must be in the future");
-    return ToGrpcStatus(errors.ToStatus());
+    return ToGrpcStatus(TwoFieldErrors());
   }
 
   // Blocks until Release() or until the call is cancelled.
   ::grpc::Status Hold(::grpc::ServerContext* ctx, const flywheel::rpctest::EchoRequest* req,
                       flywheel::rpctest::EchoReply* reply) override {
-    entered_.Notify();
-    while (!release_.WaitForNotificationWithTimeout(absl::Milliseconds(10))) {
-      if (ctx->IsCancelled()) return ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled");
+    if (!gate_.Hold([ctx] { return ctx->IsCancelled(); })) {
+      return ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled");
     }
     reply->set_text(req->text());
     return ::grpc::Status::OK;
   }
+};
 
-  void AwaitEntered() { entered_.WaitForNotification(); }
-  bool entered_within(absl::Duration d) { return entered_.WaitForNotificationWithTimeout(d); }
-  void Release() { release_.Notify(); }
+// Echo answers on the gRPC thread; Reject and Hold run on an executor.
+class CallbackBackend final : public TestBackend,
+                              public flywheel::rpctest::TestService::CallbackService {
+ public:
+  explicit CallbackBackend(ExecutorOptions options = {.threads = 2, .queue_limit = 16})
+      : executor_(options) {}
+  ::grpc::Service* service() override { return this; }
+
+  ::grpc::ServerUnaryReactor* Echo(::grpc::CallbackServerContext* ctx,
+                                   const flywheel::rpctest::EchoRequest* req,
+                                   flywheel::rpctest::EchoReply* reply) override {
+    flywheel::rpctest::EchoReply out;
+    out.set_text(req->text());
+    return Reply(ctx, reply, absl::StatusOr<flywheel::rpctest::EchoReply>(std::move(out)));
+  }
+
+  ::grpc::ServerUnaryReactor* Reject(::grpc::CallbackServerContext* ctx,
+                                     const flywheel::rpctest::EchoRequest*,
+                                     flywheel::rpctest::EchoReply* reply) override {
+    return Offload(ctx, executor_, reply, []() -> absl::StatusOr<flywheel::rpctest::EchoReply> {
+      return TwoFieldErrors();
+    });
+  }
+
+  ::grpc::ServerUnaryReactor* Hold(::grpc::CallbackServerContext* ctx,
+                                   const flywheel::rpctest::EchoRequest* req,
+                                   flywheel::rpctest::EchoReply* reply) override {
+    return Offload(ctx, executor_, reply,
+                   [this, ctx, req]() -> absl::StatusOr<flywheel::rpctest::EchoReply> {
+                     if (!gate_.Hold([ctx] { return ctx->IsCancelled(); })) {
+                       return absl::CancelledError("cancelled");
+                     }
+                     flywheel::rpctest::EchoReply out;
+                     out.set_text(req->text());
+                     return out;
+                   });
+  }
 
  private:
-  absl::Notification entered_;
-  absl::Notification release_;
+  Executor executor_;
 };
+
+enum class Api { kSync, kCallback };
+
+std::unique_ptr<TestBackend> MakeBackend(Api api) {
+  if (api == Api::kSync) return std::make_unique<SyncBackend>();
+  return std::make_unique<CallbackBackend>();
+}
 
 using ::flywheel::testing::WaitFor;
 
@@ -93,8 +173,10 @@ ServerOptions TestOptions() {
   return options;
 }
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public ::testing::TestWithParam<Api> {
  protected:
+  ServerTest() : backend_(MakeBackend(GetParam())) {}
+
   void StartServer(std::vector<::grpc::Service*> services, ServerOptions options = TestOptions()) {
     absl::StatusOr<std::unique_ptr<Server>> started =
         Server::Start(std::move(options), std::move(services), metrics_);
@@ -136,12 +218,16 @@ class ServerTest : public ::testing::Test {
     return metrics_.Render().find(text) != std::string::npos;
   }
 
+  ::grpc::Service* service() { return backend_->service(); }
+  HoldGate& gate() { return backend_->gate(); }
+
   metrics::Metrics metrics_;
+  std::unique_ptr<TestBackend> backend_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<::grpc::Channel> channel_;
 };
 
-TEST_F(ServerTest, HealthServingWithOnlyHealthThenStopsOnShutdown) {
+TEST_P(ServerTest, HealthServingWithOnlyHealthThenStopsOnShutdown) {
   StartServer({});
   absl::StatusOr<HealthCheckResponse::ServingStatus> status = CheckHealth("");
   ASSERT_TRUE(status.ok()) << status.status();
@@ -155,9 +241,8 @@ TEST_F(ServerTest, HealthServingWithOnlyHealthThenStopsOnShutdown) {
   server_->Shutdown();  // A second call returns at once.
 }
 
-TEST_F(ServerTest, EveryServiceIsServingAndUnknownServiceIsNotFound) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, EveryServiceIsServingAndUnknownServiceIsNotFound) {
+  StartServer({service()});
   absl::StatusOr<HealthCheckResponse::ServingStatus> status =
       CheckHealth("flywheel.rpctest.TestService");
   ASSERT_TRUE(status.ok()) << status.status();
@@ -165,9 +250,8 @@ TEST_F(ServerTest, EveryServiceIsServingAndUnknownServiceIsNotFound) {
   EXPECT_EQ(CheckHealth("flywheel.nope.v1.Nope").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ServerTest, RedMetricsByMethodAndCode) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, RedMetricsByMethodAndCode) {
+  StartServer({service()});
   flywheel::rpctest::EchoReply reply;
   ASSERT_TRUE(Call(kEcho, "hi", &reply).ok());
   EXPECT_EQ(reply.text(), "hi");
@@ -198,9 +282,8 @@ TEST_F(ServerTest, RedMetricsByMethodAndCode) {
   EXPECT_THAT(text, Not(HasSubstr("again")));
 }
 
-TEST_F(ServerTest, UnknownMethodDoesNotBecomeALabel) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, UnknownMethodDoesNotBecomeALabel) {
+  StartServer({service()});
   ::grpc::ClientContext ctx;
   flywheel::rpctest::EchoRequest req;
   flywheel::rpctest::EchoReply reply;
@@ -215,9 +298,8 @@ TEST_F(ServerTest, UnknownMethodDoesNotBecomeALabel) {
   EXPECT_THAT(metrics_.Render(), Not(HasSubstr("Bogus12345")));
 }
 
-TEST_F(ServerTest, BadRequestDetailsReachTheClient) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, BadRequestDetailsReachTheClient) {
+  StartServer({service()});
   flywheel::rpctest::EchoReply reply;
   ::grpc::Status st = Call(kReject, "x", &reply);
   EXPECT_EQ(st.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
@@ -312,9 +394,8 @@ std::vector<std::string> ListedServices(const google::protobuf::Message& respons
   return names;
 }
 
-TEST_F(ServerTest, ReflectionListsServices) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, ReflectionListsServices) {
+  StartServer({service()});
   ReflectionClient reflection;
   ASSERT_TRUE(reflection.ready());
   auto answers = reflection.Ask(*channel_, {{"list_services", "*"}});
@@ -329,7 +410,7 @@ TEST_F(ServerTest, ReflectionListsServices) {
 // `describe grpc.health.v1.Health`) asks before calling: the list, then the
 // file declaring the service. gRPC's own health service brings no C++
 // descriptors, so without ours the second answer is NOT_FOUND.
-TEST_F(ServerTest, ReflectionDescribesHealthForCallersWithoutTheProto) {
+TEST_P(ServerTest, ReflectionDescribesHealthForCallersWithoutTheProto) {
   StartServer({});
   ReflectionClient reflection;
   ASSERT_TRUE(reflection.ready());
@@ -358,16 +439,15 @@ TEST_F(ServerTest, ReflectionDescribesHealthForCallersWithoutTheProto) {
   EXPECT_THAT(methods, Contains("Check(.grpc.health.v1.HealthCheckRequest)"));
 }
 
-TEST_F(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
-  TestServiceImpl service;
-  StartServer({&service});
+TEST_P(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
+  StartServer({service()});
 
   auto held = std::async(std::launch::async, [&] {
     flywheel::rpctest::EchoReply reply;
     ::grpc::Status st = Call(kHold, "held", &reply);
     return std::make_pair(st.error_code(), reply.text());
   });
-  service.AwaitEntered();
+  gate().AwaitEntered();
   EXPECT_EQ(server_->in_flight(), 1);
 
   auto shutdown = std::async(std::launch::async, [&] { server_->Shutdown(); });
@@ -384,7 +464,7 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
   EXPECT_EQ(held.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
   EXPECT_EQ(shutdown.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
 
-  service.Release();
+  gate().Release();
   auto [code, text] = held.get();
   EXPECT_EQ(code, ::grpc::StatusCode::OK);
   EXPECT_EQ(text, "held");
@@ -395,23 +475,27 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishWhileHealthSaysNotServing) {
                                      kHold, "\"} 1")));
 }
 
-TEST_F(ServerTest, DrainCancelsCallsStillRunningAtTheDeadline) {
-  TestServiceImpl service;
+TEST_P(ServerTest, DrainCancelsCallsStillRunningAtTheDeadline) {
   ServerOptions options = TestOptions();
   options.drain_timeout = absl::Milliseconds(200);
-  StartServer({&service}, options);
+  StartServer({service()}, options);
 
   auto held = std::async(std::launch::async, [&] {
     flywheel::rpctest::EchoReply reply;
     return Call(kHold, "never released", &reply).error_code();
   });
-  service.AwaitEntered();
+  gate().AwaitEntered();
   const absl::Time start = absl::Now();
   server_->Shutdown();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_NE(held.get(), ::grpc::StatusCode::OK);
   EXPECT_TRUE(WaitFor([&] { return server_->in_flight() == 0; }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Apis, ServerTest, ::testing::Values(Api::kSync, Api::kCallback),
+                         [](const ::testing::TestParamInfo<Api>& info) {
+                           return info.param == Api::kSync ? "Sync" : "Callback";
+                         });
 
 TEST(ServerStartTest, RefusesBadServiceName) {
   metrics::Metrics metrics;
@@ -451,6 +535,86 @@ TEST(ServerStartTest, UnparsableAddressIsUnavailable) {
   ServerOptions options = TestOptions();
   options.address = "no port here";
   EXPECT_EQ(Server::Start(options, {}, metrics).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A callback service whose executor has one thread and room for one more
+// task: a held call, a queued one, and then a refusal.
+TEST(CallbackServerTest, FullExecutorAnswersUnavailableAndEchoStillAnswers) {
+  metrics::Metrics metrics;
+  CallbackBackend backend({.threads = 1, .queue_limit = 1});
+  auto started = Server::Start(TestOptions(), {backend.service()}, metrics);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::shared_ptr<::grpc::Channel> channel = ::grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*started)->port()), ::grpc::InsecureChannelCredentials());
+  auto stub = flywheel::rpctest::TestService::NewStub(channel);
+  auto call = [&](bool hold) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    flywheel::rpctest::EchoRequest req;
+    req.set_text("t");
+    flywheel::rpctest::EchoReply reply;
+    return (hold ? stub->Hold(&ctx, req, &reply) : stub->Reject(&ctx, req, &reply)).error_code();
+  };
+
+  auto held = std::async(std::launch::async, call, true);
+  backend.gate().AwaitEntered();
+  auto queued = std::async(std::launch::async, call, false);
+  ASSERT_TRUE(WaitFor([&] { return (*started)->in_flight() == 2; }));
+  EXPECT_EQ(call(false), ::grpc::StatusCode::UNAVAILABLE);
+
+  // The only executor thread is held; a handler that answers on the gRPC
+  // thread is not held up by it.
+  ::grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  flywheel::rpctest::EchoRequest req;
+  req.set_text("free");
+  flywheel::rpctest::EchoReply reply;
+  ASSERT_TRUE(stub->Echo(&ctx, req, &reply).ok());
+  EXPECT_EQ(reply.text(), "free");
+
+  backend.gate().Release();
+  EXPECT_EQ(held.get(), ::grpc::StatusCode::OK);
+  EXPECT_EQ(queued.get(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(WaitFor([&] {
+    return metrics.Render().find(
+               absl::StrCat("flywheel_rpctest_grpc_requests_total{code=\"UNAVAILABLE\",method=\"",
+                            kReject, "\"} 1")) != std::string::npos;
+  })) << metrics.Render();
+}
+
+TEST(ExecutorTest, StopRunsWhatWasQueuedThenRefuses) {
+  Executor executor({.threads = 1, .queue_limit = 8});
+  absl::Notification entered, release;
+  std::atomic<int> ran = 0;
+  ASSERT_TRUE(executor.TrySchedule([&] {
+    entered.Notify();
+    release.WaitForNotification();
+    ++ran;
+  }));
+  entered.WaitForNotification();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(executor.TrySchedule([&] { ++ran; }));
+  EXPECT_EQ(executor.queued(), 3u);
+  auto stopped = std::async(std::launch::async, [&] { executor.Stop(); });
+  ASSERT_TRUE(WaitFor([&] { return !executor.TrySchedule([] {}); }));
+  release.Notify();
+  stopped.get();
+  EXPECT_EQ(ran.load(), 4);
+  EXPECT_FALSE(executor.TrySchedule([] {}));
+  executor.Stop();  // A second call returns at once.
+}
+
+TEST(ExecutorTest, RefusesBeyondTheQueueLimit) {
+  Executor executor({.threads = 1, .queue_limit = 2});
+  absl::Notification entered, release;
+  ASSERT_TRUE(executor.TrySchedule([&] {
+    entered.Notify();
+    release.WaitForNotification();
+  }));
+  entered.WaitForNotification();
+  EXPECT_TRUE(executor.TrySchedule([] {}));
+  EXPECT_TRUE(executor.TrySchedule([] {}));
+  EXPECT_FALSE(executor.TrySchedule([] {}));
+  release.Notify();
 }
 
 }  // namespace
