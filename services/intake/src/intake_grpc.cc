@@ -1,46 +1,43 @@
 #include "intake_grpc.h"
 
-#include "flywheel/grpc/status.h"
-
 namespace flywheel::intake {
-namespace {
 
-template <typename Response>
-::grpc::Status Answer(absl::StatusOr<Response> result, Response* response) {
-  if (!result.ok()) return rpc::ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return ::grpc::Status::OK;
+// Each work lambda runs on an executor thread; `request` lives until the call
+// is finished.
+
+::grpc::ServerUnaryReactor* IntakeGrpc::SubmitRequest(::grpc::CallbackServerContext* context,
+                                                      const v1::SubmitRequestRequest* request,
+                                                      v1::SubmitRequestResponse* response) {
+  return rpc::Offload(context, executor_, response,
+                      [this, request] { return intake_.Submit(*request); });
 }
 
-}  // namespace
-
-::grpc::Status IntakeGrpc::SubmitRequest(::grpc::ServerContext*,
-                                         const v1::SubmitRequestRequest* request,
-                                         v1::SubmitRequestResponse* response) {
-  return Answer(intake_.Submit(*request), response);
+::grpc::ServerUnaryReactor* IntakeGrpc::GetRequest(::grpc::CallbackServerContext* context,
+                                                   const v1::GetRequestRequest* request,
+                                                   v1::GetRequestResponse* response) {
+  return rpc::Offload(context, executor_, response,
+                      [this, request] { return intake_.Get(*request); });
 }
 
-::grpc::Status IntakeGrpc::GetRequest(::grpc::ServerContext*, const v1::GetRequestRequest* request,
-                                      v1::GetRequestResponse* response) {
-  return Answer(intake_.Get(*request), response);
+::grpc::ServerUnaryReactor* IntakeGrpc::ListRequests(::grpc::CallbackServerContext* context,
+                                                     const v1::ListRequestsRequest* request,
+                                                     v1::ListRequestsResponse* response) {
+  return rpc::Offload(context, executor_, response,
+                      [this, request] { return intake_.List(*request); });
 }
 
-::grpc::Status IntakeGrpc::ListRequests(::grpc::ServerContext*,
-                                        const v1::ListRequestsRequest* request,
-                                        v1::ListRequestsResponse* response) {
-  return Answer(intake_.List(*request), response);
+::grpc::ServerUnaryReactor* IntakeGrpc::UpdateRequest(::grpc::CallbackServerContext* context,
+                                                      const v1::UpdateRequestRequest* request,
+                                                      v1::UpdateRequestResponse* response) {
+  return rpc::Offload(context, executor_, response,
+                      [this, request] { return intake_.Update(*request); });
 }
 
-::grpc::Status IntakeGrpc::UpdateRequest(::grpc::ServerContext*,
-                                         const v1::UpdateRequestRequest* request,
-                                         v1::UpdateRequestResponse* response) {
-  return Answer(intake_.Update(*request), response);
-}
-
-::grpc::Status IntakeGrpc::CancelRequest(::grpc::ServerContext*,
-                                         const v1::CancelRequestRequest* request,
-                                         v1::CancelRequestResponse* response) {
-  return Answer(intake_.Cancel(*request), response);
+::grpc::ServerUnaryReactor* IntakeGrpc::CancelRequest(::grpc::CallbackServerContext* context,
+                                                      const v1::CancelRequestRequest* request,
+                                                      v1::CancelRequestResponse* response) {
+  return rpc::Offload(context, executor_, response,
+                      [this, request] { return intake_.Cancel(*request); });
 }
 
 }  // namespace flywheel::intake

@@ -1,10 +1,16 @@
 #include "intake.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/grpc/server.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
@@ -116,8 +122,16 @@ TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
   r.mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
   // Through the gRPC edge, as a client sees it.
   IntakeGrpc grpc(intake_);
+  auto server = rpc::Server::Start(
+      {.address = "127.0.0.1:0", .service_name = "intake", .drain_timeout = absl::Seconds(5)},
+      {&grpc}, metrics_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::IntakeService::NewStub(::grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), ::grpc::InsecureChannelCredentials()));
+  ::grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::SubmitRequestResponse response;
-  ::grpc::Status status = grpc.SubmitRequest(nullptr, &r, &response);
+  ::grpc::Status status = stub->SubmitRequest(&context, r, &response);
   EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(
       rpc::BadRequestFields(status),
