@@ -13,7 +13,8 @@
 #
 # Needs ghz (`go install github.com/bojand/ghz/cmd/ghz@latest`) and a release
 # build: `cmake --build --preset release --target flywheel-grpc-empty-server`.
-# Prints one line per run: name, calls/s, p50, p90, p99, max (ms), errors.
+# Prints one line per run: name, calls/s, p50, p90, p99, max (ms), the
+# server's CPU time per call, errors.
 # FLYWHEEL_BUILD (default build/release), CONCURRENCY (default 64).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,21 +26,32 @@ build="${FLYWHEEL_BUILD:-build/release}"
 concurrency="${CONCURRENCY:-64}"
 ghz="$(command -v ghz || echo "$HOME/go/bin/ghz")"
 
-# ghz ARGS...: a 2 s warm-up, then the measured run, summarised on one line.
+# The CPU seconds (user + system) process $1 has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+
+# measure NAME PID ghz-ARGS...: a 2 s warm-up, then the measured run,
+# summarised on one line with the server's CPU time per call. Calls the
+# client abandons when ghz closes at the end are not errors.
 measure() {
-  local name="$1"
-  shift
+  local name="$1" pid="$2"
+  shift 2
   "$ghz" --insecure -c "$concurrency" --connections 1 -z 2s -O json "$@" >/dev/null
-  "$ghz" --insecure -c "$concurrency" --connections 1 -z "${seconds}s" -O json "$@" |
-    python3 -c '
+  local before
+  before="$(cpu "$pid")"
+  "$ghz" --insecure -c "$concurrency" --connections 1 -z "${seconds}s" -O json "$@" >/tmp/ghz.$$.json
+  python3 -c '
 import json, sys
-r = json.load(sys.stdin)
+r = json.load(open(sys.argv[2]))
 p = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
-errors = sum(n for code, n in (r.get("statusCodeDistribution") or {}).items() if code not in ("OK", "Canceled"))
-rps, slowest = r["rps"], r["slowest"] / 1e6
-print(f"{sys.argv[1]:<24} {rps:>9.0f}/s  p50={p.get(50, 0):.2f}  p90={p.get(90, 0):.2f}  "
-      f"p99={p.get(99, 0):.2f}  max={slowest:.2f} ms  errors={errors}")
-' "$name"
+errors = sum(n for text, n in (r.get("errorDistribution") or {}).items()
+             if "is closing" not in text)
+rps, slowest, ok = r["rps"], r["slowest"] / 1e6, r["statusCodeDistribution"].get("OK", 0)
+cpu_us = (float(sys.argv[4]) - float(sys.argv[3])) / max(ok, 1) * 1e6
+print(f"{sys.argv[1]:<28} {rps:>7.0f}/s  p50={p.get(50, 0):.2f}  p90={p.get(90, 0):.2f}  "
+      f"p99={p.get(99, 0):.2f}  max={slowest:.2f} ms  server_cpu={cpu_us:.0f} us/call  "
+      f"errors={errors}")
+' "$name" /tmp/ghz.$$.json "$before" "$(cpu "$pid")"
+  rm -f /tmp/ghz.$$.json
 }
 
 empty() {
@@ -48,7 +60,7 @@ empty() {
   local pid=$!
   trap "kill -TERM $pid 2>/dev/null || true" EXIT
   for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  measure "empty $mode" --proto libs/grpc/src/testdata/grpc_test_service.proto \
+  measure "empty $mode" $pid --proto libs/grpc/src/testdata/grpc_test_service.proto \
     --call flywheel.rpctest.TestService.Echo -d '{"text":"x"}' 127.0.0.1:$port
   kill -TERM $pid
   wait $pid || true
@@ -65,7 +77,7 @@ submit() {
   for _ in $(seq 1 150); do (echo >/dev/tcp/127.0.0.1/18181) 2>/dev/null && break; sleep 0.2; done
   local due
   due="$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)"
-  measure "submit $(basename "$(dirname "$binary")")/$(basename "$binary")" \
+  measure "submit $(basename "$(dirname "$binary")")/$(basename "$binary")" $pid \
     --proto proto/flywheel/intake/v1/intake_service.proto --import-paths proto \
     --call flywheel.intake.v1.IntakeService.SubmitRequest \
     -d '{"tenant_id":"acme","idempotency_key":"'"$run"'-{{.RequestNumber}}-{{.WorkerID}}",
@@ -84,7 +96,7 @@ case "$what" in
     for mode in sync callback offload cq; do empty "$mode"; done
     ;;
   submit)
-    export -f measure submit empty
+    export -f cpu measure submit empty
     export seconds concurrency ghz build
     exec tests/testbed/testbed.sh run -- bash -c '
       set -euo pipefail
