@@ -36,6 +36,10 @@ absl::StatusOr<Level> ParseLevel(std::string_view text) {
 
 void SetLevel(Level level) { TheLogger().level.store(static_cast<int>(level)); }
 
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= TheLogger().level.load(std::memory_order_relaxed);
+}
+
 void SetService(std::string service) {
   Logger& logger = TheLogger();
   std::lock_guard lock(logger.mu);

@@ -40,6 +40,9 @@ TEST_F(LogTest, DropsLinesBelowTheLevel) {
   Error("loud");
   ASSERT_EQ(lines_.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(lines_[0])["msg"], "loud");
+  EXPECT_FALSE(Enabled(Level::kInfo));
+  EXPECT_TRUE(Enabled(Level::kWarn));
+  EXPECT_TRUE(Enabled(Level::kError));
 }
 
 TEST_F(LogTest, InvalidUtf8DoesNotThrow) {

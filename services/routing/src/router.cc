@@ -224,7 +224,7 @@ Router::RoutedRun Router::RouteAll(const std::vector<Submission>& run,
   std::set<std::pair<std::string, std::string>> teams;
   for (size_t c = 0; c < calls.size(); ++c) {
     const size_t k = planned[c];
-    const StoredWorkflow& wf = calls[c].wf;
+    StoredWorkflow& wf = calls[c].wf;  // moved into `first` when routed now
     const auto& w = wf.workflow;
     if (!results[c].ok()) {
       statuses[k] = results[c].status();
@@ -243,9 +243,9 @@ Router::RoutedRun Router::RouteAll(const std::vector<Submission>& run,
     // later state (the workflow may have advanced since).
     StoredWorkflow first;
     if (result.changed) {
-      first = StoredAfterCreate(wf, result);
       assigner_.metrics().CountRouted(common::v1::Priority_Name(wf.request.priority()));
       assigner_.metrics().CountAssignment(result.assignee.empty() ? "queued" : "assigned");
+      first = StoredAfterCreate(std::move(wf), result);
     } else {
       auto kept = store.FindFirst(w.tenant_id(), w.request_id());
       if (!kept.ok()) {
@@ -264,15 +264,18 @@ Router::RoutedRun Router::RouteAll(const std::vector<Submission>& run,
     std::vector<kafka::OutgoingEvent> events = FirstRoutingEvents(assigner_.topics(), first);
     std::move(events.begin(), events.end(), std::back_inserter(out.events));
     out.waiting.push_back(k);
-    teams.emplace(w.tenant_id(), first.workflow.team_id());
-    log::Debug("request routed",
-               {{"request_id", w.request_id()},
-                {"tenant_id", w.tenant_id()},
-                {"team_id", first.workflow.team_id()},
-                {"owner_id", first.workflow.owner_id()},
-                {"queue_reason", first.queue_reason},
-                {"approval_tier", common::v1::ApprovalTier_Name(w.approval_tier())},
-                {"event_id", run[k].event_id}});
+    const auto& routed = first.workflow;
+    teams.emplace(routed.tenant_id(), routed.team_id());
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("request routed",
+                 {{"request_id", routed.request_id()},
+                  {"tenant_id", routed.tenant_id()},
+                  {"team_id", routed.team_id()},
+                  {"owner_id", routed.owner_id()},
+                  {"queue_reason", first.queue_reason},
+                  {"approval_tier", common::v1::ApprovalTier_Name(routed.approval_tier())},
+                  {"event_id", run[k].event_id}});
+    }
   }
   for (const auto& [tenant, team] : teams) assigner_.RefreshGauge(tenant, team);
   if (!out.waiting.empty()) {

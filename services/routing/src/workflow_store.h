@@ -70,7 +70,7 @@ struct AssignResult {
 /// What a store holds for `wf` right after a `Create` that changed
 /// something (`result.changed`): `wf` at revision 1 with the assignment the
 /// store made. Lets a caller skip reading the workflow back.
-StoredWorkflow StoredAfterCreate(const StoredWorkflow& wf, const AssignResult& result);
+StoredWorkflow StoredAfterCreate(StoredWorkflow wf, const AssignResult& result);
 
 /// What a store holds after a change to `wf` that assigned as `result` and
 /// left the workflow at `revision`: the assignee on the active stage (none

@@ -18,6 +18,10 @@ absl::StatusOr<Level> ParseLevel(std::string_view text);
 void SetLevel(Level level);
 void SetService(std::string service);
 
+/// Whether a line of `level` would be written: guard a line on a hot path
+/// whose fields cost something to build.
+bool Enabled(Level level);
+
 /// Where lines go (standard error by default). Tests capture lines here.
 /// The sink is called under the logger's mutex, one complete line at a time.
 void SetSinkForTesting(std::function<void(std::string_view line)> sink);
