@@ -26,6 +26,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 export FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS="$FLYWHEEL_TEST_KAFKA"
 export FLYWHEEL_REDIS_ENDPOINT="$FLYWHEEL_TEST_REDIS"
+# No identity provider on a laptop: every call is taken without a token.
+# The services refuse this unless they listen on loopback (they do here),
+# log it as a warning and export flywheel_<service>_auth_dev_mode 1.
+export FLYWHEEL_AUTH_DEV_MODE=true
 
 # Every service, one line each: name, gRPC port, metrics port. The binary is
 # BUILD_DIR/services/NAME/flywheel-NAME; a new service is one more line.

@@ -27,6 +27,7 @@
 #include "flywheel/routing/v1/routing_service.grpc.pb.h"
 #include "flywheel/runtime/testing/integration_settings.h"
 #include "flywheel/runtime/testing/service_fixture.h"
+#include "flywheel/runtime/testing/test_auth.h"
 #include "intake_app.h"
 #include "routing_app.h"
 
@@ -96,14 +97,12 @@ class OutageTest : public redis::RedisTestEnv {
 
   ::grpc::Status Submit(const intake::v1::SubmitRequestRequest& request,
                         intake::v1::SubmitRequestResponse* response) {
-    ::grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub_->SubmitRequest(&context, request, response);
+    return stub_->SubmitRequest(auth_.CallAs().get(), request, response);
   }
 
   ::grpc::Status Advance(const routing::v1::AdvanceStageRequest& request,
                          routing::v1::AdvanceStageResponse* response) {
-    return routing_stub_->AdvanceStage(runtime::testing::CallContext().get(), request, response);
+    return routing_stub_->AdvanceStage(auth_.CallAs().get(), request, response);
   }
 
   // The workflow of `request_id` once routing has assigned it.
@@ -114,7 +113,7 @@ class OutageTest : public redis::RedisTestEnv {
       get.set_tenant_id("acme");
       get.set_request_id(request_id);
       routing::v1::GetWorkflowResponse got;
-      if (!routing_stub_->GetWorkflow(runtime::testing::CallContext().get(), get, &got).ok() ||
+      if (!routing_stub_->GetWorkflow(auth_.CallAs().get(), get, &got).ok() ||
           got.workflow().owner_id().empty()) {
         return false;
       }
@@ -145,11 +144,14 @@ class OutageTest : public redis::RedisTestEnv {
   runtime::CommonSettings settings_;
   // Deliveries give up after 2 s (so a call waits at most that), and the
   // relay looks every 200 ms for what is older than that plus its margin.
+  runtime::testing::TestAuth auth_;
   config::Config config_ = *config::Config::FromString(
-      "kafka:\n  producer:\n    message.timeout.ms: 2000\noutbox:\n  relay_interval: 200ms\n",
+      auth_.WithAuth(
+          "kafka:\n  producer:\n    message.timeout.ms: 2000\noutbox:\n  relay_interval: 200ms\n"),
       "test", {});
   config::Config routing_config_ = *config::Config::FromString(
-      "kafka:\n  producer:\n    message.timeout.ms: 2000\noutbox:\n  relay_interval: 200ms\n",
+      auth_.WithAuth(
+          "kafka:\n  producer:\n    message.timeout.ms: 2000\noutbox:\n  relay_interval: 200ms\n"),
       "test", {});
   metrics::Metrics metrics_;
   metrics::Metrics routing_metrics_;

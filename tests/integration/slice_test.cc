@@ -63,7 +63,7 @@ class SliceTest : public runtime::testing::ServiceFixture {
 
   ::grpc::Status Submit(const intake::v1::SubmitRequestRequest& request,
                         intake::v1::SubmitRequestResponse* response) {
-    return stub_->SubmitRequest(runtime::testing::CallContext().get(), request, response);
+    return stub_->SubmitRequest(auth().CallAs().get(), request, response);
   }
 
   metrics::Metrics& routing_metrics_ = StartAlongside(routing::StartRouting);
@@ -126,8 +126,7 @@ TEST_F(SliceTest, RoutedRequestShowsAsActiveWithItsTeamAndOwnerInIntake) {
     get.set_tenant_id("acme");
     get.set_request_id(response.request_id());
     intake::v1::GetRequestResponse got;
-    if (!stub_->GetRequest(runtime::testing::CallContext(absl::Seconds(10)).get(), get, &got)
-             .ok()) {
+    if (!stub_->GetRequest(auth().Call(auth().Token(), absl::Seconds(10)).get(), get, &got).ok()) {
       return false;
     }
     seen = got.request();
@@ -144,7 +143,7 @@ TEST_F(SliceTest, RoutedRequestShowsAsActiveWithItsTeamAndOwnerInIntake) {
   list.add_statuses(intake::v1::REQUEST_STATUS_ACTIVE);
   intake::v1::ListRequestsResponse listed;
   ASSERT_TRUE(
-      stub_->ListRequests(runtime::testing::CallContext(absl::Seconds(10)).get(), list, &listed)
+      stub_->ListRequests(auth().Call(auth().Token(), absl::Seconds(10)).get(), list, &listed)
           .ok());
   ASSERT_EQ(listed.requests_size(), 1);
   EXPECT_EQ(listed.requests(0).request_id(), response.request_id());

@@ -70,9 +70,10 @@ TEST_P(ConfigExitTest, BadValueFromEnvironmentNamesTheVariable) {
 
 TEST_P(ConfigExitTest, UnknownKeyInFileIsRefused) {
   Outcome out =
-      RunService("", std::string(GetParam()) + " --config " +
-                         WriteConfig("kafka:\n  bootstrap_servers: k:9092\n  bootstrap_server: x\n"
-                                     "redis:\n  endpoint: r:6379\n"));
+      RunService("FLYWHEEL_GRPC_LISTEN=127.0.0.1:0 FLYWHEEL_AUTH_DEV_MODE=true",
+                 std::string(GetParam()) + " --config " +
+                     WriteConfig("kafka:\n  bootstrap_servers: k:9092\n  bootstrap_server: x\n"
+                                 "redis:\n  endpoint: r:6379\n"));
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_THAT(out.stderr_text, HasSubstr("kafka.bootstrap_server"));
 }
@@ -82,6 +83,23 @@ TEST_P(ConfigExitTest, UnreadableYamlNamesTheFile) {
   Outcome out = RunService("", std::string(GetParam()) + " --config " + path);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_THAT(out.stderr_text, HasSubstr(path));
+}
+
+TEST_P(ConfigExitTest, WithoutAuthConfiguredItDoesNotStart) {
+  Outcome out = RunService("FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=k:9092 FLYWHEEL_REDIS_ENDPOINT=r:6379",
+                           GetParam());
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stderr_text, HasSubstr("auth.key_file: required but not set"));
+}
+
+TEST_P(ConfigExitTest, DevModeIsRefusedOffLoopback) {
+  Outcome out = RunService(
+      "FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=k:9092 FLYWHEEL_REDIS_ENDPOINT=r:6379 "
+      "FLYWHEEL_AUTH_DEV_MODE=true FLYWHEEL_GRPC_LISTEN=0.0.0.0:8080",
+      GetParam());
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stderr_text, HasSubstr("auth.dev_mode: dev mode is only allowed while "
+                                         "grpc.listen is a loopback address"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Services, ConfigExitTest,

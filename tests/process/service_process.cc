@@ -130,14 +130,13 @@ std::vector<std::string> TestBedServiceEnv(const std::string& id) {
   if (kafka == nullptr || *kafka == '\0' || redis == nullptr || *redis == '\0') return {};
   // Only the service's own variables: any other FLYWHEEL_* would be refused
   // as an unknown key.
-  return {"PATH=/usr/bin:/bin",
-          std::string("FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=") + kafka,
+  return {"PATH=/usr/bin:/bin", std::string("FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=") + kafka,
           std::string("FLYWHEEL_REDIS_ENDPOINT=") + redis,
           "FLYWHEEL_KAFKA_TOPIC_PREFIX=test." + id + ".",
-          "FLYWHEEL_REDIS_KEY_PREFIX=t:{" + id + "}:",
-          "FLYWHEEL_GRPC_LISTEN=127.0.0.1:0",
-          "FLYWHEEL_METRICS_LISTEN=127.0.0.1:0",
-          "FLYWHEEL_SHUTDOWN_DRAIN_TIMEOUT=5s"};
+          "FLYWHEEL_REDIS_KEY_PREFIX=t:{" + id + "}:", "FLYWHEEL_GRPC_LISTEN=127.0.0.1:0",
+          "FLYWHEEL_METRICS_LISTEN=127.0.0.1:0", "FLYWHEEL_SHUTDOWN_DRAIN_TIMEOUT=5s",
+          // These tests are about processes, not callers; loopback only.
+          "FLYWHEEL_AUTH_DEV_MODE=true"};
 }
 
 }  // namespace flywheel::testing

@@ -59,7 +59,8 @@ std::optional<double> SampleValue(const std::string& exposition, const std::stri
 // The environment a service needs to start against the test bed's broker
 // and Redis (FLYWHEEL_TEST_KAFKA, FLYWHEEL_TEST_REDIS) and nothing else:
 // topics and keys under prefixes made from `id`, gRPC and /metrics on free
-// ports, a short drain. Empty when the test bed's variables are not set.
+// ports, a short drain, auth in dev mode (they call nothing). Empty when the
+// test bed's variables are not set.
 std::vector<std::string> TestBedServiceEnv(const std::string& id);
 
 }  // namespace flywheel::testing

@@ -81,4 +81,15 @@ absl::StatusOr<auth::Principal> Guard::Admit(const ::grpc::ServerContextBase& co
   return principal;
 }
 
+absl::StatusOr<auth::Principal> Guard::AdmitFor(const ::grpc::ServerContextBase& context,
+                                                std::string_view method, std::string_view tenant) {
+  absl::StatusOr<auth::Principal> principal = Admit(context, method);
+  if (!principal.ok()) return principal;
+  // An empty tenant names nobody's data; the service's own validation
+  // reports it with the request's other bad fields.
+  if (tenant.empty()) return principal;
+  if (absl::Status st = auth::CheckTenant(*principal, tenant); !st.ok()) return Refuse(method, st);
+  return principal;
+}
+
 }  // namespace flywheel::rpc

@@ -63,9 +63,10 @@ class FileReloader final : public Reloader {
   FileReloader(Options options, Load load, metrics::Metrics& metrics)
       : options_(std::move(options)),
         load_(std::move(load)),
-        reloads_(metrics.Counter("flywheel_" + options_.service + "_policy_reloads_total",
-                                 "Policy file loads by result: ok, or refused (the running "
-                                 "policy stayed).")),
+        reloads_(
+            metrics.Counter("flywheel_" + options_.service + "_" + options_.what + "_reloads_total",
+                            "Loads of the " + options_.what +
+                                " file by result: ok, or refused (the running one stayed).")),
         stop_(eventfd(0, EFD_CLOEXEC)) {}
 
   ~FileReloader() override {
@@ -118,9 +119,9 @@ class FileReloader final : public Reloader {
       }
       absl::Status status = ReloadNow();
       if (status.ok()) {
-        log::Info("policy reloaded", {{"file", options_.path}, {"cause", cause}});
+        log::Info(options_.what + " reloaded", {{"file", options_.path}, {"cause", cause}});
       } else {
-        log::Error("policy refused; the running policy stays",
+        log::Error(options_.what + " refused; the running one stays",
                    {{"file", options_.path}, {"cause", cause}, {"error", status.ToString()}});
       }
     }

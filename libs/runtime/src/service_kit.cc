@@ -7,7 +7,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/auth/authenticator.h"
+#include "flywheel/core/clock.h"
 #include "flywheel/core/status.h"
+#include "flywheel/grpc/guard.h"
 #include "flywheel/grpc/server.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/kafka/producer.h"
@@ -66,6 +69,10 @@ struct ServiceKit::Parts {
   absl::Duration relay_interval;
   std::map<std::string, std::map<std::string, std::string>> consumer_properties;
 
+  auth::AuthSettings auth_settings;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<Reloader> auth_keys_reloader;
+  std::unique_ptr<Reloader> auth_policy_reloader;
   std::unique_ptr<redis::Pool> pool;
   std::unique_ptr<kafka::Producer> producer;
   std::unique_ptr<kafka::KafkaEventPublisher> publisher;
@@ -79,6 +86,38 @@ struct ServiceKit::Parts {
   std::vector<std::function<void()>> stops;
   bool stopped = false;
 };
+
+// Loads the auth keys and policy and watches both files; in dev mode, says
+// so as loudly as it can.
+absl::Status ServiceKit::StartAuth(Parts& parts, const std::string& service,
+                                   metrics::Metrics& metrics) {
+  FLYWHEEL_ASSIGN_OR_RETURN(parts.authenticator, auth::Authenticator::Create(
+                                                     parts.auth_settings, SystemClock::Instance()));
+  if (parts.auth_settings.dev_mode) {
+    log::Warn(
+        "AUTH DEV MODE: every gRPC call is taken without a token, as user 'dev' with "
+        "every role in every tenant. Never in a deployment; it serves loopback only.",
+        {{"grpc_listen", parts.settings.grpc_listen}});
+    return absl::OkStatus();
+  }
+  auth::Authenticator* authenticator = parts.authenticator.get();
+  // The first loads happened in Create; these reload on change or SIGHUP.
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      parts.auth_keys_reloader,
+      Reloader::Start(
+          {.path = parts.auth_settings.key_file, .service = service, .what = "auth_keys"},
+          [authenticator](const std::string& path) { return authenticator->ReloadKeys(path); },
+          metrics));
+  parts.stops.push_back([p = &parts] { p->auth_keys_reloader.reset(); });
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      parts.auth_policy_reloader,
+      Reloader::Start(
+          {.path = parts.auth_settings.policy_file, .service = service, .what = "auth_policy"},
+          [authenticator](const std::string& path) { return authenticator->ReloadPolicy(path); },
+          metrics));
+  parts.stops.push_back([p = &parts] { p->auth_policy_reloader.reset(); });
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclaration declaration,
                                                                 const CommonSettings& settings,
@@ -106,6 +145,7 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
         parts->consumer_properties[consumer.name],
         Properties(config, "kafka.consumer." + consumer.name, consumer.properties));
   }
+  parts->auth_settings = auth::ReadAuthSettings(config, settings.grpc_listen);
   if (read_own) FLYWHEEL_RETURN_IF_ERROR(read_own(config));
   FLYWHEEL_RETURN_IF_ERROR(config.Check());
 
@@ -115,6 +155,9 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
     return absl::InvalidArgumentError(
         "config: kafka.producer.message.timeout.ms: must be a positive number of milliseconds");
   }
+
+  // Then who may call: keys and auth policy, kept live.
+  FLYWHEEL_RETURN_IF_ERROR(StartAuth(*parts, declaration.name, metrics));
 
   // Then connect, in order.
   FLYWHEEL_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
@@ -169,6 +212,12 @@ std::string ServiceKit::Topic(const std::string& name) const {
   return parts_->settings.Topic(name);
 }
 const std::string& ServiceKit::policy_file() const { return parts_->policy_file; }
+auth::Authenticator& ServiceKit::authenticator() { return *parts_->authenticator; }
+
+absl::StatusOr<std::unique_ptr<rpc::Guard>> ServiceKit::Guard(const auth::RoleTable& table) {
+  return rpc::Guard::Create(*parts_->authenticator, table, *parts_->metrics,
+                            parts_->declaration.name);
+}
 
 absl::Status ServiceKit::WatchPolicy(Reloader::Load load) {
   if (parts_->policy_file.empty()) return absl::OkStatus();

@@ -49,10 +49,12 @@ class App final : public runtime::App {
         intake_metrics_(kit_->metrics()),
         intake_({.requests_topic = kit_->Topic(events::kRequestsTopic)}, policy_, store_,
                 kit_->outbox(), intake_metrics_, SystemClock::Instance()),
-        submissions_(intake_, kit_->publisher(), kit_->Topic(events::kRequestsTopic),
-                     intake_metrics_),
-        lifecycle_(store_, intake_metrics_, SystemClock::Instance()),
-        grpc_(intake_) {}
+        submissions_(
+            intake_, kit_->publisher(), kit_->Topic(events::kRequestsTopic), intake_metrics_,
+            [auth = &kit_->authenticator()](std::string_view source, std::string_view tenant) {
+              return auth->CheckEventProducer(source, tenant);
+            }),
+        lifecycle_(store_, intake_metrics_, SystemClock::Instance()) {}
 
   ~App() override { Stop(); }
 
@@ -66,7 +68,9 @@ class App final : public runtime::App {
         "submissions", [this](const kafka::ConsumedEvent& c) { return submissions_.Handle(c); }));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
         "lifecycle", [this](const kafka::ConsumedEvent& c) { return lifecycle_.Handle(c); }));
-    return kit_->Serve({&grpc_});
+    FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(IntakeRoles()));
+    grpc_ = std::make_unique<IntakeGrpc>(intake_, *guard_);
+    return kit_->Serve({grpc_.get()});
   }
 
   int grpc_port() const override { return kit_->grpc_port(); }
@@ -80,7 +84,8 @@ class App final : public runtime::App {
   Intake intake_;
   SubmissionsHandler submissions_;
   LifecycleHandler lifecycle_;
-  IntakeGrpc grpc_;
+  std::unique_ptr<rpc::Guard> guard_;
+  std::unique_ptr<IntakeGrpc> grpc_;
 };
 
 }  // namespace

@@ -45,8 +45,9 @@ class IntakeIntegrationTest : public runtime::testing::ServiceFixture {
     stub_ = v1::IntakeService::NewStub(channel());
   }
 
-  static std::unique_ptr<::grpc::ClientContext> Context() {
-    return runtime::testing::CallContext();
+  // A call with an ops console's token for `tenant`.
+  std::unique_ptr<::grpc::ClientContext> Context(const std::string& tenant = "acme") const {
+    return auth().CallAs(tenant);
   }
 
   static v1::SubmitRequestRequest Valid(const std::string& key, const std::string& user = "maria") {
@@ -63,7 +64,7 @@ class IntakeIntegrationTest : public runtime::testing::ServiceFixture {
 
   ::grpc::Status Submit(const v1::SubmitRequestRequest& request,
                         v1::SubmitRequestResponse* response) {
-    return stub_->SubmitRequest(Context().get(), request, response);
+    return stub_->SubmitRequest(Context(request.tenant_id()).get(), request, response);
   }
 
   std::string SubmitOk(const v1::SubmitRequestRequest& request) {
@@ -166,13 +167,18 @@ TEST_F(IntakeIntegrationTest, TenantsNeverSeeEachOthersRequests) {
   get.set_tenant_id("demo");
   get.set_request_id(id);
   v1::GetRequestResponse got;
-  EXPECT_EQ(stub_->GetRequest(Context().get(), get, &got).error_code(),
+  // demo's caller asking for acme's request id inside demo: not there, the
+  // same answer as for an id that never existed.
+  EXPECT_EQ(stub_->GetRequest(Context("demo").get(), get, &got).error_code(),
             ::grpc::StatusCode::NOT_FOUND);
+  // acme's caller naming demo: refused before anything is read.
+  EXPECT_EQ(stub_->GetRequest(Context("acme").get(), get, &got).error_code(),
+            ::grpc::StatusCode::PERMISSION_DENIED);
 
   v1::ListRequestsRequest list;
   list.set_tenant_id("demo");
   v1::ListRequestsResponse listed;
-  ASSERT_TRUE(stub_->ListRequests(Context().get(), list, &listed).ok());
+  ASSERT_TRUE(stub_->ListRequests(Context("demo").get(), list, &listed).ok());
   EXPECT_EQ(listed.requests_size(), 0);
 
   v1::CancelRequestRequest cancel;
@@ -180,7 +186,7 @@ TEST_F(IntakeIntegrationTest, TenantsNeverSeeEachOthersRequests) {
   cancel.set_request_id(id);
   cancel.set_reason("not yours");
   v1::CancelRequestResponse cancelled;
-  EXPECT_EQ(stub_->CancelRequest(Context().get(), cancel, &cancelled).error_code(),
+  EXPECT_EQ(stub_->CancelRequest(Context("demo").get(), cancel, &cancelled).error_code(),
             ::grpc::StatusCode::NOT_FOUND);
 
   get.set_tenant_id("acme");
@@ -442,7 +448,8 @@ TEST_F(IntakeIntegrationTest, PolicyFileIsReloadedAndABrokenOneIsRefused) {
     out << text;
   };
   write("tenants: [acme]\nrequest_types:\n  - id: podcast\n");
-  auto config = config::Config::FromString("intake:\n  policy_file: " + path + "\n", "test", {});
+  auto config = config::Config::FromString(
+      auth().WithAuth("intake:\n  policy_file: " + path + "\n"), "test", {});
   ASSERT_TRUE(config.ok()) << config.status();
   metrics::Metrics metrics;
   auto app = StartIntake(settings(), *config, metrics);

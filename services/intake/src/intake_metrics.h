@@ -22,7 +22,8 @@ class IntakeMetrics {
 
   /// `flywheel_intake_rejected_events_total{reason}`: submission events sent
   /// to the dead-letter topic; `reason`: undecodable, oversized, invalid,
-  /// conflict.
+  /// conflict, forbidden_producer (the auth policy does not let its source
+  /// publish for its tenant).
   void CountRejectedEvent(const std::string& reason);
 
   /// `flywheel_intake_lifecycle_events_total{type,result}`: routing's events

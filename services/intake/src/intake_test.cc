@@ -120,8 +120,13 @@ TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
   r.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
   r.mutable_spec()->add_channels(common::v1::CHANNEL_EMAIL);
   r.mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
-  // Through the gRPC edge, as a client sees it.
-  IntakeGrpc grpc(intake_);
+  // Through the gRPC edge, as a client sees it (auth in dev mode: this test
+  // is about the mapping).
+  auto authenticator = auth::Authenticator::Create({.dev_mode = true}, SystemClock::Instance());
+  ASSERT_TRUE(authenticator.ok()) << authenticator.status();
+  auto guard = rpc::Guard::Create(**authenticator, IntakeRoles(), metrics_, "intake");
+  ASSERT_TRUE(guard.ok()) << guard.status();
+  IntakeGrpc grpc(intake_, **guard);
   auto server = rpc::Server::Start(
       {.address = "127.0.0.1:0", .service_name = "intake", .drain_timeout = absl::Seconds(5)},
       {&grpc}, metrics_);

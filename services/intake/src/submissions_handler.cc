@@ -25,11 +25,13 @@ std::string RejectedRequestId(const std::string& tenant_id, const std::string& i
 }
 
 SubmissionsHandler::SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher,
-                                       std::string requests_topic, IntakeMetrics& metrics)
+                                       std::string requests_topic, IntakeMetrics& metrics,
+                                       ProducerCheck producer_check)
     : intake_(intake),
       publisher_(publisher),
       requests_topic_(std::move(requests_topic)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      producer_check_(std::move(producer_check)) {}
 
 absl::Status SubmissionsHandler::Handle(const kafka::ConsumedEvent& consumed) {
   const kafka::CloudEvent& event = consumed.event;
@@ -48,6 +50,14 @@ absl::Status SubmissionsHandler::Handle(const kafka::ConsumedEvent& consumed) {
   v1::RequestSubmissionReceived submission;
   if (absl::Status decoded = kafka::DecodeData(event, submission); !decoded.ok()) {
     return Reject(consumed, {TenantHint(event), event.key, "undecodable", decoded});
+  }
+
+  if (producer_check_) {
+    if (absl::Status allowed = producer_check_(event.source, submission.tenant_id());
+        !allowed.ok()) {
+      return Reject(consumed, {submission.tenant_id(), submission.idempotency_key(),
+                               "forbidden_producer", allowed});
+    }
   }
 
   v1::SubmitRequestRequest request;

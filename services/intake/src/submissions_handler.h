@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "flywheel/kafka/consumer.h"
@@ -26,8 +28,16 @@ namespace flywheel::intake {
 /// state of its own.
 class SubmissionsHandler {
  public:
+  /// OK when events from producer `source` may name `tenant`
+  /// (`auth::Authenticator::CheckEventProducer`).
+  using ProducerCheck =
+      std::function<absl::Status(std::string_view source, std::string_view tenant)>;
+
+  /// `producer_check`, when set, refuses a submission whose CloudEvents
+  /// source may not publish for its tenant: rejected like an invalid one,
+  /// with the check's PERMISSION_DENIED as the reason.
   SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher, std::string requests_topic,
-                     IntakeMetrics& metrics);
+                     IntakeMetrics& metrics, ProducerCheck producer_check = nullptr);
 
   absl::Status Handle(const kafka::ConsumedEvent& consumed);
 
@@ -44,6 +54,7 @@ class SubmissionsHandler {
   kafka::EventPublisher& publisher_;
   const std::string requests_topic_;
   IntakeMetrics& metrics_;
+  ProducerCheck producer_check_;
 };
 
 /// The request id intake names in a RequestRejected: derived from tenant and

@@ -16,6 +16,11 @@
 namespace flywheel::routing {
 namespace {
 
+// Marketing ops' tooling: may advance any stage, for any actor.
+const auth::Principal kOps{.tenant = "acme",
+                           .user_id = "ops-console",
+                           .roles = {auth::Role::kOpsAdmin, auth::Role::kService}};
+
 using ::testing::HasSubstr;
 
 constexpr char kPolicy[] = R"yaml(
@@ -268,15 +273,41 @@ TEST_F(RouterTest, AdvanceRefusalNamesTheMissingCriterion) {
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
   advance.set_expected_stage_id("creation");
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   advance.set_expected_stage_id("scheduling_qa");
   (*advance.mutable_fields())["asset_links"] = "https://x.test/?utm_source=a&utm_medium=b";
-  absl::StatusOr<routing::v1::WorkflowInstance> refused = ops_.AdvanceStage(advance);
+  absl::StatusOr<routing::v1::WorkflowInstance> refused = ops_.AdvanceStage(kOps, advance);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(),
             "exit criterion of scheduling_qa: link https://x.test/?utm_source=a&utm_medium=b "
             "lacks utm_campaign");
   EXPECT_EQ(Stored("req_1").workflow.current_stage_id(), "scheduling_qa");
+}
+
+TEST_F(RouterTest, OnlyTheAssigneeOrTheOwnerOrOpsAdvanceAStage) {
+  ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id("req_1");
+  const auth::Principal li{.tenant = "acme", .user_id = "li", .roles = {auth::Role::kCreator}};
+  auto refused = ops_.AdvanceStage(li, advance);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  // Nor may li claim to be ana.
+  advance.set_actor_id("ana");
+  EXPECT_EQ(ops_.AdvanceStage(li, advance).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Stored("req_1").workflow.current_stage_id(), "creation");
+  // A service may act for ana, who is the assignee.
+  const auth::Principal cms{.tenant = "acme", .user_id = "cms", .roles = {auth::Role::kService}};
+  auto moved = ops_.AdvanceStage(cms, advance);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->current_stage_id(), "scheduling_qa");
+  // And ana herself, without naming anyone.
+  advance.clear_actor_id();
+  advance.set_expected_stage_id("scheduling_qa");
+  (*advance.mutable_fields())["asset_links"] =
+      "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
+  const auth::Principal ana{.tenant = "acme", .user_id = "ana", .roles = {auth::Role::kCreator}};
+  EXPECT_TRUE(ops_.AdvanceStage(ana, advance).ok());
 }
 
 TEST_F(RouterTest, FinishingWorkAssignsTheQueuedRequest) {
@@ -285,13 +316,13 @@ TEST_F(RouterTest, FinishingWorkAssignsTheQueuedRequest) {
   routing::v1::AdvanceStageRequest advance;
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   // Work in progress keeps the slot: req_1 moves on, req_2 still waits.
   EXPECT_EQ(Stored("req_1").workflow.stages(1).assignee_id(), "ana");
   EXPECT_EQ(Stored("req_2").workflow.owner_id(), "");
   (*advance.mutable_fields())["asset_links"] =
       "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
-  auto done = ops_.AdvanceStage(advance);
+  auto done = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->status(), routing::v1::WORKFLOW_STATUS_COMPLETED);
   EXPECT_EQ(Stored("req_2").workflow.owner_id(), "ana");
@@ -306,13 +337,13 @@ TEST_F(RouterTest, ARetriedAdvanceGetsTheFirstAnswerAndChangesNothing) {
   advance.set_request_id("req_1");
   advance.set_expected_stage_id("creation");
   advance.set_actor_id("ana");
-  auto first = ops_.AdvanceStage(advance);
+  auto first = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->current_stage_id(), "scheduling_qa");
   publisher_.Clear();
   clock_.Advance(absl::Minutes(1));
 
-  auto retried = ops_.AdvanceStage(advance);
+  auto retried = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->SerializeAsString(), first->SerializeAsString());
   EXPECT_EQ(Stored("req_1").workflow.revision(), first->revision());
@@ -322,7 +353,7 @@ TEST_F(RouterTest, ARetriedAdvanceGetsTheFirstAnswerAndChangesNothing) {
 
   // The same stage with anything else different is a new request: stale.
   advance.set_note("clicked again");
-  EXPECT_EQ(ops_.AdvanceStage(advance).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(ops_.AdvanceStage(kOps, advance).status().code(), absl::StatusCode::kAborted);
 }
 
 TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLater) {
@@ -332,7 +363,7 @@ TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLa
   routing::v1::AdvanceStageRequest advance;
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
-  auto moved = ops_.AdvanceStage(advance);
+  auto moved = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_EQ(moved->current_stage_id(), "scheduling_qa");
   const std::vector<kafka::OutgoingEvent> waiting = outbox_.Stored("acme");
@@ -344,7 +375,7 @@ TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLa
   publisher_.FailWith(absl::OkStatus());
   (*advance.mutable_fields())["asset_links"] =
       "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
-  auto done = ops_.AdvanceStage(advance);
+  auto done = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->status(), routing::v1::WORKFLOW_STATUS_COMPLETED);
   std::vector<std::string> types;
@@ -547,10 +578,10 @@ TEST_F(RouterTest, CancelOfACompletedWorkflowChangesNothing) {
   routing::v1::AdvanceStageRequest advance;
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   (*advance.mutable_fields())["asset_links"] =
       "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   const StoredWorkflow done = Stored("req_1");
   publisher_.Clear();
   ASSERT_TRUE(router_.Handle(Cancelled("req_1")).ok());
@@ -600,7 +631,7 @@ TEST_F(RouterTest, UpdateKeepsFieldsSuppliedWithAdvanceStage) {
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
   (*advance.mutable_fields())["asset_links"] = "https://x.test/a";
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "New title", common::v1::PRIORITY_P2)).ok());
   const StoredWorkflow wf = Stored("req_1");
   EXPECT_EQ(wf.request.spec().title(), "New title");
@@ -632,7 +663,7 @@ TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrent
   routing::v1::AdvanceStageRequest advance;
   advance.set_tenant_id("acme");
   advance.set_request_id("req_1");
-  ASSERT_TRUE(ops_.AdvanceStage(advance).ok());
+  ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "Renamed", common::v1::PRIORITY_P1)).ok());
   clock_.Advance(absl::Hours(1));
   publisher_.Clear();

@@ -46,8 +46,7 @@ class App final : public RoutingApp {
                    .timer_requests = kit_->Topic(events::kTimerRequestsTopic),
                    .capacity = kit_->Topic(events::kCapacityTopic)}),
         router_(policy_, assigner_, SystemClock::Instance()),
-        ops_(policy_, assigner_, SystemClock::Instance()),
-        grpc_(ops_) {}
+        ops_(policy_, assigner_, SystemClock::Instance()) {}
 
   ~App() override { Stop(); }
 
@@ -58,7 +57,9 @@ class App final : public RoutingApp {
         "requests", kafka::BatchHandler([this](kafka::EventBatch batch, kafka::BatchDone done) {
           router_.HandleBatch(std::move(batch), std::move(done));
         })));
-    return kit_->Serve({&grpc_});
+    FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(RoutingRoles()));
+    grpc_ = std::make_unique<RoutingGrpc>(ops_, *guard_);
+    return kit_->Serve({grpc_.get()});
   }
 
   absl::Status ReloadPolicyNow() override { return kit_->ReloadPolicyNow(); }
@@ -81,7 +82,8 @@ class App final : public RoutingApp {
   Assigner assigner_;
   Router router_;
   WorkflowOps ops_;
-  RoutingGrpc grpc_;
+  std::unique_ptr<rpc::Guard> guard_;
+  std::unique_ptr<RoutingGrpc> grpc_;
 };
 
 }  // namespace

@@ -131,8 +131,7 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     request.set_tenant_id("acme");
     request.set_request_id(request_id);
     v1::GetWorkflowResponse response;
-    ::grpc::Status status =
-        stub_->GetWorkflow(runtime::testing::CallContext().get(), request, &response);
+    ::grpc::Status status = stub_->GetWorkflow(auth().CallAs().get(), request, &response);
     *out = response.workflow();
     return status;
   }
@@ -152,7 +151,7 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     v1::GetTeamCapacityRequest request;
     request.set_tenant_id("acme");
     request.set_team_id(team_id);
-    return stub_->GetTeamCapacity(runtime::testing::CallContext().get(), request, out);
+    return stub_->GetTeamCapacity(auth().CallAs().get(), request, out);
   }
 
   // Submits two social posts: ana (WIP limit 1) takes one, the other waits
@@ -175,7 +174,7 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     request.set_request_id(request_id);
     request.set_expected_stage_id(expected_stage);
     if (!asset_links.empty()) (*request.mutable_fields())["asset_links"] = asset_links;
-    return stub_->AdvanceStage(runtime::testing::CallContext().get(), request, response);
+    return stub_->AdvanceStage(auth().CallAs().get(), request, response);
   }
 
   // The events of `type` on the workflows topic, decoded.
@@ -251,7 +250,7 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
   list.set_team_id("social");
   list.set_unassigned_only(true);
   v1::ListQueueResponse queue;
-  ASSERT_TRUE(stub_->ListQueue(runtime::testing::CallContext().get(), list, &queue).ok());
+  ASSERT_TRUE(stub_->ListQueue(auth().CallAs().get(), list, &queue).ok());
   ASSERT_EQ(queue.tasks_size(), 1);
   EXPECT_EQ(queue.tasks(0).request_id(), queued);
   EXPECT_EQ(queue.tasks(0).queue_reason(), "all members at WIP limit");
@@ -274,7 +273,7 @@ TEST_F(RoutingIntegrationTest, WipLimitQueuesAndJoiningMemberTakesTheWork) {
   join.mutable_member()->set_available(true);
   join.mutable_member()->set_wip_limit(1);
   v1::JoinTeamResponse joined;
-  ::grpc::Status status = stub_->JoinTeam(runtime::testing::CallContext().get(), join, &joined);
+  ::grpc::Status status = stub_->JoinTeam(auth().CallAs().get(), join, &joined);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(joined.team().members_size(), 2);
 

@@ -111,11 +111,14 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::GetWorkflow(
 }
 
 absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
-    const routing::v1::AdvanceStageRequest& request) {
+    const auth::Principal& caller, const routing::v1::AdvanceStageRequest& asked) {
   FieldErrors errors;
-  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
-  if (request.request_id().empty()) errors.Add("request_id", "is required");
+  if (asked.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (asked.request_id().empty()) errors.Add("request_id", "is required");
   FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string actor, auth::ActingUser(caller, asked.actor_id()));
+  routing::v1::AdvanceStageRequest request = asked;
+  request.set_actor_id(actor);
   const std::string fingerprint = Deterministic(request);
   for (int attempt = 1;; ++attempt) {
     FLYWHEEL_ASSIGN_OR_RETURN(auto found,
@@ -129,7 +132,7 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
       assigner_.metrics().CountAdvance("replayed");
       return found->last_advance_answer;
     }
-    FLYWHEEL_ASSIGN_OR_RETURN(Committed committed, TryAdvance(request, *std::move(found)));
+    FLYWHEEL_ASSIGN_OR_RETURN(Committed committed, TryAdvance(caller, request, *std::move(found)));
     switch (committed.outcome) {
       case Committed::Outcome::kDone:
         return Finish(committed);
@@ -151,8 +154,20 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
   }
 }
 
-absl::StatusOr<Committed> WorkflowOps::TryAdvance(const routing::v1::AdvanceStageRequest& request,
+absl::StatusOr<Committed> WorkflowOps::TryAdvance(const auth::Principal& caller,
+                                                  const routing::v1::AdvanceStageRequest& request,
                                                   StoredWorkflow next) {
+  if (!caller.Has(auth::Role::kOpsAdmin)) {
+    std::string assignee;
+    for (const auto& stage : next.workflow.stages()) {
+      if (stage.stage_id() == next.workflow.current_stage_id()) assignee = stage.assignee_id();
+    }
+    const std::string& actor = request.actor_id();
+    if (actor.empty() || (actor != assignee && actor != next.workflow.owner_id())) {
+      return absl::PermissionDeniedError(
+          "only the stage's assignee, the workflow's owner or ops-admin may advance it");
+    }
+  }
   const std::shared_ptr<const Policy> policy = policy_.Get();
   const int64_t revision = next.workflow.revision();
   FLYWHEEL_ASSIGN_OR_RETURN(

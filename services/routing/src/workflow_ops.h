@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "assigner.h"
+#include "flywheel/auth/principal.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/routing/v1/routing_service.pb.h"
 #include "policy.h"
@@ -32,8 +33,15 @@ class WorkflowOps {
   /// workflow.completed through the outbox: once the change is stored the
   /// call succeeds, even when the broker is down. A repeat of the request
   /// that last moved the workflow gets the answer it got then.
+  ///
+  /// Who advances is `caller` (or, for a `service` caller, the request's
+  /// `actor_id`): it must be the active stage's assignee or the workflow's
+  /// owner, or the caller an ops-admin (marketing ops stand in for team
+  /// leads, which the routing policy does not name yet); else
+  /// PERMISSION_DENIED and nothing changes. The caller's tenant was checked
+  /// at the edge.
   absl::StatusOr<routing::v1::WorkflowInstance> AdvanceStage(
-      const routing::v1::AdvanceStageRequest& request);
+      const auth::Principal& caller, const routing::v1::AdvanceStageRequest& request);
 
   /// A team's queue (unassigned tasks first, with their reasons, then the
   /// assigned open ones unless `unassigned_only`), or one person's open
@@ -62,7 +70,8 @@ class WorkflowOps {
  private:
   // One attempt: plans the advance from `next` (as read) and stores it with
   // its events.
-  absl::StatusOr<Committed> TryAdvance(const routing::v1::AdvanceStageRequest& request,
+  absl::StatusOr<Committed> TryAdvance(const auth::Principal& caller,
+                                       const routing::v1::AdvanceStageRequest& request,
                                        StoredWorkflow next);
   // Publishes a stored advance's events and hands out freed capacity.
   routing::v1::WorkflowInstance Finish(const Committed& committed);

@@ -142,13 +142,15 @@ std::string TestIssuer::MintHs256WithPublicKey(const Claims& claims) const {
 }
 
 std::string TestIssuer::WriteConfig(const std::string& dir, const std::vector<std::string>& tenants,
-                                    const std::string& rate_limits_yaml, bool pem) const {
+                                    const std::string& rate_limits_yaml, bool pem,
+                                    const std::string& extra_policy_yaml) const {
   const std::string key_file = pem ? dir + "/key.pem" : dir + "/keys.json";
   WriteFile(key_file, pem ? PublicPem() : Jwks());
   std::string policy = "tenants: [";
   for (size_t i = 0; i < tenants.size(); ++i) absl::StrAppend(&policy, i ? ", " : "", tenants[i]);
   policy += "]\n";
   if (!rate_limits_yaml.empty()) absl::StrAppend(&policy, "rate_limits:\n", rate_limits_yaml);
+  absl::StrAppend(&policy, extra_policy_yaml);
   WriteFile(dir + "/auth-policy.yaml", policy);
   const Claims defaults;
   return absl::StrCat("auth:\n  key_file: ", key_file, "\n  issuer: ", defaults.issuer,

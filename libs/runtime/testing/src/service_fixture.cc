@@ -58,7 +58,7 @@ void ServiceFixture::CreateTopicsBeforeStart(std::vector<kafka::TopicSpec> topic
 }
 
 void ServiceFixture::Start(Service& service, const CommonSettings& settings) {
-  auto config = config::Config::FromString(service.config_yaml, "test", {});
+  auto config = config::Config::FromString(auth_.WithAuth(service.config_yaml), "test", {});
   ASSERT_TRUE(config.ok()) << config.status();
   service.config.emplace(*std::move(config));
   auto app = service.start(settings, *service.config, service.metrics);

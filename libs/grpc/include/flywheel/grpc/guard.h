@@ -61,6 +61,14 @@ class Guard {
   absl::StatusOr<auth::Principal> Admit(const ::grpc::ServerContextBase& context,
                                         std::string_view method);
 
+  /// `Admit`, then `auth::CheckTenant` against the tenant the request names:
+  /// a principal of tenant A naming tenant B is PERMISSION_DENIED before
+  /// anything is looked up, so the answer is the same whether B, or what
+  /// the call names in B, exists or not. An empty `tenant` passes: it names
+  /// no one's data, and the service refuses it as a missing field.
+  absl::StatusOr<auth::Principal> AdmitFor(const ::grpc::ServerContextBase& context,
+                                           std::string_view method, std::string_view tenant);
+
  private:
   Guard(auth::Authenticator& authenticator, const auth::RoleTable& table,
         prometheus::Family<prometheus::Counter>& refusals,

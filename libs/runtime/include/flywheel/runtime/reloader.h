@@ -21,7 +21,8 @@ namespace flywheel::runtime {
 /// `load` parses and validates the file and, only when it is wholly valid,
 /// swaps it in; it returns an error otherwise, and the running policy stays.
 /// Every attempt is logged and counted in
-/// `flywheel_<service>_policy_reloads_total{result="ok|refused"}`.
+/// `flywheel_<service>_<what>_reloads_total{result="ok|refused"}` (`what`
+/// is `policy` unless told).
 ///
 /// `load` runs on the reloader's own thread after `Start` returns; it must
 /// swap the policy in a thread-safe way (a mutex or an atomic shared_ptr).
@@ -35,6 +36,9 @@ class Reloader {
     std::string path;
     /// The `<service>` of the metric name.
     std::string service;
+    /// What the file is, for the metric name
+    /// (`flywheel_<service>_<what>_reloads_total`) and the log.
+    std::string what = "policy";
     absl::Duration poll_interval = absl::Seconds(1);
   };
 

@@ -29,6 +29,13 @@ class Producer;
 namespace flywheel::outbox {
 class RedisOutbox;
 }
+namespace flywheel::auth {
+class Authenticator;
+class RoleTable;
+}  // namespace flywheel::auth
+namespace flywheel::rpc {
+class Guard;
+}
 
 namespace flywheel::runtime {
 
@@ -77,10 +84,12 @@ struct ServiceDeclaration {
 /// Two phases:
 /// 1. `Connect` reads every config key the kit owns (`kafka.producer.*`,
 ///    `kafka.consumer.<name>.*`, `outbox.relay_interval`, the policy file
-///    key), lets the service read its own through `read_own`, and checks the
-///    config before it touches anything (so a bad key is always exit 2);
-///    then it connects Redis, creates the owned topics, starts the producer,
-///    the publisher and the outbox with its relay.
+///    key, `auth.*`), lets the service read its own through `read_own`, and
+///    checks the config before it touches anything (so a bad key, or no
+///    auth configured, is always exit 2); then it loads the auth keys and
+///    policy (kept live like a policy file), connects Redis, creates the
+///    owned topics, starts the producer, the publisher and the outbox with
+///    its relay.
 /// 2. The service builds its domain objects on those parts, then calls
 ///    `WatchPolicy`, `Consume` for each declared consumer and `Serve`.
 ///
@@ -115,6 +124,13 @@ class ServiceKit {
   /// The policy file the config names; empty when the shipped policy rules.
   const std::string& policy_file() const;
 
+  /// Who calls: the `auth.*` settings, keys, auth policy and rate limits.
+  auth::Authenticator& authenticator();
+  /// The guard of one gRPC service of this process, for its handlers to
+  /// call first (`rpc::Guard`); fails when `table` misses a method.
+  /// `table` must outlive the kit.
+  absl::StatusOr<std::unique_ptr<rpc::Guard>> Guard(const auth::RoleTable& table);
+
   /// Keeps the policy file live (SIGHUP, file change) with `load`, which
   /// must swap the policy in only when the file is wholly valid. Loads it
   /// once now: an invalid first file fails the start. No-op without a file.
@@ -139,6 +155,8 @@ class ServiceKit {
 
  private:
   struct Parts;
+  static absl::Status StartAuth(Parts& parts, const std::string& service,
+                                metrics::Metrics& metrics);
   explicit ServiceKit(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };

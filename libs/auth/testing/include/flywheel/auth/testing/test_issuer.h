@@ -52,11 +52,13 @@ class TestIssuer {
 
   /// Writes the JWKS (or the PEM) to `dir/keys.json` (`dir/key.pem`) and an
   /// auth policy serving `tenants` with `rate_limits_yaml` (the text under
-  /// `rate_limits:`, may be empty) to `dir/auth-policy.yaml`; returns the
+  /// `rate_limits:`, may be empty) and `extra_policy_yaml` (more top-level
+  /// keys: `event_producers`) to `dir/auth-policy.yaml`; returns the
   /// `auth:` section of a config file naming them.
   std::string WriteConfig(const std::string& dir,
                           const std::vector<std::string>& tenants = {"acme", "demo"},
-                          const std::string& rate_limits_yaml = "", bool pem = false) const;
+                          const std::string& rate_limits_yaml = "", bool pem = false,
+                          const std::string& extra_policy_yaml = "") const;
   /// The same settings as `FLYWHEEL_AUTH_*=` environment entries, after
   /// `WriteConfig(dir, ...)`.
   std::vector<std::string> Env(const std::string& dir, bool pem = false) const;

@@ -17,6 +17,7 @@
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/runtime/service_main.h"
 #include "flywheel/runtime/settings.h"
+#include "flywheel/runtime/testing/test_auth.h"
 
 namespace grpc {
 class Channel;
@@ -84,6 +85,10 @@ class ServiceFixture : public redis::RedisTestEnv {
   metrics::Metrics& metrics();
   /// The service under test, started.
   App& app();
+  /// The services' auth: every config gets its `auth:` section from it;
+  /// `auth().CallAs("acme")` is a call context with a token.
+  const TestAuth& auth() const { return auth_; }
+  TestAuth& mutable_auth() { return auth_; }
   /// A channel to the service under test's gRPC port.
   const std::shared_ptr<::grpc::Channel>& channel() const { return channel_; }
 
@@ -98,8 +103,9 @@ class ServiceFixture : public redis::RedisTestEnv {
 
  private:
   struct Service;
-  static void Start(Service& service, const CommonSettings& settings);
+  void Start(Service& service, const CommonSettings& settings);
 
+  TestAuth auth_;
   CommonSettings settings_;
   std::unique_ptr<Service> service_;
   std::vector<std::unique_ptr<Service>> alongside_;
