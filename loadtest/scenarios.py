@@ -154,6 +154,8 @@ class Service:
                    FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=os.environ["FLYWHEEL_TEST_KAFKA"],
                    FLYWHEEL_REDIS_ENDPOINT=os.environ["FLYWHEEL_TEST_REDIS"],
                    FLYWHEEL_LOG_LEVEL="warn",
+                   # Loopback only; the figures leave out token verification.
+                   FLYWHEEL_AUTH_DEV_MODE="true",
                    FLYWHEEL_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
                    FLYWHEEL_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}")
         self.log = open(os.path.join(logs, f"{name}.log"), "a")
