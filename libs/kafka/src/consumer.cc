@@ -58,7 +58,8 @@ class KafkaConsumer final : public Consumer {
     if (!options_.group_instance_id.empty()) {
       props["group.instance.id"] = options_.group_instance_id;
     }
-    props["partition.assignment.strategy"] = "cooperative-sticky";
+    // Cooperative unless the caller chose otherwise (see ConsumerOptions).
+    props.try_emplace("partition.assignment.strategy", "cooperative-sticky");
     // At least once: the offset of a record is stored only after its handler
     // has returned OK (or it went to the dead-letter topic); auto commit then
     // commits what was stored.

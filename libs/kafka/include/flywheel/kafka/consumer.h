@@ -81,6 +81,10 @@ struct ConsumerOptions {
   /// left empty), for tools that read dead-letter topics or replay.
   bool decode_cloud_events = true;
   /// Extra librdkafka properties; they cannot turn on auto offset store.
+  /// `partition.assignment.strategy` defaults to cooperative-sticky; a
+  /// one-member reader may choose `range`, which librdkafka 2.0.2 destroys
+  /// safely in every state (its sticky assignor can abort on destroy before
+  /// its first assignment: librdkafka issue 4312, fixed in 2.3.0).
   std::map<std::string, std::string> properties;
 };
 
