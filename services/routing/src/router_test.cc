@@ -97,6 +97,16 @@ kafka::ConsumedEvent Updated(const std::string& request_id, int64_t revision,
   return consumed;
 }
 
+// AdvanceStage of acme's `request_id`, from `expected_stage` when given.
+routing::v1::AdvanceStageRequest AdvanceOf(const std::string& request_id,
+                                           const std::string& expected_stage = "") {
+  routing::v1::AdvanceStageRequest advance;
+  advance.set_tenant_id("acme");
+  advance.set_request_id(request_id);
+  advance.set_expected_stage_id(expected_stage);
+  return advance;
+}
+
 template <typename Payload>
 Payload Decoded(const kafka::OutgoingEvent& event) {
   Payload p;
@@ -269,10 +279,7 @@ TEST_F(RouterTest, NoEligibleOwnerReasons) {
 
 TEST_F(RouterTest, AdvanceRefusalNamesTheMissingCriterion) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
-  advance.set_expected_stage_id("creation");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1", "creation");
   ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   advance.set_expected_stage_id("scheduling_qa");
   (*advance.mutable_fields())["asset_links"] = "https://x.test/?utm_source=a&utm_medium=b";
@@ -286,9 +293,7 @@ TEST_F(RouterTest, AdvanceRefusalNamesTheMissingCriterion) {
 
 TEST_F(RouterTest, OnlyTheAssigneeOrTheOwnerOrOpsAdvanceAStage) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   const auth::Principal li{.tenant = "acme", .user_id = "li", .roles = {auth::Role::kCreator}};
   auto refused = ops_.AdvanceStage(li, advance);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
@@ -313,9 +318,7 @@ TEST_F(RouterTest, OnlyTheAssigneeOrTheOwnerOrOpsAdvanceAStage) {
 TEST_F(RouterTest, FinishingWorkAssignsTheQueuedRequest) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
   ASSERT_TRUE(router_.Handle(Submitted("req_2", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   // Work in progress keeps the slot: req_1 moves on, req_2 still waits.
   EXPECT_EQ(Stored("req_1").workflow.stages(1).assignee_id(), "ana");
@@ -332,10 +335,7 @@ TEST_F(RouterTest, FinishingWorkAssignsTheQueuedRequest) {
 
 TEST_F(RouterTest, ARetriedAdvanceGetsTheFirstAnswerAndChangesNothing) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
-  advance.set_expected_stage_id("creation");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1", "creation");
   advance.set_actor_id("ana");
   auto first = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -360,9 +360,7 @@ TEST_F(RouterTest, AnAdvanceWhileTheBrokerIsDownSucceedsAndItsEventsGoOutFirstLa
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
   publisher_.Clear();
   publisher_.FailWith(absl::UnavailableError("broker down"));
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   auto moved = ops_.AdvanceStage(kOps, advance);
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_EQ(moved->current_stage_id(), "scheduling_qa");
@@ -575,9 +573,7 @@ TEST_F(RouterTest, CancelBeforeRoutingIsRememberedAndTheLateSubmitIsNotRouted) {
 
 TEST_F(RouterTest, CancelOfACompletedWorkflowChangesNothing) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   (*advance.mutable_fields())["asset_links"] =
       "https://x.test/?utm_source=a&utm_medium=b&utm_campaign=c";
@@ -627,9 +623,7 @@ TEST_F(RouterTest, UpdateRefreshesTheTaskAndReranksTheQueueWithoutRerouting) {
 
 TEST_F(RouterTest, UpdateKeepsFieldsSuppliedWithAdvanceStage) {
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   (*advance.mutable_fields())["asset_links"] = "https://x.test/a";
   ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "New title", common::v1::PRIORITY_P2)).ok());
@@ -660,9 +654,7 @@ TEST_F(RouterTest, RedeliveryAfterAdvanceRepublishesTheFirstRoutingNotTheCurrent
   ASSERT_TRUE(router_.Handle(Submitted("req_1", "social_post")).ok());
   const std::vector<kafka::OutgoingEvent> first = publisher_.published();
   ASSERT_EQ(first.size(), 3u);  // routed, assigned, timer start
-  routing::v1::AdvanceStageRequest advance;
-  advance.set_tenant_id("acme");
-  advance.set_request_id("req_1");
+  routing::v1::AdvanceStageRequest advance = AdvanceOf("req_1");
   ASSERT_TRUE(ops_.AdvanceStage(kOps, advance).ok());
   ASSERT_TRUE(router_.Handle(Updated("req_1", 2, "Renamed", common::v1::PRIORITY_P1)).ok());
   clock_.Advance(absl::Hours(1));

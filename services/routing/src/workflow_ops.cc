@@ -132,7 +132,8 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
       assigner_.metrics().CountAdvance("replayed");
       return found->last_advance_answer;
     }
-    FLYWHEEL_ASSIGN_OR_RETURN(Committed committed, TryAdvance(caller, request, *std::move(found)));
+    FLYWHEEL_ASSIGN_OR_RETURN(Committed committed,
+                              TryAdvance(caller, request, fingerprint, *std::move(found)));
     switch (committed.outcome) {
       case Committed::Outcome::kDone:
         return Finish(committed);
@@ -156,6 +157,7 @@ absl::StatusOr<routing::v1::WorkflowInstance> WorkflowOps::AdvanceStage(
 
 absl::StatusOr<Committed> WorkflowOps::TryAdvance(const auth::Principal& caller,
                                                   const routing::v1::AdvanceStageRequest& request,
+                                                  const std::string& fingerprint,
                                                   StoredWorkflow next) {
   if (!caller.Has(auth::Role::kOpsAdmin)) {
     std::string assignee;
@@ -206,7 +208,7 @@ absl::StatusOr<Committed> WorkflowOps::TryAdvance(const auth::Principal& caller,
   const absl::Duration sla = to == nullptr ? absl::ZeroDuration() : to->sla;
   ApplyAdvance(next.workflow, t, now, sla);
   next.queue_reason.clear();
-  next.last_advance_request = Deterministic(request);
+  next.last_advance_request = fingerprint;
   AssignSpec spec;
   if (t.to >= 0) {
     FLYWHEEL_ASSIGN_OR_RETURN(spec, assigner_.SpecFor(*policy, next));

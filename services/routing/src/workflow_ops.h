@@ -69,10 +69,11 @@ class WorkflowOps {
 
  private:
   // One attempt: plans the advance from `next` (as read) and stores it with
-  // its events.
+  // its events; `fingerprint` is the request's deterministic bytes, kept as
+  // the last advance.
   absl::StatusOr<Committed> TryAdvance(const auth::Principal& caller,
                                        const routing::v1::AdvanceStageRequest& request,
-                                       StoredWorkflow next);
+                                       const std::string& fingerprint, StoredWorkflow next);
   // Publishes a stored advance's events and hands out freed capacity.
   routing::v1::WorkflowInstance Finish(const Committed& committed);
   // CapacityChanged for the team as `roster_after` makes it.
