@@ -19,3 +19,11 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
+
+# Standalone Asio (header-only) runs coroutines and the asynchronous
+# sockets of redis::AsyncClient.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(Asio::asio INTERFACE IMPORTED)
+target_include_directories(Asio::asio INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(Asio::asio INTERFACE ASIO_NO_DEPRECATED)
+target_link_libraries(Asio::asio INTERFACE Threads::Threads)

@@ -43,25 +43,9 @@ struct Connection::State {
 
 namespace {
 
-// hiredis writes with write(2): a write to a socket the server reset raises
-// SIGPIPE, which by default kills the process. Ignore it (only when nobody
-// installed a handler) so the write fails with EPIPE and becomes UNAVAILABLE.
-void IgnoreSigpipeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      struct sigaction ignore {};
-      ignore.sa_handler = SIG_IGN;
-      sigemptyset(&ignore.sa_mask);
-      sigaction(SIGPIPE, &ignore, nullptr);
-    }
-  });
-}
-
 // One connection attempt: TCP connect, timeouts, AUTH, SELECT.
 absl::StatusOr<ContextHandle> ConnectOnce(const ConnectionOptions& o, const std::string& where) {
-  IgnoreSigpipeOnce();
+  internal::IgnoreSigpipeOnce();
   ContextHandle ctx(redisConnectWithTimeout(o.endpoint.host.c_str(), o.endpoint.port,
                                             internal::ToTimeval(o.connect_timeout)));
   if (ctx == nullptr) {

@@ -1,6 +1,8 @@
 #include "hiredis_handles.h"
 
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +63,22 @@ absl::Status ContextErrorToStatus(int err, std::string_view errstr, int saved_er
     default:
       return absl::UnavailableError(absl::StrCat("redis ", w, ": ", text));
   }
+}
+
+// hiredis writes with write(2): a write to a socket the server reset raises
+// SIGPIPE, which by default kills the process. Ignore it (only when nobody
+// installed a handler) so the write fails with EPIPE and becomes UNAVAILABLE.
+void IgnoreSigpipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(SIGPIPE, &ignore, nullptr);
+    }
+  });
 }
 
 struct timeval ToTimeval(absl::Duration d) {

@@ -40,6 +40,10 @@ absl::StatusOr<Reply> ReplyToResult(const redisReply& reply);
 absl::Status ContextErrorToStatus(int err, std::string_view errstr, int saved_errno,
                                   std::string_view where);
 
+/// Ignores SIGPIPE once per process when nobody installed a handler, so a
+/// write to a reset socket fails with EPIPE instead of killing the process.
+void IgnoreSigpipeOnce();
+
 /// A positive duration as a timeval (at least 1 ms).
 struct timeval ToTimeval(absl::Duration d);
 

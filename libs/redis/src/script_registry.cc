@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/core/status.h"
 #include "flywheel/redis/error.h"
 
 namespace flywheel::redis {
@@ -40,13 +41,23 @@ bool ScriptRegistry::Contains(std::string_view name) const {
   return scripts_.contains(AbslView(name));
 }
 
-absl::StatusOr<std::string> ScriptRegistry::Sha1(std::string_view name) const {
+absl::StatusOr<const ScriptRegistry::Script*> ScriptRegistry::Find(std::string_view name) const {
   auto it = scripts_.find(AbslView(name));
   if (it == scripts_.end()) {
     return absl::NotFoundError(
         absl::StrCat("redis script \"", AbslView(name), "\" is not registered"));
   }
-  return it->second.sha1;
+  return &it->second;
+}
+
+absl::StatusOr<std::string> ScriptRegistry::Sha1(std::string_view name) const {
+  FLYWHEEL_ASSIGN_OR_RETURN(const Script* script, Find(name));
+  return script->sha1;
+}
+
+absl::StatusOr<std::string> ScriptRegistry::Source(std::string_view name) const {
+  FLYWHEEL_ASSIGN_OR_RETURN(const Script* script, Find(name));
+  return script->source;
 }
 
 absl::StatusOr<Reply> ScriptRegistry::Eval(Connection& conn, std::string_view name,

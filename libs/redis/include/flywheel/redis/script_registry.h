@@ -36,6 +36,9 @@ class ScriptRegistry {
   bool Contains(std::string_view name) const;
   /// The script's SHA1; NOT_FOUND for an unknown name.
   absl::StatusOr<std::string> Sha1(std::string_view name) const;
+  /// The script's source (what `SCRIPT LOAD` sends); NOT_FOUND for an
+  /// unknown name.
+  absl::StatusOr<std::string> Source(std::string_view name) const;
   size_t size() const { return scripts_.size(); }
 
   /// Runs the script `name` with `KEYS` = `keys` and `ARGV` = `args` on
@@ -69,6 +72,7 @@ class ScriptRegistry {
     std::string source;
     std::string sha1;
   };
+  absl::StatusOr<const Script*> Find(std::string_view name) const;
   absl::flat_hash_map<std::string, Script> scripts_;
 };
 
