@@ -5,8 +5,10 @@
 #include "absl/time/clock.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/status.h"
+#include "flywheel/kafka/published.h"
 #include "flywheel/log/log.h"
 #include "flywheel/outbox/outbox.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/script_registry.h"
 #include "outbox_metrics.h"
@@ -96,13 +98,56 @@ kafka::OutgoingEvent FromStored(const internal::StoredEvent& stored) {
   return event;
 }
 
+absl::Status NoAsyncClient() {
+  return absl::FailedPreconditionError(
+      "this outbox has no asynchronous Redis client; construct it with one");
+}
+
+// ARGV of kRemoveScript.
+std::vector<std::string> RemoveArgs(const std::vector<kafka::OutgoingEvent>& events) {
+  std::vector<std::string> args;
+  args.reserve(2 * events.size());
+  for (const kafka::OutgoingEvent& event : events) {
+    args.insert(args.end(), {event.id, event.key});
+  }
+  return args;
+}
+
+// What one kReadScript call found.
+struct StoredBatch {
+  std::vector<kafka::OutgoingEvent> events;
+  absl::Time first_stored;
+};
+
+absl::StatusOr<StoredBatch> ParseStored(const std::string& tag, const redis::Reply& reply) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> items, reply.AsArray());
+  StoredBatch batch;
+  for (size_t i = 0; i + 2 < items.size(); i += 3) {
+    internal::StoredEvent stored;
+    if (!stored.ParseFromString(items[i + 1].str())) {
+      // Written by this library, so this is corruption: say so and
+      // leave it, rather than publish something wrong.
+      log::Error("outbox holds an event that does not parse",
+                 {{"tag", tag}, {"event_id", items[i].str()}});
+      continue;
+    }
+    if (batch.events.empty()) {
+      batch.first_stored =
+          absl::FromUnixMicros(static_cast<int64_t>(std::stod(items[i + 2].str())));
+    }
+    batch.events.push_back(FromStored(stored));
+  }
+  return batch;
+}
+
 }  // namespace
 
 class RedisOutbox::Impl {
  public:
   Impl(redis::Pool& pool, kafka::EventPublisher& publisher, RedisOutboxOptions options,
-       metrics::Metrics& metrics, const Clock& clock)
+       metrics::Metrics& metrics, const Clock& clock, redis::AsyncClient* async)
       : pool_(pool),
+        async_(async),
         publisher_(publisher),
         options_(std::move(options)),
         metrics_(metrics),
@@ -122,6 +167,22 @@ class RedisOutbox::Impl {
   absl::StatusOr<ScriptArgs> ForScript(const std::string& tag,
                                        std::vector<kafka::OutgoingEvent>& events) {
     FLYWHEEL_RETURN_IF_ERROR(Remember(tag));
+    return Encode(tag, events);
+  }
+
+  asio::awaitable<absl::StatusOr<ScriptArgs>> Prepared(const std::string& tag,
+                                                       std::vector<kafka::OutgoingEvent>& events) {
+    if (!Known(tag)) {
+      if (async_ == nullptr) co_return NoAsyncClient();
+      std::vector<std::string> add = {"SADD", TagsKey(), tag};
+      absl::StatusOr<redis::Reply> added = co_await async_->Command(std::move(add));
+      if (!added.ok()) co_return added.status();
+      Learn(tag);
+    }
+    co_return Encode(tag, events);
+  }
+
+  ScriptArgs Encode(const std::string& tag, std::vector<kafka::OutgoingEvent>& events) {
     const absl::Time now = clock_.Now();
     ScriptArgs out{.keys = {Key(tag, "events"), Key(tag, "queue"), Key(tag, "busy")}};
     for (kafka::OutgoingEvent& event : events) {
@@ -149,21 +210,22 @@ class RedisOutbox::Impl {
   absl::Status Publish(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
     if (events.empty()) return absl::OkStatus();
     if (auto published = publisher_.PublishAll(events); !published.ok()) {
-      metrics_.CountPublishFailure();
-      log::Warn("outbox publish failed; the relay publishes the events later",
-                {{"tag", tag},
-                 {"events", static_cast<int64_t>(events.size())},
-                 {"error", published.status().ToString()}});
-      return absl::UnavailableError("the events could not be published yet: " +
-                                    published.status().ToString());
+      return PublishFailed(tag, events.size(), published.status());
     }
-    if (absl::Status removed = Remove(tag, events); !removed.ok()) {
-      // Published but still stored: the relay publishes them again under
-      // the same ids, which consumers deduplicate.
-      log::Warn("outbox could not remove published events",
-                {{"tag", tag}, {"error", removed.ToString()}});
-    }
+    if (absl::Status removed = Remove(tag, events); !removed.ok()) LeftStored(tag, removed);
     return absl::OkStatus();
+  }
+
+  asio::awaitable<absl::Status> Published(const std::string& tag,
+                                          std::vector<kafka::OutgoingEvent> events) {
+    if (events.empty()) co_return absl::OkStatus();
+    if (async_ == nullptr) co_return NoAsyncClient();
+    auto published = co_await kafka::Published(publisher_, events);
+    if (!published.ok()) co_return PublishFailed(tag, events.size(), published.status());
+    absl::StatusOr<redis::Reply> removed =
+        co_await async_->Eval(scripts_, "outbox_remove", Keys(tag), RemoveArgs(events));
+    if (!removed.ok()) LeftStored(tag, removed.status());
+    co_return absl::OkStatus();
   }
 
   absl::Status Drain(const std::string& tag) {
@@ -171,6 +233,33 @@ class RedisOutbox::Impl {
     absl::Status drained = PublishStored(tag, absl::InfiniteFuture(), report);
     if (!drained.ok()) metrics_.CountPublishFailure();
     return drained;
+  }
+
+  // Drain's loop for coroutines: read a batch, publish it, remove it.
+  asio::awaitable<absl::Status> Drained(const std::string& tag) {
+    if (async_ == nullptr) co_return NoAsyncClient();
+    RelayReport report;
+    while (true) {
+      // gcc 12 cannot take a braced list inside co_await: name them first.
+      std::vector<std::string> read_keys = {Key(tag, "events"), Key(tag, "queue")};
+      std::vector<std::string> read_args = {"+inf", absl::StrCat(options_.batch)};
+      absl::StatusOr<redis::Reply> reply = co_await async_->Eval(
+          scripts_, "outbox_read", std::move(read_keys), std::move(read_args));
+      if (!reply.ok()) co_return reply.status();
+      absl::StatusOr<StoredBatch> batch = ParseStored(tag, *reply);
+      if (!batch.ok()) co_return batch.status();
+      if (batch->events.empty()) co_return absl::OkStatus();
+      auto published = co_await kafka::Published(publisher_, batch->events);
+      if (!published.ok()) {
+        metrics_.CountPublishFailure();
+        co_return Unpublished(*batch, published.status(), report);
+      }
+      absl::StatusOr<redis::Reply> removed =
+          co_await async_->Eval(scripts_, "outbox_remove", Keys(tag), RemoveArgs(batch->events));
+      if (!removed.ok()) co_return removed.status();
+      Relayed(tag, batch->events, report);
+      if (batch->events.size() < options_.batch) co_return absl::OkStatus();
+    }
   }
 
   absl::StatusOr<RelayReport> RelayOnce() {
@@ -200,27 +289,59 @@ class RedisOutbox::Impl {
  private:
   // Records `tag` for the relay once per process.
   absl::Status Remember(const std::string& tag) {
-    {
-      std::lock_guard lock(mu_);
-      if (known_tags_.contains(tag)) return absl::OkStatus();
-    }
+    if (Known(tag)) return absl::OkStatus();
     FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
     FLYWHEEL_RETURN_IF_ERROR(conn->Command({"SADD", TagsKey(), tag}).status());
+    Learn(tag);
+    return absl::OkStatus();
+  }
+  bool Known(const std::string& tag) {
+    std::lock_guard lock(mu_);
+    return known_tags_.contains(tag);
+  }
+  void Learn(const std::string& tag) {
     std::lock_guard lock(mu_);
     known_tags_.insert(tag);
-    return absl::OkStatus();
+  }
+
+  // The events, queue and busy keys of a tag, as kRemoveScript takes them.
+  std::vector<std::string> Keys(const std::string& tag) const {
+    return {Key(tag, "events"), Key(tag, "queue"), Key(tag, "busy")};
   }
 
   absl::Status Remove(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
-    std::vector<std::string> args;
-    for (const kafka::OutgoingEvent& event : events) {
-      args.insert(args.end(), {event.id, event.key});
-    }
     FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-    return scripts_
-        .Eval(*conn, "outbox_remove", {Key(tag, "events"), Key(tag, "queue"), Key(tag, "busy")},
-              args)
-        .status();
+    return scripts_.Eval(*conn, "outbox_remove", Keys(tag), RemoveArgs(events)).status();
+  }
+
+  absl::Status PublishFailed(const std::string& tag, size_t events, const absl::Status& why) {
+    metrics_.CountPublishFailure();
+    log::Warn("outbox publish failed; the relay publishes the events later",
+              {{"tag", tag}, {"events", static_cast<int64_t>(events)}, {"error", why.ToString()}});
+    return absl::UnavailableError("the events could not be published yet: " + why.ToString());
+  }
+
+  // Published but still stored: the relay publishes them again under the
+  // same ids, which consumers deduplicate.
+  static void LeftStored(const std::string& tag, const absl::Status& why) {
+    log::Warn("outbox could not remove published events",
+              {{"tag", tag}, {"error", why.ToString()}});
+  }
+
+  absl::Status Unpublished(const StoredBatch& batch, const absl::Status& why,
+                           RelayReport& report) const {
+    report.left += static_cast<int>(batch.events.size());
+    report.oldest = std::max(report.oldest, clock_.Now() - batch.first_stored);
+    return absl::UnavailableError("the outbox could not publish: " + why.ToString());
+  }
+
+  static void Relayed(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events,
+                      RelayReport& report) {
+    report.relayed += static_cast<int>(events.size());
+    for (const kafka::OutgoingEvent& event : events) {
+      log::Info("outbox relayed an event",
+                {{"tag", tag}, {"event_id", event.id}, {"type", event.type}, {"key", event.key}});
+    }
   }
 
   // Publishes the events of `tag` stored at or before `stored_before`,
@@ -233,45 +354,22 @@ class RedisOutbox::Impl {
                                 ? std::string("+inf")
                                 : absl::StrCat(Micros(stored_before));
     while (true) {
-      std::vector<kafka::OutgoingEvent> events;
-      absl::Time first_stored;
+      StoredBatch batch;
       {
         FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
         FLYWHEEL_ASSIGN_OR_RETURN(
             redis::Reply reply,
             scripts_.Eval(*conn, "outbox_read", {Key(tag, "events"), Key(tag, "queue")},
                           {max, absl::StrCat(options_.batch)}));
-        FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> items, reply.AsArray());
-        for (size_t i = 0; i + 2 < items.size(); i += 3) {
-          internal::StoredEvent stored;
-          if (!stored.ParseFromString(items[i + 1].str())) {
-            // Written by this library, so this is corruption: say so and
-            // leave it, rather than publish something wrong.
-            log::Error("outbox holds an event that does not parse",
-                       {{"tag", tag}, {"event_id", items[i].str()}});
-            continue;
-          }
-          if (events.empty()) {
-            first_stored =
-                absl::FromUnixMicros(static_cast<int64_t>(std::stod(items[i + 2].str())));
-          }
-          events.push_back(FromStored(stored));
-        }
+        FLYWHEEL_ASSIGN_OR_RETURN(batch, ParseStored(tag, reply));
       }
-      if (events.empty()) return absl::OkStatus();
-      if (auto published = publisher_.PublishAll(events); !published.ok()) {
-        report.left += static_cast<int>(events.size());
-        report.oldest = std::max(report.oldest, clock_.Now() - first_stored);
-        return absl::UnavailableError("the outbox could not publish: " +
-                                      published.status().ToString());
+      if (batch.events.empty()) return absl::OkStatus();
+      if (auto published = publisher_.PublishAll(batch.events); !published.ok()) {
+        return Unpublished(batch, published.status(), report);
       }
-      FLYWHEEL_RETURN_IF_ERROR(Remove(tag, events));
-      report.relayed += static_cast<int>(events.size());
-      for (const kafka::OutgoingEvent& event : events) {
-        log::Info("outbox relayed an event",
-                  {{"tag", tag}, {"event_id", event.id}, {"type", event.type}, {"key", event.key}});
-      }
-      if (events.size() < options_.batch) return absl::OkStatus();
+      FLYWHEEL_RETURN_IF_ERROR(Remove(tag, batch.events));
+      Relayed(tag, batch.events, report);
+      if (batch.events.size() < options_.batch) return absl::OkStatus();
     }
   }
 
@@ -290,6 +388,7 @@ class RedisOutbox::Impl {
   }
 
   redis::Pool& pool_;
+  redis::AsyncClient* const async_;  // may be null
   kafka::EventPublisher& publisher_;
   const RedisOutboxOptions options_;
   OutboxMetrics metrics_;
@@ -302,8 +401,9 @@ class RedisOutbox::Impl {
 };
 
 RedisOutbox::RedisOutbox(redis::Pool& pool, kafka::EventPublisher& publisher,
-                         RedisOutboxOptions options, metrics::Metrics& metrics, const Clock& clock)
-    : impl_(std::make_unique<Impl>(pool, publisher, std::move(options), metrics, clock)) {}
+                         RedisOutboxOptions options, metrics::Metrics& metrics, const Clock& clock,
+                         redis::AsyncClient* async)
+    : impl_(std::make_unique<Impl>(pool, publisher, std::move(options), metrics, clock, async)) {}
 
 RedisOutbox::~RedisOutbox() = default;
 
@@ -318,6 +418,27 @@ absl::Status RedisOutbox::Publish(const std::string& tag,
 }
 
 absl::Status RedisOutbox::Drain(const std::string& tag) { return impl_->Drain(tag); }
+
+asio::awaitable<absl::StatusOr<RedisOutbox::ScriptArgs>> RedisOutbox::Prepared(
+    std::string tag, std::vector<kafka::OutgoingEvent>& events) {
+  co_return co_await impl_->Prepared(tag, events);
+}
+
+asio::awaitable<absl::Status> RedisOutbox::Published(std::string tag,
+                                                     std::vector<kafka::OutgoingEvent> events) {
+  co_return co_await impl_->Published(tag, std::move(events));
+}
+
+asio::awaitable<absl::Status> RedisOutbox::Drained(std::string tag) {
+  co_return co_await impl_->Drained(tag);
+}
+
+asio::awaitable<absl::Status> Outbox::Published(std::string tag,
+                                                std::vector<kafka::OutgoingEvent> events) {
+  co_return Publish(tag, events);
+}
+
+asio::awaitable<absl::Status> Outbox::Drained(std::string tag) { co_return Drain(tag); }
 
 absl::StatusOr<RelayReport> RedisOutbox::RelayOnce() { return impl_->RelayOnce(); }
 

@@ -4,10 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/async/io_threads.h"
+#include "flywheel/async/spawn.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/outbox/outbox.h"
 #include "flywheel/outbox/testing/in_memory_outbox.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/script_registry.h"
 #include "flywheel/redis/testing/redis_test_env.h"
@@ -21,6 +24,10 @@ using ::testing::HasSubstr;
 kafka::OutgoingEvent Event(const std::string& key, const std::string& type) {
   return {.topic = "t.requests", .type = type, .key = key, .data = "payload-" + type};
 }
+
+// The outbox under test, and how the test calls it: the synchronous methods,
+// or the coroutine ones (Prepared, Published, Drained) on an io thread.
+enum class Subjects { kInMemory, kRedis, kRedisAwaited };
 
 std::vector<std::string> Types(const std::vector<kafka::OutgoingEvent>& events) {
   std::vector<std::string> out;
@@ -60,15 +67,19 @@ constexpr char kBusyScript[] = "if flywheel_outbox_busy(ARGV[1]) then return 1 e
 class RedisSubject final : public Subject {
  public:
   RedisSubject(redis::Pool& pool, kafka::EventPublisher& publisher, const std::string& prefix,
-               metrics::Metrics& metrics, const Clock& clock)
-      : pool_(pool), outbox_(pool, publisher, {.key_prefix = prefix}, metrics, clock) {
+               metrics::Metrics& metrics, const Clock& clock, redis::AsyncClient* async,
+               asio::io_context* io)
+      : pool_(pool),
+        io_(io),
+        outbox_(pool, publisher, {.key_prefix = prefix}, metrics, clock, async) {
     EXPECT_TRUE(scripts_.Register("store", std::string(RedisOutbox::kLua) + kStoreScript).ok());
     EXPECT_TRUE(scripts_.Register("busy", std::string(RedisOutbox::kLua) + kBusyScript).ok());
   }
   Outbox& outbox() override { return outbox_; }
   RedisOutbox& redis_outbox() { return outbox_; }
   void Store(const std::string& tag, std::vector<kafka::OutgoingEvent>& events) override {
-    auto args = outbox_.ForScript(tag, events);
+    auto args = io_ != nullptr ? async::BlockOn(*io_, outbox_.Prepared(tag, events))
+                               : outbox_.ForScript(tag, events);
     ASSERT_TRUE(args.ok()) << args.status();
     auto conn = pool_.Acquire(absl::Seconds(2));
     ASSERT_TRUE(conn.ok()) << conn.status();
@@ -88,11 +99,12 @@ class RedisSubject final : public Subject {
 
  private:
   redis::Pool& pool_;
+  asio::io_context* const io_;  // set when the test awaits the outbox
   RedisOutbox outbox_;
   redis::ScriptRegistry scripts_;
 };
 
-class OutboxTest : public redis::RedisTestEnv, public ::testing::WithParamInterface<bool> {
+class OutboxTest : public redis::RedisTestEnv, public ::testing::WithParamInterface<Subjects> {
  protected:
   void SetUp() override {
     RedisTestEnv::SetUp();
@@ -100,13 +112,35 @@ class OutboxTest : public redis::RedisTestEnv, public ::testing::WithParamInterf
     auto pool = redis::Pool::Create({.connection = options(), .capacity = 2});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
-    if (GetParam()) {
-      redis_ = std::make_unique<RedisSubject>(*pool_, publisher_, prefix(), metrics_, clock_);
+    awaited_ = GetParam() == Subjects::kRedisAwaited;
+    if (awaited_) {
+      auto async = redis::AsyncClient::Create(io_.context(), {.connection = options()});
+      ASSERT_TRUE(async.ok()) << async.status();
+      async_ = *std::move(async);
+    }
+    if (GetParam() != Subjects::kInMemory) {
+      redis_ = std::make_unique<RedisSubject>(*pool_, publisher_, prefix(), metrics_, clock_,
+                                              async_.get(), awaited_ ? &io_.context() : nullptr);
       subject_ = redis_.get();
     } else {
       fake_ = std::make_unique<FakeSubject>(publisher_);
       subject_ = fake_.get();
     }
+  }
+
+  void TearDown() override {
+    io_.Stop();
+    async_.reset();
+    redis::RedisTestEnv::TearDown();
+  }
+
+  absl::Status Publish(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
+    if (awaited_) return async::BlockOn(io_.context(), subject_->outbox().Published(tag, events));
+    return subject_->outbox().Publish(tag, events);
+  }
+  absl::Status Drain(const std::string& tag) {
+    if (awaited_) return async::BlockOn(io_.context(), subject_->outbox().Drained(tag));
+    return subject_->outbox().Drain(tag);
   }
 
   // Stores `events` as one change and returns them with their ids.
@@ -116,6 +150,9 @@ class OutboxTest : public redis::RedisTestEnv, public ::testing::WithParamInterf
     return events;
   }
 
+  async::IoThreads io_{1};
+  std::unique_ptr<redis::AsyncClient> async_;
+  bool awaited_ = false;
   FakeClock clock_;
   metrics::Metrics metrics_;
   kafka::testing::RecordingPublisher publisher_;
@@ -131,29 +168,29 @@ TEST_P(OutboxTest, StoredEventsGetIdsAndArePublishedInOrderOnce) {
   EXPECT_NE(events[0].id, events[1].id);
   EXPECT_TRUE(subject_->Busy("acme", "req_1"));
 
-  ASSERT_TRUE(subject_->outbox().Publish("acme", events).ok());
+  ASSERT_TRUE(Publish("acme", events).ok());
   EXPECT_THAT(Types(publisher_.published()), ElementsAre("submitted", "noted"));
   EXPECT_EQ(publisher_.published()[0].id, events[0].id);
   EXPECT_FALSE(subject_->Busy("acme", "req_1"));
   // Nothing is left to drain.
-  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  ASSERT_TRUE(Drain("acme").ok());
   EXPECT_EQ(publisher_.size(), 2u);
 }
 
 TEST_P(OutboxTest, WhatTheBrokerRefusedStaysAndDrainsOldestFirstUnderTheSameIds) {
   publisher_.FailWith(absl::UnavailableError("broker down"));
   auto first = Store({Event("req_1", "submitted")});
-  absl::Status published = subject_->outbox().Publish("acme", first);
+  absl::Status published = Publish("acme", first);
   EXPECT_EQ(published.code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(subject_->Busy("acme", "req_1"));
   EXPECT_FALSE(subject_->Busy("acme", "req_2"));
   EXPECT_FALSE(subject_->Busy("globex", "req_1"));
   clock_.Advance(absl::Milliseconds(5));
   auto second = Store({Event("req_2", "submitted"), Event("req_2", "updated")});
-  EXPECT_EQ(subject_->outbox().Drain("acme").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Drain("acme").code(), absl::StatusCode::kUnavailable);
 
   publisher_.FailWith(absl::OkStatus());
-  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  ASSERT_TRUE(Drain("acme").ok());
   const auto out = publisher_.published();
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].id, first[0].id);
@@ -168,13 +205,25 @@ TEST_P(OutboxTest, WhatTheBrokerRefusedStaysAndDrainsOldestFirstUnderTheSameIds)
 TEST_P(OutboxTest, StoringTheSameEventTwiceKeepsOne) {
   auto events = Store({Event("req_1", "submitted")});
   Store(events);  // a retried change with the event id derived from its cause
-  ASSERT_TRUE(subject_->outbox().Drain("acme").ok());
+  ASSERT_TRUE(Drain("acme").ok());
   EXPECT_EQ(publisher_.size(), 1u);
   EXPECT_FALSE(subject_->Busy("acme", "req_1"));
 }
 
-INSTANTIATE_TEST_SUITE_P(FakeAndRedis, OutboxTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "Redis" : "InMemory"; });
+INSTANTIATE_TEST_SUITE_P(FakeAndRedis, OutboxTest,
+                         ::testing::Values(Subjects::kInMemory, Subjects::kRedis,
+                                           Subjects::kRedisAwaited),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Subjects::kInMemory:
+                               return "InMemory";
+                             case Subjects::kRedis:
+                               return "Redis";
+                             case Subjects::kRedisAwaited:
+                               return "RedisAwaited";
+                           }
+                           return "unknown";
+                         });
 
 // What only the Redis outbox does: the relay.
 class RelayTest : public OutboxTest {};
@@ -182,7 +231,7 @@ class RelayTest : public OutboxTest {};
 TEST_P(RelayTest, RelayPublishesOnlyWhatIsOlderThanTheGrace) {
   publisher_.FailWith(absl::UnavailableError("broker down"));
   auto events = Store({Event("req_1", "submitted")});
-  (void)subject_->outbox().Publish("acme", events);
+  (void)Publish("acme", events);
   publisher_.FailWith(absl::OkStatus());
 
   clock_.Advance(absl::Seconds(1));
@@ -229,7 +278,7 @@ TEST_P(RelayTest, ATagAnotherReplicaIsRelayingIsLeftToIt) {
   EXPECT_EQ(publisher_.size(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Redis, RelayTest, ::testing::Values(true),
+INSTANTIATE_TEST_SUITE_P(Redis, RelayTest, ::testing::Values(Subjects::kRedis),
                          [](const auto&) { return "Redis"; });
 
 }  // namespace

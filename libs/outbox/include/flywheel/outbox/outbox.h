@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,8 +12,9 @@
 #include "flywheel/kafka/event_publisher.h"
 
 namespace flywheel::redis {
+class AsyncClient;
 class Pool;
-}
+}  // namespace flywheel::redis
 namespace flywheel::metrics {
 class Metrics;
 }
@@ -43,6 +45,13 @@ class Outbox {
   /// same aggregate (see `RedisOutbox::kLua`, `flywheel_outbox_busy`).
   /// UNAVAILABLE when the broker is down.
   virtual absl::Status Drain(const std::string& tag) = 0;
+
+  /// `Publish` and `Drain` for coroutines: no thread waits for the broker
+  /// or Redis. The defaults run `Publish` and `Drain` in place, for an
+  /// outbox that never waits (the in-memory one).
+  virtual asio::awaitable<absl::Status> Published(std::string tag,
+                                                  std::vector<kafka::OutgoingEvent> events);
+  virtual asio::awaitable<absl::Status> Drained(std::string tag);
 };
 
 /// What one relay pass did.
@@ -105,8 +114,12 @@ class RedisOutbox final : public Outbox {
     std::vector<std::string> args;
   };
 
+  /// `async` carries the Redis commands of the coroutine methods
+  /// (`Prepared`, `Published`, `Drained`); without it they answer
+  /// FAILED_PRECONDITION. `pool` carries the rest.
   RedisOutbox(redis::Pool& pool, kafka::EventPublisher& publisher, RedisOutboxOptions options,
-              metrics::Metrics& metrics, const Clock& clock = SystemClock::Instance());
+              metrics::Metrics& metrics, const Clock& clock = SystemClock::Instance(),
+              redis::AsyncClient* async = nullptr);
   ~RedisOutbox() override;
 
   /// Gives every event without an id a fresh one and every event without a
@@ -117,9 +130,16 @@ class RedisOutbox final : public Outbox {
   absl::StatusOr<ScriptArgs> ForScript(const std::string& tag,
                                        std::vector<kafka::OutgoingEvent>& events);
 
+  /// `ForScript` for coroutines. `events` must stay alive until it returns.
+  asio::awaitable<absl::StatusOr<ScriptArgs>> Prepared(std::string tag,
+                                                       std::vector<kafka::OutgoingEvent>& events);
+
   absl::Status Publish(const std::string& tag,
                        const std::vector<kafka::OutgoingEvent>& events) override;
   absl::Status Drain(const std::string& tag) override;
+  asio::awaitable<absl::Status> Published(std::string tag,
+                                          std::vector<kafka::OutgoingEvent> events) override;
+  asio::awaitable<absl::Status> Drained(std::string tag) override;
 
   /// Publishes, for every tag, the events stored longer than `grace` ago,
   /// oldest first. UNAVAILABLE when Redis is down.
