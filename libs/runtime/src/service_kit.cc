@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/io_threads.h"
 #include "flywheel/auth/authenticator.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/core/status.h"
@@ -16,6 +17,7 @@
 #include "flywheel/kafka/producer.h"
 #include "flywheel/log/log.h"
 #include "flywheel/outbox/outbox.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/endpoint.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/runtime/periodic.h"
@@ -74,6 +76,10 @@ struct ServiceKit::Parts {
   std::unique_ptr<Reloader> auth_keys_reloader;
   std::unique_ptr<Reloader> auth_policy_reloader;
   std::unique_ptr<redis::Pool> pool;
+  int io_threads = 2;
+  // Declared in this order so the client goes before the threads' context.
+  std::unique_ptr<async::IoThreads> io;
+  std::unique_ptr<redis::AsyncClient> redis_async;
   std::unique_ptr<kafka::Producer> producer;
   std::unique_ptr<kafka::KafkaEventPublisher> publisher;
   std::unique_ptr<outbox::RedisOutbox> outbox;
@@ -145,6 +151,8 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
         parts->consumer_properties[consumer.name],
         Properties(config, "kafka.consumer." + consumer.name, consumer.properties));
   }
+  parts->io_threads = static_cast<int>(
+      config.Get<int64_t>("io.threads", 2, config::InRange(int64_t{1}, int64_t{64})));
   parts->auth_settings = auth::ReadAuthSettings(config, settings.grpc_listen);
   if (read_own) FLYWHEEL_RETURN_IF_ERROR(read_own(config));
   FLYWHEEL_RETURN_IF_ERROR(config.Check());
@@ -164,6 +172,12 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
                             redis::ParseEndpoint(settings.redis_endpoint));
   FLYWHEEL_ASSIGN_OR_RETURN(parts->pool,
                             redis::Pool::Create({.connection = {.endpoint = endpoint}}));
+  parts->io = std::make_unique<async::IoThreads>(parts->io_threads);
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      parts->redis_async,
+      redis::AsyncClient::Create(parts->io->context(), {.connection = {.endpoint = endpoint}}));
+  // Stopped last: the server and consumers that run coroutines stop first.
+  parts->stops.push_back([p = parts.get()] { p->io->Stop(); });
   std::vector<kafka::TopicSpec> topics = declaration.owned_topics;
   for (kafka::TopicSpec& topic : topics) topic.name = settings.Topic(topic.name);
   FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(settings.kafka_bootstrap_servers, topics));
@@ -186,7 +200,7 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
       *parts->pool, *parts->publisher,
       outbox::RedisOutboxOptions{.key_prefix = settings.redis_key_prefix + declaration.name + ":",
                                  .grace = absl::Milliseconds(delivery_timeout_ms) + kRelayMargin},
-      metrics);
+      metrics, SystemClock::Instance(), parts->redis_async.get());
   parts->relay = Periodic::Start(
       declaration.name + ".outbox_relay", parts->relay_interval, [outbox = parts->outbox.get()] {
         if (auto pass = outbox->RelayOnce(); !pass.ok()) {
@@ -205,6 +219,8 @@ ServiceKit::~ServiceKit() { Stop(); }
 const CommonSettings& ServiceKit::settings() const { return parts_->settings; }
 metrics::Metrics& ServiceKit::metrics() { return *parts_->metrics; }
 redis::Pool& ServiceKit::redis() { return *parts_->pool; }
+asio::io_context& ServiceKit::io() { return parts_->io->context(); }
+redis::AsyncClient& ServiceKit::redis_async() { return *parts_->redis_async; }
 kafka::Producer& ServiceKit::producer() { return *parts_->producer; }
 kafka::EventPublisher& ServiceKit::publisher() { return *parts_->publisher; }
 outbox::RedisOutbox& ServiceKit::outbox() { return *parts_->outbox; }

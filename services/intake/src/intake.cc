@@ -83,38 +83,40 @@ kafka::OutgoingEvent Intake::Event(const v1::Request& request, std::string id, s
           .id = std::move(id)};
 }
 
-void Intake::Announce(const v1::Request& request, const std::vector<kafka::OutgoingEvent>& events) {
+asio::awaitable<void> Intake::Announce(const v1::Request& request,
+                                       const std::vector<kafka::OutgoingEvent>& events) {
   // Stored with the change, so never lost: the relay publishes what the
   // broker refuses now, and the call still succeeds.
-  if (absl::Status published = outbox_.Publish(request.tenant_id(), events); !published.ok()) {
+  if (absl::Status published = co_await outbox_.Published(request.tenant_id(), events);
+      !published.ok()) {
     log::Warn("change stored, its events are left to the outbox relay",
               {{"request_id", request.request_id()}, {"error", published.ToString()}});
   }
 }
 
-absl::StatusOr<v1::Request> Intake::Load(const std::string& tenant_id,
-                                         const std::string& request_id) {
-  auto stored = store_.Get(tenant_id, request_id);
-  if (!stored.ok()) return StoreDown(stored.status());
-  if (!stored->has_value()) return NotFound(request_id);
-  return **std::move(stored);
+asio::awaitable<absl::StatusOr<v1::Request>> Intake::Load(const std::string& tenant_id,
+                                                          const std::string& request_id) {
+  auto stored = co_await store_.Get(tenant_id, request_id);
+  if (!stored.ok()) co_return StoreDown(stored.status());
+  if (!stored->has_value()) co_return NotFound(request_id);
+  co_return **std::move(stored);
 }
 
-absl::StatusOr<v1::SubmitRequestResponse> Intake::AnswerUsedKey(
+asio::awaitable<absl::StatusOr<v1::SubmitRequestResponse>> Intake::AnswerUsedKey(
     const v1::SubmitRequestRequest& request, const std::string& type_label, bool same_spec,
     const std::string& first_request_id) {
   if (!same_spec) {
     metrics_.CountSubmission(type_label, "conflict");
-    return absl::AlreadyExistsError("idempotency_key '" + request.idempotency_key() +
-                                    "' was already used for a different request ('" +
-                                    first_request_id + "'); use a new key for new work");
+    co_return absl::AlreadyExistsError("idempotency_key '" + request.idempotency_key() +
+                                       "' was already used for a different request ('" +
+                                       first_request_id + "'); use a new key for new work");
   }
-  auto original = Load(request.tenant_id(), first_request_id);
+  auto original = co_await Load(request.tenant_id(), first_request_id);
   if (!original.ok()) {
     metrics_.CountSubmission(type_label, "failed");
-    return original.status().code() == absl::StatusCode::kNotFound
-               ? absl::UnavailableError("the original request is missing; retry")
-               : original.status();
+    co_return original.status().code() == absl::StatusCode::kNotFound
+        ? absl::UnavailableError("the original request is missing; retry")
+        : original.status();
   }
   metrics_.CountSubmission(type_label, "replayed");
   v1::SubmitRequestResponse replay;
@@ -123,10 +125,24 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::AnswerUsedKey(
   replay.set_priority_reason(original->priority_reason());
   replay.set_sla_class(original->sla_class());
   replay.set_replayed(true);
-  return replay;
+  co_return replay;
 }
 
-absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequestRequest& request) {
+asio::awaitable<std::optional<absl::StatusOr<v1::SubmitRequestResponse>>> Intake::AnswerIfUsed(
+    const v1::SubmitRequestRequest& request, const std::string& type_label) {
+  if (request.tenant_id().empty() || request.idempotency_key().empty()) co_return std::nullopt;
+  auto used = co_await store_.FindKey(request.tenant_id(), request.idempotency_key());
+  if (!used.ok()) {
+    metrics_.CountSubmission(type_label, "failed");
+    co_return StoreDown(used.status());
+  }
+  if (!used->has_value()) co_return std::nullopt;
+  const bool same = (*used)->spec_fingerprint == SpecFingerprint(request.spec());
+  co_return co_await AnswerUsedKey(request, type_label, same, (*used)->request_id);
+}
+
+asio::awaitable<absl::StatusOr<v1::SubmitRequestResponse>> Intake::Submit(
+    const v1::SubmitRequestRequest& request) {
   const absl::Time now = clock_.Now();
   const std::shared_ptr<const Policy> policy = policy_.Get();
   const std::string& type_id = request.spec().request_type_id();
@@ -136,29 +152,18 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   const std::string type_label = type != nullptr ? type_id : "unknown";
   if (const size_t bytes = request.ByteSizeLong(); bytes > kMaxSubmissionBytes) {
     metrics_.CountSubmission(type_label, "invalid");
-    return absl::ResourceExhaustedError(absl::StrCat(
+    co_return absl::ResourceExhaustedError(absl::StrCat(
         "the submission is ", bytes, " bytes; the limit is ", kMaxSubmissionBytes, " (1 MiB)"));
   }
   // A key already used is answered from what it created, not judged again:
   // a retry must not fail because time passed (a due date now past) or the
   // policy changed since the first attempt. Create settles that atomically
   // for a valid submission; the paths that never reach Create look first.
-  // Empty when the key is unused.
-  auto answer_if_used = [&]() -> std::optional<absl::StatusOr<v1::SubmitRequestResponse>> {
-    if (request.tenant_id().empty() || request.idempotency_key().empty()) return std::nullopt;
-    auto used = store_.FindKey(request.tenant_id(), request.idempotency_key());
-    if (!used.ok()) {
-      metrics_.CountSubmission(type_label, "failed");
-      return StoreDown(used.status());
-    }
-    if (!used->has_value()) return std::nullopt;
-    const bool same = (*used)->spec_fingerprint == SpecFingerprint(request.spec());
-    return AnswerUsedKey(request, type_label, same, (*used)->request_id);
-  };
+
   if (absl::Status valid = ValidateSubmit(request, *policy, now); !valid.ok()) {
-    if (auto answer = answer_if_used()) return *std::move(answer);
+    if (auto answer = co_await AnswerIfUsed(request, type_label)) co_return *std::move(answer);
     metrics_.CountSubmission(type_label, "invalid");
-    return valid;
+    co_return valid;
   }
 
   const PriorityAssessment priority = AssessPriority(policy->priority, request.spec(), now);
@@ -167,8 +172,8 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   response.set_priority_reason(priority.reason);
   response.set_sla_class(SlaClassFor(*policy, *type, priority.priority));
   if (request.validate_only()) {
-    if (auto answer = answer_if_used()) return *std::move(answer);
-    return response;
+    if (auto answer = co_await AnswerIfUsed(request, type_label)) co_return *std::move(answer);
+    co_return response;
   }
 
   v1::RequestSubmitted submitted;
@@ -190,77 +195,81 @@ absl::StatusOr<v1::SubmitRequestResponse> Intake::Submit(const v1::SubmitRequest
   std::vector<kafka::OutgoingEvent> announce = {Event(
       created, DerivedEventId("submitted", request_id), events::kRequestSubmitted, submitted)};
 
-  auto result =
-      store_.Create(created, SpecFingerprint(request.spec()), announce, options_.idempotency_ttl);
+  auto result = co_await store_.Create(created, SpecFingerprint(request.spec()), announce,
+                                       options_.idempotency_ttl);
   if (!result.ok()) {
     metrics_.CountSubmission(type_label, "failed");
-    return StoreDown(result.status());
+    co_return StoreDown(result.status());
   }
   if (result->outcome != RequestStore::CreateOutcome::kCreated) {
     // Another call with the same key won the race since FindKey.
-    return AnswerUsedKey(request, type_label,
-                         result->outcome == RequestStore::CreateOutcome::kReplayed,
-                         result->request_id);
+    co_return co_await AnswerUsedKey(request, type_label,
+                                     result->outcome == RequestStore::CreateOutcome::kReplayed,
+                                     result->request_id);
   }
-  Announce(created, announce);
+  co_await Announce(created, announce);
   metrics_.CountSubmission(type_label, "accepted");
   log::Info("request submitted", {{"request_id", request_id},
                                   {"tenant_id", request.tenant_id()},
                                   {"request_type", type_id},
                                   {"priority", common::v1::Priority_Name(priority.priority)}});
   response.set_request_id(request_id);
-  return response;
+  co_return response;
 }
 
-absl::StatusOr<v1::GetRequestResponse> Intake::Get(const v1::GetRequestRequest& request) {
+asio::awaitable<absl::StatusOr<v1::GetRequestResponse>> Intake::Get(
+    const v1::GetRequestRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);
   if (request.request_id().empty()) errors.Add("request_id", "is required");
-  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
-  FLYWHEEL_ASSIGN_OR_RETURN(v1::Request found, Load(request.tenant_id(), request.request_id()));
+  FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Request found,
+                               co_await Load(request.tenant_id(), request.request_id()));
   v1::GetRequestResponse response;
   *response.mutable_request() = std::move(found);
-  return response;
+  co_return response;
 }
 
-absl::StatusOr<v1::ListRequestsResponse> Intake::List(const v1::ListRequestsRequest& request) {
+asio::awaitable<absl::StatusOr<v1::ListRequestsResponse>> Intake::List(
+    const v1::ListRequestsRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);
   CheckEnumsDefined(request, errors);  // statuses
-  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
-  auto page = ListRequests(store_, request, clock_.Now());
+  FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
+  auto page = co_await ListRequests(store_, request, clock_.Now());
   if (!page.ok() && page.status().code() == absl::StatusCode::kUnavailable) {
-    return StoreDown(page.status());
+    co_return StoreDown(page.status());
   }
-  return page;
+  co_return page;
 }
 
-absl::StatusOr<Intake::CommitOutcome> Intake::Commit(const v1::Request& updated, int64_t base,
-                                                     std::vector<kafka::OutgoingEvent>& events) {
-  auto outcome = store_.Replace(updated, base, events);
-  if (!outcome.ok()) return StoreDown(outcome.status());
+asio::awaitable<absl::StatusOr<Intake::CommitOutcome>> Intake::Commit(
+    const v1::Request& updated, int64_t base, std::vector<kafka::OutgoingEvent>& events) {
+  auto outcome = co_await store_.Replace(updated, base, events);
+  if (!outcome.ok()) co_return StoreDown(outcome.status());
   switch (*outcome) {
     case RequestStore::ReplaceOutcome::kReplaced:
-      Announce(updated, events);
-      return CommitOutcome::kDone;
+      co_await Announce(updated, events);
+      co_return CommitOutcome::kDone;
     case RequestStore::ReplaceOutcome::kNotFound:
-      return NotFound(updated.request_id());
+      co_return NotFound(updated.request_id());
     case RequestStore::ReplaceOutcome::kStale:
-      return CommitOutcome::kStale;
+      co_return CommitOutcome::kStale;
     case RequestStore::ReplaceOutcome::kOutboxPending:
       // An earlier change's events must go out first, or this one's would
       // overtake them on the topic.
-      if (absl::Status drained = outbox_.Drain(updated.tenant_id()); !drained.ok()) {
-        return absl::UnavailableError("request '" + updated.request_id() +
-                                      "' has a change not announced yet and the broker is "
-                                      "unavailable; retry");
+      if (absl::Status drained = co_await outbox_.Drained(updated.tenant_id()); !drained.ok()) {
+        co_return absl::UnavailableError("request '" + updated.request_id() +
+                                         "' has a change not announced yet and the broker is "
+                                         "unavailable; retry");
       }
-      return CommitOutcome::kRetry;
+      co_return CommitOutcome::kRetry;
   }
-  return absl::InternalError("unreachable");
+  co_return absl::InternalError("unreachable");
 }
 
-absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequestRequest& request) {
+asio::awaitable<absl::StatusOr<v1::UpdateRequestResponse>> Intake::Update(
+    const v1::UpdateRequestRequest& request) {
   const std::shared_ptr<const Policy> policy = policy_.Get();
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy, errors);
@@ -269,25 +278,26 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
     errors.Add("update_mask", "is required: name the spec paths to change");
   }
   CheckEnumsDefined(request, errors);  // spec values and priority_override
-  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
 
   for (int attempt = 1;; ++attempt) {
-    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current, Load(request.tenant_id(), request.request_id()));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Request current,
+                                 co_await Load(request.tenant_id(), request.request_id()));
     if (!IsOpen(current.status())) {
-      return absl::FailedPreconditionError("request '" + request.request_id() + "' is " +
-                                           v1::RequestStatus_Name(current.status()) +
-                                           " and can no longer be changed");
+      co_return absl::FailedPreconditionError("request '" + request.request_id() + "' is " +
+                                              v1::RequestStatus_Name(current.status()) +
+                                              " and can no longer be changed");
     }
     if (request.expected_revision() != 0 && request.expected_revision() != current.revision()) {
-      return absl::AbortedError(absl::StrCat("request '", request.request_id(), "' is at revision ",
-                                             current.revision(), ", not ",
-                                             request.expected_revision(), "; re-read it"));
+      co_return absl::AbortedError(absl::StrCat("request '", request.request_id(),
+                                                "' is at revision ", current.revision(), ", not ",
+                                                request.expected_revision(), "; re-read it"));
     }
     const absl::Time now = clock_.Now();
     v1::Request updated = current;
     const std::vector<std::string> changed =
         ApplyUpdateMask(request.spec(), request.update_mask(), *updated.mutable_spec(), errors);
-    FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+    FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
     // Judge only what this call changes: a due date that has since passed
     // must not block an edit of the title.
     FieldErrors spec_errors;
@@ -295,7 +305,7 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
     for (const FieldViolation& v : spec_errors.violations()) {
       if (UnderChangedPath(v.field, changed)) errors.Add(v.field, v.reason);
     }
-    FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+    FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
 
     if (request.priority_override() != common::v1::PRIORITY_UNSPECIFIED) {
       updated.set_priority(request.priority_override());
@@ -323,39 +333,41 @@ absl::StatusOr<v1::UpdateRequestResponse> Intake::Update(const v1::UpdateRequest
         Event(updated,
               DerivedEventId(absl::StrCat("updated_r", updated.revision()), updated.request_id()),
               events::kRequestUpdated, payload)};
-    FLYWHEEL_ASSIGN_OR_RETURN(CommitOutcome committed,
-                              Commit(updated, current.revision(), announce));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(CommitOutcome committed,
+                                 co_await Commit(updated, current.revision(), announce));
     if (committed != CommitOutcome::kDone) {
       const bool may_retry = committed == CommitOutcome::kRetry || request.expected_revision() == 0;
       if (may_retry && attempt < kCommitAttempts) continue;
-      return absl::AbortedError("request '" + updated.request_id() + "' changed concurrently");
+      co_return absl::AbortedError("request '" + updated.request_id() + "' changed concurrently");
     }
     v1::UpdateRequestResponse response;
     *response.mutable_request() = std::move(updated);
-    return response;
+    co_return response;
   }
 }
 
-absl::StatusOr<v1::CancelRequestResponse> Intake::Cancel(const v1::CancelRequestRequest& request) {
+asio::awaitable<absl::StatusOr<v1::CancelRequestResponse>> Intake::Cancel(
+    const v1::CancelRequestRequest& request) {
   FieldErrors errors;
   CheckTenant(request.tenant_id(), *policy_.Get(), errors);
   if (request.request_id().empty()) errors.Add("request_id", "is required");
   if (request.reason().find_first_not_of(" \t\r\n") == std::string::npos) {
     errors.Add("reason", "is required");
   }
-  FLYWHEEL_RETURN_IF_ERROR(errors.ToStatus());
+  FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
 
   for (int attempt = 1;; ++attempt) {
-    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request current, Load(request.tenant_id(), request.request_id()));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Request current,
+                                 co_await Load(request.tenant_id(), request.request_id()));
     v1::CancelRequestResponse response;
     if (current.status() == v1::REQUEST_STATUS_CANCELLED) {
       *response.mutable_request() = std::move(current);
-      return response;
+      co_return response;
     }
     if (!IsOpen(current.status())) {
-      return absl::FailedPreconditionError("request '" + request.request_id() + "' is " +
-                                           v1::RequestStatus_Name(current.status()) +
-                                           " and can no longer be cancelled");
+      co_return absl::FailedPreconditionError("request '" + request.request_id() + "' is " +
+                                              v1::RequestStatus_Name(current.status()) +
+                                              " and can no longer be cancelled");
     }
     v1::Request cancelled = current;
     cancelled.set_status(v1::REQUEST_STATUS_CANCELLED);
@@ -370,16 +382,16 @@ absl::StatusOr<v1::CancelRequestResponse> Intake::Cancel(const v1::CancelRequest
     std::vector<kafka::OutgoingEvent> announce = {
         Event(cancelled, DerivedEventId("cancelled", cancelled.request_id()),
               events::kRequestCancelled, payload)};
-    FLYWHEEL_ASSIGN_OR_RETURN(CommitOutcome committed,
-                              Commit(cancelled, current.revision(), announce));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(CommitOutcome committed,
+                                 co_await Commit(cancelled, current.revision(), announce));
     if (committed != CommitOutcome::kDone) {
       if (attempt < kCommitAttempts) continue;
-      return absl::AbortedError("request '" + cancelled.request_id() + "' changed concurrently");
+      co_return absl::AbortedError("request '" + cancelled.request_id() + "' changed concurrently");
     }
     log::Info("request cancelled",
               {{"request_id", cancelled.request_id()}, {"tenant_id", cancelled.tenant_id()}});
     *response.mutable_request() = std::move(cancelled);
-    return response;
+    co_return response;
   }
 }
 

@@ -23,7 +23,8 @@ struct IntakeOptions {
 
 /// Accepts and manages work requests: validates them against the live
 /// policy, ranks them, stores them and publishes their lifecycle events.
-/// Knows nothing of gRPC; thread-safe.
+/// Knows nothing of gRPC; thread-safe. Every call is a coroutine: a call
+/// waiting on Redis or the broker holds no thread (request_store.h).
 ///
 /// Errors, for every call: an unknown or missing tenant and other bad input
 /// are INVALID_ARGUMENT naming every failing field; a request of another
@@ -47,37 +48,46 @@ class Intake {
   /// ALREADY_EXISTS. UNAVAILABLE when it could not be recorded: retry with
   /// the same key. A request over 1 MiB serialized is
   /// RESOURCE_EXHAUSTED, like one gRPC itself refuses for size.
-  absl::StatusOr<v1::SubmitRequestResponse> Submit(const v1::SubmitRequestRequest& request);
+  asio::awaitable<absl::StatusOr<v1::SubmitRequestResponse>> Submit(
+      const v1::SubmitRequestRequest& request);
 
-  absl::StatusOr<v1::GetRequestResponse> Get(const v1::GetRequestRequest& request);
+  asio::awaitable<absl::StatusOr<v1::GetRequestResponse>> Get(const v1::GetRequestRequest& request);
 
   /// Newest first, filtered and paged (see request_listing.h).
-  absl::StatusOr<v1::ListRequestsResponse> List(const v1::ListRequestsRequest& request);
+  asio::awaitable<absl::StatusOr<v1::ListRequestsResponse>> List(
+      const v1::ListRequestsRequest& request);
 
   /// Changes the masked spec paths of a SUBMITTED or ACTIVE request (else
   /// FAILED_PRECONDITION), re-validates what changed, recomputes priority
   /// and SLA class (unless `priority_override`), publishes RequestUpdated.
   /// ABORTED when `expected_revision` is set and stale.
-  absl::StatusOr<v1::UpdateRequestResponse> Update(const v1::UpdateRequestRequest& request);
+  asio::awaitable<absl::StatusOr<v1::UpdateRequestResponse>> Update(
+      const v1::UpdateRequestRequest& request);
 
   /// Cancels and publishes RequestCancelled. Cancelling a cancelled request
   /// returns it unchanged; a completed one is FAILED_PRECONDITION.
-  absl::StatusOr<v1::CancelRequestResponse> Cancel(const v1::CancelRequestRequest& request);
+  asio::awaitable<absl::StatusOr<v1::CancelRequestResponse>> Cancel(
+      const v1::CancelRequestRequest& request);
 
  private:
   // The answer to a submission whose idempotency key was used before: the
   // first request again (same spec) or ALREADY_EXISTS (another spec).
-  absl::StatusOr<v1::SubmitRequestResponse> AnswerUsedKey(const v1::SubmitRequestRequest& request,
-                                                          const std::string& type_label,
-                                                          bool same_spec,
-                                                          const std::string& first_request_id);
+  asio::awaitable<absl::StatusOr<v1::SubmitRequestResponse>> AnswerUsedKey(
+      const v1::SubmitRequestRequest& request, const std::string& type_label, bool same_spec,
+      const std::string& first_request_id);
+  // A submission whose checks failed, or that only validates, is answered
+  // from its key when the key was used: nullopt when it was not.
+  asio::awaitable<std::optional<absl::StatusOr<v1::SubmitRequestResponse>>> AnswerIfUsed(
+      const v1::SubmitRequestRequest& request, const std::string& type_label);
   // The request, NOT_FOUND or UNAVAILABLE.
-  absl::StatusOr<v1::Request> Load(const std::string& tenant_id, const std::string& request_id);
+  asio::awaitable<absl::StatusOr<v1::Request>> Load(const std::string& tenant_id,
+                                                    const std::string& request_id);
   // An event about `request` on the requests topic.
   kafka::OutgoingEvent Event(const v1::Request& request, std::string id, std::string type,
                              const google::protobuf::Message& payload) const;
   // Publishes a stored change's events; a failure is left to the relay.
-  void Announce(const v1::Request& request, const std::vector<kafka::OutgoingEvent>& events);
+  asio::awaitable<void> Announce(const v1::Request& request,
+                                 const std::vector<kafka::OutgoingEvent>& events);
   enum class CommitOutcome {
     kDone,
     /// The revision moved since it was read.
@@ -86,8 +96,8 @@ class Intake {
     kRetry,
   };
   // Stores `updated` over revision `base` with `events`, then publishes them.
-  absl::StatusOr<CommitOutcome> Commit(const v1::Request& updated, int64_t base,
-                                       std::vector<kafka::OutgoingEvent>& events);
+  asio::awaitable<absl::StatusOr<CommitOutcome>> Commit(const v1::Request& updated, int64_t base,
+                                                        std::vector<kafka::OutgoingEvent>& events);
 
   IntakeOptions options_;
   const LivePolicy& policy_;

@@ -45,16 +45,17 @@ class App final : public runtime::App {
   App(std::unique_ptr<runtime::ServiceKit> kit, std::shared_ptr<const Policy> shipped)
       : kit_(std::move(kit)),
         policy_(std::move(shipped)),
-        store_(kit_->redis(), kit_->settings().redis_key_prefix, kit_->outbox()),
+        store_(kit_->redis_async(), kit_->settings().redis_key_prefix, kit_->outbox()),
         intake_metrics_(kit_->metrics()),
         intake_({.requests_topic = kit_->Topic(events::kRequestsTopic)}, policy_, store_,
                 kit_->outbox(), intake_metrics_, SystemClock::Instance()),
         submissions_(
-            intake_, kit_->publisher(), kit_->Topic(events::kRequestsTopic), intake_metrics_,
+            intake_, kit_->io(), kit_->publisher(), kit_->Topic(events::kRequestsTopic),
+            intake_metrics_,
             [auth = &kit_->authenticator()](std::string_view source, std::string_view tenant) {
               return auth->CheckEventProducer(source, tenant);
             }),
-        lifecycle_(store_, intake_metrics_, SystemClock::Instance()) {}
+        lifecycle_(store_, kit_->io(), intake_metrics_, SystemClock::Instance()) {}
 
   ~App() override { Stop(); }
 
@@ -69,7 +70,7 @@ class App final : public runtime::App {
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
         "lifecycle", [this](const kafka::ConsumedEvent& c) { return lifecycle_.Handle(c); }));
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(IntakeRoles()));
-    grpc_ = std::make_unique<IntakeGrpc>(intake_, *guard_);
+    grpc_ = std::make_unique<IntakeGrpc>(intake_, *guard_, kit_->io());
     return kit_->Serve({grpc_.get()});
   }
 

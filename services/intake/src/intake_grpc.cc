@@ -42,16 +42,15 @@ const auth::RoleTable& IntakeRoles() {
   return table;
 }
 
-// Admission runs on the gRPC thread (it does no I/O); each work lambda runs
-// on an executor thread, and `request` lives until the call is finished.
+// Admission runs on the gRPC thread (it does no I/O); the call then runs as
+// a coroutine, and `request` lives until the call is finished.
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::SubmitRequest(::grpc::CallbackServerContext* context,
                                                       const v1::SubmitRequestRequest* request,
                                                       v1::SubmitRequestResponse* response) {
   auto caller = guard_.AdmitFor(*context, "SubmitRequest", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
-  return rpc::Offload(context, executor_, response,
-                      [this, request] { return intake_.Submit(*request); });
+  return calls_.Run(context, response, intake_.Submit(*request));
 }
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::GetRequest(::grpc::CallbackServerContext* context,
@@ -59,8 +58,7 @@ const auth::RoleTable& IntakeRoles() {
                                                    v1::GetRequestResponse* response) {
   auto caller = guard_.AdmitFor(*context, "GetRequest", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
-  return rpc::Offload(context, executor_, response,
-                      [this, request] { return intake_.Get(*request); });
+  return calls_.Run(context, response, intake_.Get(*request));
 }
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::ListRequests(::grpc::CallbackServerContext* context,
@@ -68,8 +66,7 @@ const auth::RoleTable& IntakeRoles() {
                                                      v1::ListRequestsResponse* response) {
   auto caller = guard_.AdmitFor(*context, "ListRequests", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
-  return rpc::Offload(context, executor_, response,
-                      [this, request] { return intake_.List(*request); });
+  return calls_.Run(context, response, intake_.List(*request));
 }
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::UpdateRequest(::grpc::CallbackServerContext* context,
@@ -81,9 +78,7 @@ const auth::RoleTable& IntakeRoles() {
   if (!actor.ok()) return Refuse(context, response, actor.status());
   v1::UpdateRequestRequest as_caller = *request;
   as_caller.set_actor_id(*actor);
-  return rpc::Offload(context, executor_, response, [this, as_caller = std::move(as_caller)] {
-    return intake_.Update(as_caller);
-  });
+  return calls_.Run(context, response, Update(std::move(as_caller)));
 }
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::CancelRequest(::grpc::CallbackServerContext* context,
@@ -95,9 +90,7 @@ const auth::RoleTable& IntakeRoles() {
   if (!actor.ok()) return Refuse(context, response, actor.status());
   v1::CancelRequestRequest as_caller = *request;
   as_caller.set_actor_id(*actor);
-  return rpc::Offload(context, executor_, response, [this, as_caller = std::move(as_caller)] {
-    return intake_.Cancel(as_caller);
-  });
+  return calls_.Run(context, response, Cancel(std::move(as_caller)));
 }
 
 ::grpc::ServerUnaryReactor* IntakeGrpc::UpsertRequestType(
@@ -119,6 +112,17 @@ const auth::RoleTable& IntakeRoles() {
                                                          v1::ListRequestTypesResponse* response) {
   auto caller = guard_.AdmitFor(*context, "ListRequestTypes", request->tenant_id());
   return Refuse(context, response, caller.ok() ? Unimplemented() : caller.status());
+}
+
+// The request as the caller acts on it lives in the coroutine's frame.
+asio::awaitable<absl::StatusOr<v1::UpdateRequestResponse>> IntakeGrpc::Update(
+    v1::UpdateRequestRequest as_caller) {
+  co_return co_await intake_.Update(as_caller);
+}
+
+asio::awaitable<absl::StatusOr<v1::CancelRequestResponse>> IntakeGrpc::Cancel(
+    v1::CancelRequestRequest as_caller) {
+  co_return co_await intake_.Cancel(as_caller);
 }
 
 }  // namespace flywheel::intake

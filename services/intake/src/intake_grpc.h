@@ -1,7 +1,7 @@
 #pragma once
 
 #include "flywheel/auth/role_table.h"
-#include "flywheel/grpc/async.h"
+#include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/guard.h"
 #include "flywheel/intake/v1/intake_service.grpc.pb.h"
 #include "intake.h"
@@ -13,18 +13,19 @@ const auth::RoleTable& IntakeRoles();
 
 /// The gRPC edge, on gRPC's callback API. Each call is first admitted by
 /// `guard` on the gRPC thread (token, role table, rate limits, and the
-/// tenant the request names must be the caller's; no I/O), then translated
-/// to `Intake` on this edge's own executor, so gRPC's threads never wait for
-/// Redis or the broker; when the executor's queue is full a call is
-/// answered UNAVAILABLE at once. The request-type RPCs are admitted too,
-/// then answer UNIMPLEMENTED: types come from the policy file.
+/// tenant the request names must be the caller's; no I/O), then runs as a
+/// coroutine of `Intake` on `io`, so no thread waits for Redis or the
+/// broker; beyond `calls.max_in_flight` calls at once a call is answered
+/// UNAVAILABLE at once. The request-type RPCs are admitted too, then answer
+/// UNIMPLEMENTED: types come from the policy file.
 ///
-/// Destroy it only after the server serving it has shut down (the executor
-/// then runs what is queued and stops).
+/// Destroy it only after the server serving it has shut down and `io`'s
+/// threads have stopped.
 class IntakeGrpc final : public v1::IntakeService::CallbackService {
  public:
-  IntakeGrpc(Intake& intake, rpc::Guard& guard, rpc::ExecutorOptions executor = {.threads = 64})
-      : intake_(intake), guard_(guard), executor_(executor) {}
+  IntakeGrpc(Intake& intake, rpc::Guard& guard, asio::io_context& io,
+             rpc::CoroutineCallsOptions calls = {})
+      : intake_(intake), guard_(guard), calls_(io, calls) {}
 
   ::grpc::ServerUnaryReactor* SubmitRequest(::grpc::CallbackServerContext* context,
                                             const v1::SubmitRequestRequest* request,
@@ -52,9 +53,14 @@ class IntakeGrpc final : public v1::IntakeService::CallbackService {
                                                v1::ListRequestTypesResponse* response) override;
 
  private:
+  asio::awaitable<absl::StatusOr<v1::UpdateRequestResponse>> Update(
+      v1::UpdateRequestRequest as_caller);
+  asio::awaitable<absl::StatusOr<v1::CancelRequestResponse>> Cancel(
+      v1::CancelRequestRequest as_caller);
+
   Intake& intake_;
   rpc::Guard& guard_;
-  rpc::Executor executor_;
+  rpc::CoroutineCalls calls_;
 };
 
 }  // namespace flywheel::intake

@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/io_threads.h"
+#include "flywheel/async/spawn.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
@@ -20,6 +22,7 @@
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/outbox/outbox.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
@@ -243,9 +246,13 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
   ASSERT_TRUE(pool.ok()) << pool.status();
   kafka::testing::RecordingPublisher never_used;
   metrics::Metrics unused;
+  async::IoThreads io(1);
+  auto async = redis::AsyncClient::Create(io.context(), {.connection = options()});
+  ASSERT_TRUE(async.ok()) << async.status();
   // Keyed as the service kit keys intake's outbox.
-  outbox::RedisOutbox outbox(**pool, never_used, {.key_prefix = prefix() + "intake:"}, unused);
-  RedisRequestStore store(**pool, prefix(), outbox);
+  outbox::RedisOutbox outbox(**pool, never_used, {.key_prefix = prefix() + "intake:"}, unused,
+                             SystemClock::Instance(), async->get());
+  RedisRequestStore store(**async, prefix(), outbox);
   v1::RequestSubmitted submitted;
   submitted.set_tenant_id("acme");
   submitted.set_request_id("req_cut_off");
@@ -264,8 +271,10 @@ TEST_F(IntakeIntegrationTest, RequestACutOffCallLeftUnannouncedIsPublishedByTheR
                                                // Stored a minute ago: past the relay's grace.
                                                .time = absl::Now() - absl::Minutes(1)}};
   // ForScript stamps the queue with the store time: write it a minute back.
-  auto created = store.Create(request, "fingerprint", events, absl::Hours(1));
+  auto created =
+      async::BlockOn(io.context(), store.Create(request, "fingerprint", events, absl::Hours(1)));
   ASSERT_TRUE(created.ok()) << created.status();
+  io.Stop();
   ASSERT_TRUE(
       admin()
           .Command({"ZADD", prefix() + "intake:outbox:{acme}:queue", "XX",

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/testing/await.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/grpc/server.h"
@@ -22,6 +23,8 @@
 
 namespace flywheel::intake {
 namespace {
+
+using async::testing::Await;
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -46,7 +49,7 @@ class IntakeTest : public ::testing::Test {
   }
 
   std::string SubmitOk(const v1::SubmitRequestRequest& r) {
-    auto response = intake_.Submit(r);
+    auto response = Await(intake_.Submit(r));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->request_id() : "";
   }
@@ -55,7 +58,7 @@ class IntakeTest : public ::testing::Test {
     v1::GetRequestRequest get;
     get.set_tenant_id(tenant);
     get.set_request_id(id);
-    auto got = intake_.Get(get);
+    auto got = Await(intake_.Get(get));
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? got->request() : v1::Request();
   }
@@ -72,7 +75,7 @@ class IntakeTest : public ::testing::Test {
 };
 
 TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
-  auto response = intake_.Submit(Valid());
+  auto response = Await(intake_.Submit(Valid()));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(response->request_id(), StartsWith("req_"));
   EXPECT_EQ(response->priority(), common::v1::PRIORITY_P2);
@@ -94,7 +97,7 @@ TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
   EXPECT_EQ(payload.request().status(), v1::REQUEST_STATUS_SUBMITTED);
   EXPECT_EQ(payload.request().create_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
 
-  auto stored = store_.Get("acme", response->request_id());
+  auto stored = Await(store_.Get("acme", response->request_id()));
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_TRUE(outbox_.Stored("acme").empty()) << "published, so the outbox is empty";
   EXPECT_EQ((*stored)->priority_reason(), "due within 48 hours");
@@ -106,7 +109,7 @@ TEST_F(IntakeTest, AcceptedRequestIsStoredAndPublishedAsRequestSubmitted) {
 TEST_F(IntakeTest, InvalidRequestStoresAndPublishesNothing) {
   v1::SubmitRequestRequest r = Valid();
   r.mutable_spec()->set_request_type_id("made-up");
-  auto response = intake_.Submit(r);
+  auto response = Await(intake_.Submit(r));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE((publisher_.size() == 0));
   EXPECT_EQ(store_.size(), 0u);
@@ -126,7 +129,7 @@ TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
   ASSERT_TRUE(authenticator.ok()) << authenticator.status();
   auto guard = rpc::Guard::Create(**authenticator, IntakeRoles(), metrics_, "intake");
   ASSERT_TRUE(guard.ok()) << guard.status();
-  IntakeGrpc grpc(intake_, **guard);
+  IntakeGrpc grpc(intake_, **guard, async::testing::TestIo());
   auto server = rpc::Server::Start(
       {.address = "127.0.0.1:0", .service_name = "intake", .drain_timeout = absl::Seconds(5)},
       {&grpc}, metrics_);
@@ -148,27 +151,27 @@ TEST_F(IntakeTest, UndefinedEnumValuesAreRefusedNamingEachField) {
   EXPECT_TRUE((publisher_.size() == 0));
   // validate_only is judged the same way: no priority for an undefined level.
   r.set_validate_only(true);
-  EXPECT_EQ(intake_.Submit(r).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(intake_.Submit(r)).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(IntakeTest, UnknownTenantIsRefusedOnEveryCall) {
   v1::SubmitRequestRequest r = Valid();
   r.set_tenant_id("initech");
-  EXPECT_EQ(FieldViolationsOf(intake_.Submit(r).status())[0].field, "tenant_id");
+  EXPECT_EQ(FieldViolationsOf(Await(intake_.Submit(r)).status())[0].field, "tenant_id");
   v1::GetRequestRequest get;
   get.set_tenant_id("initech");
   get.set_request_id("req_x");
-  EXPECT_EQ(FieldViolationsOf(intake_.Get(get).status())[0].field, "tenant_id");
+  EXPECT_EQ(FieldViolationsOf(Await(intake_.Get(get)).status())[0].field, "tenant_id");
   v1::ListRequestsRequest list;
   list.set_tenant_id("initech");
-  EXPECT_EQ(intake_.List(list).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(intake_.List(list)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_.size(), 0u);
 }
 
 TEST_F(IntakeTest, OversizedSubmissionIsResourceExhausted) {
   v1::SubmitRequestRequest r = Valid();
   r.mutable_spec()->set_description(std::string(1024 * 1024, 'x'));
-  auto response = intake_.Submit(r);
+  auto response = Await(intake_.Submit(r));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(response.status().message(), HasSubstr("the limit is 1048576 (1 MiB)"));
   EXPECT_EQ(store_.size(), 0u);
@@ -178,7 +181,7 @@ TEST_F(IntakeTest, OversizedSubmissionIsResourceExhausted) {
 TEST_F(IntakeTest, ValidateOnlyRanksButStoresAndPublishesNothing) {
   v1::SubmitRequestRequest r = Valid();
   r.set_validate_only(true);
-  auto response = intake_.Submit(r);
+  auto response = Await(intake_.Submit(r));
   ASSERT_TRUE(response.ok());
   EXPECT_TRUE(response->request_id().empty());
   EXPECT_EQ(response->priority(), common::v1::PRIORITY_P2);
@@ -188,10 +191,10 @@ TEST_F(IntakeTest, ValidateOnlyRanksButStoresAndPublishesNothing) {
 
 TEST_F(IntakeTest, SameKeySameSpecReplaysAndPublishesNothingNew) {
   const v1::SubmitRequestRequest request = Valid();
-  auto first = intake_.Submit(request);
+  auto first = Await(intake_.Submit(request));
   ASSERT_TRUE(first.ok());
   clock_.Advance(absl::Minutes(5));
-  auto again = intake_.Submit(request);
+  auto again = Await(intake_.Submit(request));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed());
   EXPECT_EQ(again->request_id(), first->request_id());
@@ -205,10 +208,10 @@ TEST_F(IntakeTest, RetryAfterTheDueDatePassedStillReplays) {
   // the time it retries, the due date is in the past. The retry must get the
   // original request back, not a validation error about the date.
   const v1::SubmitRequestRequest request = Valid();
-  auto first = intake_.Submit(request);
+  auto first = Await(intake_.Submit(request));
   ASSERT_TRUE(first.ok());
   clock_.Advance(absl::Hours(24 * 30));
-  auto again = intake_.Submit(request);
+  auto again = Await(intake_.Submit(request));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed());
   EXPECT_EQ(again->request_id(), first->request_id());
@@ -216,10 +219,10 @@ TEST_F(IntakeTest, RetryAfterTheDueDatePassedStillReplays) {
 }
 
 TEST_F(IntakeTest, SameKeyDifferentSpecIsAlreadyExists) {
-  ASSERT_TRUE(intake_.Submit(Valid()).ok());
+  ASSERT_TRUE(Await(intake_.Submit(Valid())).ok());
   v1::SubmitRequestRequest other = Valid();
   other.mutable_spec()->set_title("Something else");
-  auto response = intake_.Submit(other);
+  auto response = Await(intake_.Submit(other));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(response.status().message(), HasSubstr("idempotency_key 'k-1'"));
   EXPECT_EQ(publisher_.size(), 1u);
@@ -227,10 +230,10 @@ TEST_F(IntakeTest, SameKeyDifferentSpecIsAlreadyExists) {
 }
 
 TEST_F(IntakeTest, SameKeyInAnotherTenantIsADifferentRequest) {
-  ASSERT_TRUE(intake_.Submit(Valid()).ok());
+  ASSERT_TRUE(Await(intake_.Submit(Valid())).ok());
   v1::SubmitRequestRequest demo = Valid();
   demo.set_tenant_id("demo");
-  auto response = intake_.Submit(demo);
+  auto response = Await(intake_.Submit(demo));
   ASSERT_TRUE(response.ok());
   EXPECT_FALSE(response->replayed());
   EXPECT_EQ(store_.size(), 2u);
@@ -238,7 +241,7 @@ TEST_F(IntakeTest, SameKeyInAnotherTenantIsADifferentRequest) {
 
 TEST_F(IntakeTest, BrokerOutageStillAcceptsAndLeavesTheEventToTheOutbox) {
   publisher_.FailWith(absl::DeadlineExceededError("broker down"));
-  auto response = intake_.Submit(Valid());
+  auto response = Await(intake_.Submit(Valid()));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(store_.size(), 1u);
   const auto left = outbox_.Stored("acme");
@@ -247,7 +250,7 @@ TEST_F(IntakeTest, BrokerOutageStillAcceptsAndLeavesTheEventToTheOutbox) {
 
   // A retry is answered from what the first call stored; nothing is doubled.
   publisher_.FailWith(absl::OkStatus());
-  auto retried = intake_.Submit(Valid());
+  auto retried = Await(intake_.Submit(Valid()));
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_TRUE(retried->replayed());
   EXPECT_EQ(publisher_.size(), 0u);
@@ -264,11 +267,11 @@ TEST_F(IntakeTest, AChangeWaitsForTheRequestsEarlierEventsSoTheyKeepTheirOrder) 
   cancel.set_request_id(id);
   cancel.set_reason("no budget");
   // Still down: the submitted event cannot go out first, so the cancel waits.
-  EXPECT_EQ(intake_.Cancel(cancel).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(intake_.Cancel(cancel)).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetOk(id).status(), v1::REQUEST_STATUS_SUBMITTED);
 
   publisher_.FailWith(absl::OkStatus());
-  ASSERT_TRUE(intake_.Cancel(cancel).ok());
+  ASSERT_TRUE(Await(intake_.Cancel(cancel)).ok());
   std::vector<std::string> types;
   for (const auto& event : publisher_.published()) types.push_back(event.type);
   EXPECT_THAT(types, ::testing::ElementsAre(events::kRequestSubmitted, events::kRequestCancelled));
@@ -276,7 +279,7 @@ TEST_F(IntakeTest, AChangeWaitsForTheRequestsEarlierEventsSoTheyKeepTheirOrder) 
 
 TEST_F(IntakeTest, StoreOutageIsUnavailableAndPublishesNothing) {
   store_.fail_with = absl::UnavailableError("redis down");
-  EXPECT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(intake_.Submit(Valid())).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE((publisher_.size() == 0));
 }
 
@@ -286,7 +289,7 @@ TEST_F(IntakeTest, GetIsScopedByTenant) {
   v1::GetRequestRequest other;
   other.set_tenant_id("demo");
   other.set_request_id(id);
-  EXPECT_EQ(intake_.Get(other).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Await(intake_.Get(other)).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(IntakeTest, ListFiltersAndPages) {
@@ -300,12 +303,12 @@ TEST_F(IntakeTest, ListFiltersAndPages) {
   list.set_tenant_id("acme");
   list.set_requester_user_id("u-2");
   list.set_page_size(1);
-  auto first = intake_.List(list);
+  auto first = Await(intake_.List(list));
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->requests_size(), 1);
   EXPECT_EQ(first->requests(0).idempotency_key(), "k-3");
   list.set_page_token(first->next_page_token());
-  auto second = intake_.List(list);
+  auto second = Await(intake_.List(list));
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_EQ(second->requests_size(), 1);
   EXPECT_EQ(second->requests(0).idempotency_key(), "k-1");
@@ -329,7 +332,7 @@ TEST_F(IntakeTest, UpdateChangesMaskedFieldsRecomputesPriorityAndPublishes) {
   (*u.mutable_spec()->mutable_fields())["sender_email"] = "news@example.com";
   u.mutable_spec()->set_description("ignored: not in the mask");
   u.set_expected_revision(1);
-  auto updated = intake_.Update(u);
+  auto updated = Await(intake_.Update(u));
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->request().revision(), 2);
   EXPECT_EQ(updated->request().spec().title(), "Newsletter, June");
@@ -353,17 +356,17 @@ TEST_F(IntakeTest, UpdateRefusesStaleRevisionTypeChangeAndBadValues) {
   v1::UpdateRequestRequest stale = Update(id, {"title"});
   stale.mutable_spec()->set_title("x");
   stale.set_expected_revision(7);
-  EXPECT_EQ(intake_.Update(stale).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Await(intake_.Update(stale)).status().code(), absl::StatusCode::kAborted);
 
   v1::UpdateRequestRequest type = Update(id, {"request_type_id"});
   type.mutable_spec()->set_request_type_id("blog_post");
-  auto refused = intake_.Update(type);
+  auto refused = Await(intake_.Update(type));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolationsOf(refused.status())[0].field, "update_mask");
 
   v1::UpdateRequestRequest bad = Update(id, {"fields.send_date", "title"});
   (*bad.mutable_spec()->mutable_fields())["send_date"] = "yesterday";
-  auto invalid = intake_.Update(bad);
+  auto invalid = Await(intake_.Update(bad));
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
   for (const auto& v : FieldViolationsOf(invalid.status())) fields.push_back(v.field);
@@ -379,7 +382,7 @@ TEST_F(IntakeTest, UpdateAndListRefuseUndefinedEnumValues) {
   update.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
   update.set_priority_override(static_cast<common::v1::Priority>(7));
   std::vector<std::string> fields;
-  for (const auto& v : FieldViolationsOf(intake_.Update(update).status()))
+  for (const auto& v : FieldViolationsOf(Await(intake_.Update(update)).status()))
     fields.push_back(v.field);
   EXPECT_THAT(fields, ::testing::ElementsAre("spec.business_impact.level", "priority_override"));
   EXPECT_EQ(GetOk(id).revision(), 1);
@@ -387,7 +390,7 @@ TEST_F(IntakeTest, UpdateAndListRefuseUndefinedEnumValues) {
   v1::ListRequestsRequest list;
   list.set_tenant_id("acme");
   list.add_statuses(static_cast<v1::RequestStatus>(9));
-  auto listed = intake_.List(list);
+  auto listed = Await(intake_.List(list));
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kInvalidArgument);
   ASSERT_EQ(FieldViolationsOf(listed.status()).size(), 1u);
   EXPECT_EQ(FieldViolationsOf(listed.status())[0].field, "statuses[0]");
@@ -398,7 +401,7 @@ TEST_F(IntakeTest, UpdateDoesNotRejudgeUnchangedFieldsThatHaveAged) {
   clock_.Advance(absl::Hours(2));
   v1::UpdateRequestRequest u = Update(id, {"description"});
   u.mutable_spec()->set_description("More detail");
-  EXPECT_TRUE(intake_.Update(u).ok());
+  EXPECT_TRUE(Await(intake_.Update(u)).ok());
 }
 
 TEST_F(IntakeTest, CancelPublishesOnceAndCancelledRequestsCannotChange) {
@@ -408,21 +411,21 @@ TEST_F(IntakeTest, CancelPublishesOnceAndCancelledRequestsCannotChange) {
   cancel.set_request_id(id);
   cancel.set_reason("campaign dropped");
   cancel.set_actor_id("u-1");
-  auto cancelled = intake_.Cancel(cancel);
+  auto cancelled = Await(intake_.Cancel(cancel));
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->request().status(), v1::REQUEST_STATUS_CANCELLED);
   EXPECT_EQ(cancelled->request().cancel_reason(), "campaign dropped");
   ASSERT_EQ(publisher_.size(), 2u);
   EXPECT_EQ(publisher_.published()[1].type, events::kRequestCancelled);
 
-  auto again = intake_.Cancel(cancel);
+  auto again = Await(intake_.Cancel(cancel));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->request().revision(), cancelled->request().revision());
   EXPECT_EQ(publisher_.size(), 2u);
 
   v1::UpdateRequestRequest u = Update(id, {"title"});
   u.mutable_spec()->set_title("too late");
-  EXPECT_EQ(intake_.Update(u).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Await(intake_.Update(u)).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(IntakeTest, CancelNeedsAReasonAndTheRightTenant) {
@@ -430,10 +433,10 @@ TEST_F(IntakeTest, CancelNeedsAReasonAndTheRightTenant) {
   v1::CancelRequestRequest cancel;
   cancel.set_tenant_id("acme");
   cancel.set_request_id(id);
-  EXPECT_EQ(FieldViolationsOf(intake_.Cancel(cancel).status())[0].field, "reason");
+  EXPECT_EQ(FieldViolationsOf(Await(intake_.Cancel(cancel)).status())[0].field, "reason");
   cancel.set_reason("x");
   cancel.set_tenant_id("demo");
-  EXPECT_EQ(intake_.Cancel(cancel).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Await(intake_.Cancel(cancel)).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(GetOk(id).status(), v1::REQUEST_STATUS_SUBMITTED);
 }
 
@@ -441,10 +444,10 @@ TEST_F(IntakeTest, ReloadedPolicyAppliesToTheNextCall) {
   auto narrower = ParsePolicy("tenants: [acme]\nrequest_types:\n  - id: podcast\n");
   ASSERT_TRUE(narrower.ok());
   policy_.Set(std::make_shared<const Policy>(*std::move(narrower)));
-  EXPECT_EQ(intake_.Submit(Valid()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(intake_.Submit(Valid())).status().code(), absl::StatusCode::kInvalidArgument);
   v1::SubmitRequestRequest podcast = Valid();
   podcast.mutable_spec()->set_request_type_id("podcast");
-  EXPECT_TRUE(intake_.Submit(podcast).ok());
+  EXPECT_TRUE(Await(intake_.Submit(podcast)).ok());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "lifecycle_handler.h"
 
+#include "flywheel/async/spawn.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/kafka/payload.h"
@@ -20,8 +21,9 @@ bool Open(v1::RequestStatus status) {
 
 }  // namespace
 
-LifecycleHandler::LifecycleHandler(RequestStore& store, IntakeMetrics& metrics, const Clock& clock)
-    : store_(store), metrics_(metrics), clock_(clock) {}
+LifecycleHandler::LifecycleHandler(RequestStore& store, asio::io_context& io,
+                                   IntakeMetrics& metrics, const Clock& clock)
+    : store_(store), io_(io), metrics_(metrics), clock_(clock) {}
 
 absl::Status LifecycleHandler::Handle(const kafka::ConsumedEvent& consumed) {
   const kafka::CloudEvent& event = consumed.event;
@@ -71,7 +73,7 @@ absl::Status LifecycleHandler::Apply(const std::string& type, const std::string&
     return absl::InvalidArgumentError("the event names no tenant_id or request_id");
   }
   for (int attempt = 1;; ++attempt) {
-    auto stored = store_.Get(tenant_id, request_id);
+    auto stored = async::BlockOn(io_, store_.Get(tenant_id, request_id));
     if (!stored.ok()) return absl::UnavailableError(stored.status().ToString());
     if (!stored->has_value()) {
       return absl::InvalidArgumentError("request '" + request_id + "' of tenant '" + tenant_id +
@@ -87,7 +89,7 @@ absl::Status LifecycleHandler::Apply(const std::string& type, const std::string&
     }
     request.set_revision(base + 1);
     std::vector<kafka::OutgoingEvent> none;  // the fact is routing's; nothing to announce
-    auto outcome = store_.Replace(request, base, none);
+    auto outcome = async::BlockOn(io_, store_.Replace(request, base, none));
     if (!outcome.ok()) return absl::UnavailableError(outcome.status().ToString());
     if (*outcome == RequestStore::ReplaceOutcome::kReplaced) {
       metrics_.CountLifecycleEvent(type, "applied");

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <asio/io_context.hpp>
+
 #include "absl/status/status.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/kafka/consumer.h"
@@ -20,10 +22,12 @@ namespace flywheel::intake {
 /// reopened. Every change bumps the request's revision (so an Update racing
 /// with it is told to re-read) and announces nothing: the fact is routing's.
 /// Idempotent: a redelivered event finds the request already changed.
-/// Other event types on the topic are skipped. Thread-safe.
+/// Other event types on the topic are skipped. Thread-safe; each call waits
+/// on its consumer's thread for the store's coroutines, run on `io`.
 class LifecycleHandler {
  public:
-  LifecycleHandler(RequestStore& store, IntakeMetrics& metrics, const Clock& clock);
+  LifecycleHandler(RequestStore& store, asio::io_context& io, IntakeMetrics& metrics,
+                   const Clock& clock);
 
   /// OK when applied or nothing needed changing; INVALID_ARGUMENT (to the
   /// dead-letter topic) for an undecodable payload or a request intake does
@@ -37,6 +41,7 @@ class LifecycleHandler {
                      const std::string& request_id, const Change& change);
 
   RequestStore& store_;
+  asio::io_context& io_;
   IntakeMetrics& metrics_;
   const Clock& clock_;
 };

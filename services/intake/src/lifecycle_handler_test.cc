@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/async/testing/await.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
@@ -12,6 +13,8 @@
 
 namespace flywheel::intake {
 namespace {
+
+using async::testing::Await;
 
 using ::testing::HasSubstr;
 
@@ -25,7 +28,7 @@ class LifecycleHandlerTest : public ::testing::Test {
     request.set_status(v1::REQUEST_STATUS_SUBMITTED);
     request.set_revision(1);
     std::vector<kafka::OutgoingEvent> none;
-    ASSERT_TRUE(store_.Create(request, "fp", none, absl::Hours(1)).ok());
+    ASSERT_TRUE(Await(store_.Create(request, "fp", none, absl::Hours(1))).ok());
   }
 
   static kafka::ConsumedEvent Event(const std::string& type,
@@ -56,7 +59,7 @@ class LifecycleHandlerTest : public ::testing::Test {
   }
 
   v1::Request Stored() {
-    auto stored = store_.Get("acme", "req_1");
+    auto stored = Await(store_.Get("acme", "req_1"));
     EXPECT_TRUE(stored.ok() && stored->has_value());
     return **stored;
   }
@@ -67,7 +70,7 @@ class LifecycleHandlerTest : public ::testing::Test {
   kafka::testing::RecordingPublisher publisher_;
   outbox::testing::InMemoryOutbox outbox_{publisher_};
   InMemoryRequestStore store_{outbox_};
-  LifecycleHandler handler_{store_, intake_metrics_, clock_};
+  LifecycleHandler handler_{store_, async::testing::TestIo(), intake_metrics_, clock_};
 };
 
 TEST_F(LifecycleHandlerTest, RoutedRequestBecomesActiveWithTeamOwnerAndTier) {
@@ -117,7 +120,7 @@ TEST_F(LifecycleHandlerTest, CancelledRequestStaysCancelled) {
   cancelled.set_status(v1::REQUEST_STATUS_CANCELLED);
   cancelled.set_revision(2);
   std::vector<kafka::OutgoingEvent> none;
-  ASSERT_TRUE(store_.Replace(cancelled, 1, none).ok());
+  ASSERT_TRUE(Await(store_.Replace(cancelled, 1, none)).ok());
   ASSERT_TRUE(handler_.Handle(Routed()).ok());
   ASSERT_TRUE(handler_.Handle(Completed()).ok());
   EXPECT_EQ(Stored().status(), v1::REQUEST_STATUS_CANCELLED);

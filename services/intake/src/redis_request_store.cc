@@ -6,8 +6,6 @@
 namespace flywheel::intake {
 namespace {
 
-constexpr absl::Duration kAcquireTimeout = absl::Seconds(2);
-
 // Both scripts are prefixed with outbox::RedisOutbox::kLua and get the
 // tenant outbox's keys and args after their own (see RedisOutbox).
 
@@ -42,6 +40,14 @@ flywheel_outbox_put()
 return 'replaced'
 )lua";
 
+// KEYS: request hashes of one tenant. Returns each one's data, or false
+// for one that is gone: a page of ListRequests in one round trip.
+constexpr char kReadManyScript[] = R"lua(
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGET', KEYS[i], 'data') end
+return out
+)lua";
+
 absl::StatusOr<v1::Request> ParseRequest(const redis::Reply& reply, const std::string& key) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::string data, reply.AsString());
   v1::Request request;
@@ -53,13 +59,14 @@ absl::StatusOr<v1::Request> ParseRequest(const redis::Reply& reply, const std::s
 
 }  // namespace
 
-RedisRequestStore::RedisRequestStore(redis::Pool& pool, std::string key_prefix,
+RedisRequestStore::RedisRequestStore(redis::AsyncClient& redis, std::string key_prefix,
                                      outbox::RedisOutbox& outbox)
-    : pool_(pool), key_prefix_(std::move(key_prefix)), outbox_(outbox) {
+    : redis_(redis), key_prefix_(std::move(key_prefix)), outbox_(outbox) {
   // Registering fixed, valid scripts under distinct names cannot fail.
   (void)scripts_.Register("intake_create", std::string(outbox::RedisOutbox::kLua) + kCreateScript);
   (void)scripts_.Register("intake_replace",
                           std::string(outbox::RedisOutbox::kLua) + kReplaceScript);
+  (void)scripts_.Register("intake_read_many", kReadManyScript);
 }
 
 std::string RedisRequestStore::RequestKey(const std::string& tenant_id,
@@ -74,49 +81,49 @@ std::string RedisRequestStore::IdempotencyKey(const std::string& tenant_id,
   return absl::StrCat(key_prefix_, "idempotency:{", tenant_id, "}:", key);
 }
 
-absl::StatusOr<redis::Reply> RedisRequestStore::EvalWithEvents(
-    std::string_view script, const std::string& tenant_id, std::vector<std::string> keys,
+asio::awaitable<absl::StatusOr<redis::Reply>> RedisRequestStore::EvalWithEvents(
+    std::string script, const std::string& tenant_id, std::vector<std::string> keys,
     std::vector<std::string> args, std::vector<kafka::OutgoingEvent>& events) {
-  FLYWHEEL_ASSIGN_OR_RETURN(outbox::RedisOutbox::ScriptArgs staged,
-                            outbox_.ForScript(tenant_id, events));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(outbox::RedisOutbox::ScriptArgs staged,
+                               co_await outbox_.Prepared(tenant_id, events));
   keys.insert(keys.end(), staged.keys.begin(), staged.keys.end());
   args.insert(args.end(), staged.args.begin(), staged.args.end());
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  return scripts_.Eval(*conn, script, keys, args);
+  co_return co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args));
 }
 
-absl::StatusOr<std::optional<RequestStore::KeyUse>> RedisRequestStore::FindKey(
+asio::awaitable<absl::StatusOr<std::optional<RequestStore::KeyUse>>> RedisRequestStore::FindKey(
     const std::string& tenant_id, const std::string& idempotency_key) {
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      conn->Command({"HMGET", IdempotencyKey(tenant_id, idempotency_key), "request_id", "spec"}));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
-  if (parts.size() != 2 || parts[0].is_nil()) return std::nullopt;
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string request_id, parts[0].AsString());
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string fingerprint, parts[1].AsString());
-  return KeyUse{.request_id = std::move(request_id), .spec_fingerprint = std::move(fingerprint)};
+  std::vector<std::string> command = {"HMGET", IdempotencyKey(tenant_id, idempotency_key),
+                                      "request_id", "spec"};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
+  if (parts.size() != 2 || parts[0].is_nil()) co_return std::nullopt;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string request_id, parts[0].AsString());
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string fingerprint, parts[1].AsString());
+  co_return KeyUse{.request_id = std::move(request_id), .spec_fingerprint = std::move(fingerprint)};
 }
 
-absl::StatusOr<RequestStore::CreateResult> RedisRequestStore::Create(
+asio::awaitable<absl::StatusOr<RequestStore::CreateResult>> RedisRequestStore::Create(
     const v1::Request& request, const std::string& spec_fingerprint,
     std::vector<kafka::OutgoingEvent>& events, absl::Duration idempotency_ttl) {
-  FLYWHEEL_ASSIGN_OR_RETURN(
+  const std::string& tenant = request.tenant_id();
+  std::vector<std::string> keys = {IdempotencyKey(tenant, request.idempotency_key()),
+                                   RequestKey(tenant, request.request_id()), IndexKey(tenant)};
+  std::vector<std::string> args = {spec_fingerprint,
+                                   request.request_id(),
+                                   request.SerializeAsString(),
+                                   absl::StrCat(request.revision()),
+                                   IndexMember(request),
+                                   absl::StrCat(absl::ToInt64Milliseconds(idempotency_ttl))};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
       redis::Reply reply,
-      EvalWithEvents(
-          "intake_create", request.tenant_id(),
-          {IdempotencyKey(request.tenant_id(), request.idempotency_key()),
-           RequestKey(request.tenant_id(), request.request_id()), IndexKey(request.tenant_id())},
-          {spec_fingerprint, request.request_id(), request.SerializeAsString(),
-           absl::StrCat(request.revision()), IndexMember(request),
-           absl::StrCat(absl::ToInt64Milliseconds(idempotency_ttl))},
-          events));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
+      co_await EvalWithEvents("intake_create", tenant, std::move(keys), std::move(args), events));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> parts, reply.AsArray());
   if (parts.size() != 2) {
-    return absl::InternalError("intake_create returned " + reply.DebugString());
+    co_return absl::InternalError("intake_create returned " + reply.DebugString());
   }
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string outcome, parts[0].AsString());
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string request_id, parts[1].AsString());
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string outcome, parts[0].AsString());
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string request_id, parts[1].AsString());
   CreateResult result{.request_id = request_id};
   if (outcome == "created") {
     result.outcome = CreateOutcome::kCreated;
@@ -125,68 +132,64 @@ absl::StatusOr<RequestStore::CreateResult> RedisRequestStore::Create(
   } else {
     result.outcome = CreateOutcome::kConflict;
   }
-  return result;
+  co_return result;
 }
 
-absl::StatusOr<std::optional<v1::Request>> RedisRequestStore::Get(const std::string& tenant_id,
-                                                                  const std::string& request_id) {
+asio::awaitable<absl::StatusOr<std::optional<v1::Request>>> RedisRequestStore::Get(
+    const std::string& tenant_id, const std::string& request_id) {
   const std::string key = RequestKey(tenant_id, request_id);
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(redis::Reply reply, conn->Command({"HGET", key, "data"}));
-  if (reply.is_nil()) return std::nullopt;
-  FLYWHEEL_ASSIGN_OR_RETURN(v1::Request request, ParseRequest(reply, key));
+  std::vector<std::string> command = {"HGET", key, "data"};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
+  if (reply.is_nil()) co_return std::nullopt;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Request request, ParseRequest(reply, key));
   // Keys are per tenant; this guards against a corrupted or hand-made value.
-  if (request.tenant_id() != tenant_id) return std::nullopt;
-  return request;
+  if (request.tenant_id() != tenant_id) co_return std::nullopt;
+  co_return request;
 }
 
-absl::StatusOr<RequestStore::ReplaceOutcome> RedisRequestStore::Replace(
+asio::awaitable<absl::StatusOr<RequestStore::ReplaceOutcome>> RedisRequestStore::Replace(
     const v1::Request& updated, int64_t expected_revision,
     std::vector<kafka::OutgoingEvent>& events) {
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      EvalWithEvents("intake_replace", updated.tenant_id(),
-                     {RequestKey(updated.tenant_id(), updated.request_id())},
-                     {absl::StrCat(expected_revision), updated.SerializeAsString(),
-                      absl::StrCat(updated.revision()), updated.request_id()},
-                     events));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string outcome, reply.AsString());
-  if (outcome == "replaced") return ReplaceOutcome::kReplaced;
-  if (outcome == "stale") return ReplaceOutcome::kStale;
-  if (outcome == "outbox_pending") return ReplaceOutcome::kOutboxPending;
-  return ReplaceOutcome::kNotFound;
+  std::vector<std::string> keys = {RequestKey(updated.tenant_id(), updated.request_id())};
+  std::vector<std::string> args = {absl::StrCat(expected_revision), updated.SerializeAsString(),
+                                   absl::StrCat(updated.revision()), updated.request_id()};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply,
+                               co_await EvalWithEvents("intake_replace", updated.tenant_id(),
+                                                       std::move(keys), std::move(args), events));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string outcome, reply.AsString());
+  if (outcome == "replaced") co_return ReplaceOutcome::kReplaced;
+  if (outcome == "stale") co_return ReplaceOutcome::kStale;
+  if (outcome == "outbox_pending") co_return ReplaceOutcome::kOutboxPending;
+  co_return ReplaceOutcome::kNotFound;
 }
 
-absl::StatusOr<std::vector<v1::Request>> RedisRequestStore::Scan(const std::string& tenant_id,
-                                                                 const std::string& after,
-                                                                 size_t limit) {
+asio::awaitable<absl::StatusOr<std::vector<v1::Request>>> RedisRequestStore::Scan(
+    const std::string& tenant_id, const std::string& after, size_t limit) {
   std::vector<v1::Request> out;
-  if (limit == 0) return out;
-  FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      conn->Command({"ZREVRANGEBYLEX", IndexKey(tenant_id), after.empty() ? "+" : "(" + after, "-",
-                     "LIMIT", "0", absl::StrCat(limit)}));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<redis::Reply> members, reply.AsArray());
-  if (members.empty()) return out;
-  std::vector<std::vector<std::string>> commands;
+  if (limit == 0) co_return out;
+  std::vector<std::string> range = {
+      "ZREVRANGEBYLEX",   IndexKey(tenant_id), after.empty() ? "+" : "(" + after, "-", "LIMIT", "0",
+      absl::StrCat(limit)};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(range)));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> members, reply.AsArray());
+  if (members.empty()) co_return out;
   std::vector<std::string> keys;
   for (const redis::Reply& member : members) {
-    FLYWHEEL_ASSIGN_OR_RETURN(std::string text, member.AsString());
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string text, member.AsString());
     const size_t colon = text.find(':');
-    if (colon == std::string::npos) return absl::DataLossError("bad index member " + text);
+    if (colon == std::string::npos) co_return absl::DataLossError("bad index member " + text);
     keys.push_back(RequestKey(tenant_id, text.substr(colon + 1)));
-    commands.push_back({"HGET", keys.back(), "data"});
   }
-  std::vector<absl::StatusOr<redis::Reply>> replies = conn->Pipeline(commands);
-  out.reserve(replies.size());
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i].ok()) return replies[i].status();
-    if (replies[i]->is_nil()) continue;  // Indexed but gone: nothing to show.
-    FLYWHEEL_ASSIGN_OR_RETURN(v1::Request request, ParseRequest(*replies[i], keys[i]));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply found,
+                               co_await redis_.Eval(scripts_, "intake_read_many", keys, {}));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> data, found.AsArray());
+  out.reserve(data.size());
+  for (size_t i = 0; i < data.size() && i < keys.size(); ++i) {
+    if (data[i].is_nil()) continue;  // Indexed but gone: nothing to show.
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Request request, ParseRequest(data[i], keys[i]));
     out.push_back(std::move(request));
   }
-  return out;
+  co_return out;
 }
 
 }  // namespace flywheel::intake

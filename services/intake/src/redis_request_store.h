@@ -3,7 +3,7 @@
 #include <string>
 
 #include "flywheel/outbox/outbox.h"
-#include "flywheel/redis/pool.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/script_registry.h"
 #include "request_store.h"
 
@@ -26,20 +26,22 @@ namespace flywheel::intake {
 class RedisRequestStore final : public RequestStore {
  public:
   /// Writes every change's events to `outbox` in the change's own script.
-  RedisRequestStore(redis::Pool& pool, std::string key_prefix, outbox::RedisOutbox& outbox);
+  RedisRequestStore(redis::AsyncClient& redis, std::string key_prefix, outbox::RedisOutbox& outbox);
 
-  absl::StatusOr<CreateResult> Create(const v1::Request& request,
-                                      const std::string& spec_fingerprint,
-                                      std::vector<kafka::OutgoingEvent>& events,
-                                      absl::Duration idempotency_ttl) override;
-  absl::StatusOr<std::optional<KeyUse>> FindKey(const std::string& tenant_id,
-                                                const std::string& idempotency_key) override;
-  absl::StatusOr<std::optional<v1::Request>> Get(const std::string& tenant_id,
-                                                 const std::string& request_id) override;
-  absl::StatusOr<ReplaceOutcome> Replace(const v1::Request& updated, int64_t expected_revision,
-                                         std::vector<kafka::OutgoingEvent>& events) override;
-  absl::StatusOr<std::vector<v1::Request>> Scan(const std::string& tenant_id,
-                                                const std::string& after, size_t limit) override;
+  asio::awaitable<absl::StatusOr<CreateResult>> Create(const v1::Request& request,
+                                                       const std::string& spec_fingerprint,
+                                                       std::vector<kafka::OutgoingEvent>& events,
+                                                       absl::Duration idempotency_ttl) override;
+  asio::awaitable<absl::StatusOr<std::optional<KeyUse>>> FindKey(
+      const std::string& tenant_id, const std::string& idempotency_key) override;
+  asio::awaitable<absl::StatusOr<std::optional<v1::Request>>> Get(
+      const std::string& tenant_id, const std::string& request_id) override;
+  asio::awaitable<absl::StatusOr<ReplaceOutcome>> Replace(
+      const v1::Request& updated, int64_t expected_revision,
+      std::vector<kafka::OutgoingEvent>& events) override;
+  asio::awaitable<absl::StatusOr<std::vector<v1::Request>>> Scan(const std::string& tenant_id,
+                                                                 const std::string& after,
+                                                                 size_t limit) override;
 
   std::string RequestKey(const std::string& tenant_id, const std::string& request_id) const;
   std::string IndexKey(const std::string& tenant_id) const;
@@ -47,12 +49,11 @@ class RedisRequestStore final : public RequestStore {
 
  private:
   // Runs `script` with the tenant's outbox keys and `events` after its own.
-  absl::StatusOr<redis::Reply> EvalWithEvents(std::string_view script, const std::string& tenant_id,
-                                              std::vector<std::string> keys,
-                                              std::vector<std::string> args,
-                                              std::vector<kafka::OutgoingEvent>& events);
+  asio::awaitable<absl::StatusOr<redis::Reply>> EvalWithEvents(
+      std::string script, const std::string& tenant_id, std::vector<std::string> keys,
+      std::vector<std::string> args, std::vector<kafka::OutgoingEvent>& events);
 
-  redis::Pool& pool_;
+  redis::AsyncClient& redis_;
   const std::string key_prefix_;
   outbox::RedisOutbox& outbox_;
   redis::ScriptRegistry scripts_;

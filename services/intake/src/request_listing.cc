@@ -40,13 +40,12 @@ bool MatchesFilter(const v1::Request& request, const v1::ListRequestsRequest& qu
   return true;
 }
 
-absl::StatusOr<v1::ListRequestsResponse> ListRequests(RequestStore& store,
-                                                      const v1::ListRequestsRequest& query,
-                                                      absl::Time now, size_t scan_budget) {
-  FLYWHEEL_ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(query.page_size()));
+asio::awaitable<absl::StatusOr<v1::ListRequestsResponse>> ListRequests(
+    RequestStore& store, const v1::ListRequestsRequest& query, absl::Time now, size_t scan_budget) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(query.page_size()));
   std::string after;
   if (!query.page_token().empty()) {
-    FLYWHEEL_ASSIGN_OR_RETURN(after, DecodePageToken(query.page_token(), query, now));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(after, DecodePageToken(query.page_token(), query, now));
   }
 
   v1::ListRequestsResponse response;
@@ -56,8 +55,8 @@ absl::StatusOr<v1::ListRequestsResponse> ListRequests(RequestStore& store,
   const size_t batch = std::max<size_t>(page_size + 1, 100);
   while (scanned < scan_budget) {
     const size_t want = std::min(batch, scan_budget - scanned);
-    FLYWHEEL_ASSIGN_OR_RETURN(std::vector<v1::Request> found,
-                              store.Scan(query.tenant_id(), after, want));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Request> found,
+                                 co_await store.Scan(query.tenant_id(), after, want));
     for (v1::Request& request : found) {
       ++scanned;
       last_scanned = IndexMember(request);
@@ -65,17 +64,17 @@ absl::StatusOr<v1::ListRequestsResponse> ListRequests(RequestStore& store,
       if (static_cast<size_t>(response.requests_size()) == page_size) {
         // One match beyond the page: there is more, resume after the last one shown.
         response.set_next_page_token(EncodePageToken(query, now, last_returned));
-        return response;
+        co_return response;
       }
       last_returned = last_scanned;
       *response.add_requests() = std::move(request);
     }
-    if (found.size() < want) return response;  // The index is exhausted.
+    if (found.size() < want) co_return response;  // The index is exhausted.
     after = last_scanned;
   }
   // Budget spent: resume where the scan stopped, even with a short page.
   response.set_next_page_token(EncodePageToken(query, now, last_scanned));
-  return response;
+  co_return response;
 }
 
 }  // namespace flywheel::intake

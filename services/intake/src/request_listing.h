@@ -20,9 +20,8 @@ bool MatchesFilter(const v1::Request& request, const v1::ListRequestsRequest& qu
 /// filters, and expires after 24 hours: a token used with other filters, expired or
 /// malformed is INVALID_ARGUMENT on `page_token`; a negative page size is
 /// INVALID_ARGUMENT on `page_size`. The tenant must already be checked.
-absl::StatusOr<v1::ListRequestsResponse> ListRequests(RequestStore& store,
-                                                      const v1::ListRequestsRequest& query,
-                                                      absl::Time now,
-                                                      size_t scan_budget = kListScanBudget);
+asio::awaitable<absl::StatusOr<v1::ListRequestsResponse>> ListRequests(
+    RequestStore& store, const v1::ListRequestsRequest& query, absl::Time now,
+    size_t scan_budget = kListScanBudget);
 
 }  // namespace flywheel::intake

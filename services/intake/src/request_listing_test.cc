@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/async/testing/await.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/outbox/testing/in_memory_outbox.h"
@@ -10,6 +11,8 @@
 
 namespace flywheel::intake {
 namespace {
+
+using async::testing::Await;
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
@@ -32,7 +35,7 @@ class ListRequestsTest : public ::testing::Test {
     r.mutable_spec()->mutable_requester()->set_user_id(i % 2 ? "bob" : "ann");
     r.set_status(i % 3 == 0 ? v1::REQUEST_STATUS_CANCELLED : v1::REQUEST_STATUS_SUBMITTED);
     std::vector<kafka::OutgoingEvent> none;
-    ASSERT_TRUE(store_.Create(r, "fp", none, absl::Hours(1)).ok());
+    ASSERT_TRUE(Await(store_.Create(r, "fp", none, absl::Hours(1))).ok());
   }
 
   // Every id over all pages, and how many pages it took.
@@ -40,7 +43,7 @@ class ListRequestsTest : public ::testing::Test {
     std::vector<std::string> ids;
     *pages = 0;
     do {
-      auto page = ListRequests(store_, query, kNow, budget);
+      auto page = Await(ListRequests(store_, query, kNow, budget));
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) break;
       ++*pages;
@@ -72,7 +75,7 @@ TEST_F(ListRequestsTest, ExactlyFullLastPageHasNoToken) {
   v1::ListRequestsRequest query;
   query.set_tenant_id("acme");
   query.set_page_size(25);
-  auto page = ListRequests(store_, query, kNow);
+  auto page = Await(ListRequests(store_, query, kNow));
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->requests_size(), 25);
   EXPECT_EQ(page->next_page_token(), "");
@@ -114,12 +117,12 @@ TEST_F(ListRequestsTest, TokenIsBoundToTheFilters) {
   v1::ListRequestsRequest query;
   query.set_tenant_id("acme");
   query.set_page_size(5);
-  auto first = ListRequests(store_, query, kNow);
+  auto first = Await(ListRequests(store_, query, kNow));
   ASSERT_TRUE(first.ok());
   ASSERT_FALSE(first->next_page_token().empty());
   query.set_page_token(first->next_page_token());
   query.add_statuses(v1::REQUEST_STATUS_CANCELLED);
-  auto reused = ListRequests(store_, query, kNow);
+  auto reused = Await(ListRequests(store_, query, kNow));
   EXPECT_EQ(reused.status().code(), absl::StatusCode::kInvalidArgument);
   ASSERT_EQ(FieldViolationsOf(reused.status()).size(), 1u);
   EXPECT_EQ(FieldViolationsOf(reused.status())[0].field, "page_token");
@@ -129,11 +132,11 @@ TEST_F(ListRequestsTest, TokenExpiresAfterADay) {
   v1::ListRequestsRequest query;
   query.set_tenant_id("acme");
   query.set_page_size(5);
-  auto first = ListRequests(store_, query, kNow);
+  auto first = Await(ListRequests(store_, query, kNow));
   ASSERT_TRUE(first.ok());
   query.set_page_token(first->next_page_token());
-  EXPECT_TRUE(ListRequests(store_, query, kNow + absl::Hours(23)).ok());
-  auto late = ListRequests(store_, query, kNow + absl::Hours(25));
+  EXPECT_TRUE(Await(ListRequests(store_, query, kNow + absl::Hours(23))).ok());
+  auto late = Await(ListRequests(store_, query, kNow + absl::Hours(25)));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(late.status().message(), ::testing::HasSubstr("expired"));
 }
@@ -142,17 +145,20 @@ TEST_F(ListRequestsTest, GarbageTokenAndNegativePageSizeAreRefused) {
   v1::ListRequestsRequest query;
   query.set_tenant_id("acme");
   query.set_page_token("not a token!");
-  EXPECT_EQ(ListRequests(store_, query, kNow).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(ListRequests(store_, query, kNow)).status().code(),
+            absl::StatusCode::kInvalidArgument);
   query.set_page_token("");
   query.set_page_size(-1);
-  EXPECT_EQ(ListRequests(store_, query, kNow).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(ListRequests(store_, query, kNow)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ListRequestsTest, StoreOutageIsReturned) {
   store_.fail_with = absl::UnavailableError("down");
   v1::ListRequestsRequest query;
   query.set_tenant_id("acme");
-  EXPECT_EQ(ListRequests(store_, query, kNow).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(ListRequests(store_, query, kNow)).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

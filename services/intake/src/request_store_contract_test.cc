@@ -6,10 +6,13 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/async/io_threads.h"
+#include "flywheel/async/spawn.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/outbox/outbox.h"
 #include "flywheel/outbox/testing/in_memory_outbox.h"
+#include "flywheel/redis/async_client.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "in_memory_request_store.h"
@@ -83,9 +86,13 @@ class RequestStoreContractTest : public redis::RedisTestEnv,
       auto pool = redis::Pool::Create({.connection = options(), .capacity = 2});
       ASSERT_TRUE(pool.ok()) << pool.status();
       pool_ = *std::move(pool);
+      auto async = redis::AsyncClient::Create(io_.context(), {.connection = options()});
+      ASSERT_TRUE(async.ok()) << async.status();
+      async_ = *std::move(async);
       redis_outbox_ = std::make_unique<outbox::RedisOutbox>(
-          *pool_, publisher_, outbox::RedisOutboxOptions{.key_prefix = prefix()}, metrics_);
-      store_ = std::make_unique<RedisRequestStore>(*pool_, prefix(), *redis_outbox_);
+          *pool_, publisher_, outbox::RedisOutboxOptions{.key_prefix = prefix()}, metrics_,
+          SystemClock::Instance(), async_.get());
+      store_ = std::make_unique<RedisRequestStore>(*async_, prefix(), *redis_outbox_);
       outbox_ = redis_outbox_.get();
     } else {
       fake_outbox_ = std::make_unique<outbox::testing::InMemoryOutbox>(publisher_);
@@ -94,29 +101,42 @@ class RequestStoreContractTest : public redis::RedisTestEnv,
     }
   }
 
+  void TearDown() override {
+    io_.Stop();  // nothing runs on the client once it goes
+    store_.reset();
+    redis_outbox_.reset();
+    async_.reset();
+    RedisTestEnv::TearDown();
+  }
+
+  template <typename T>
+  T Await(asio::awaitable<T> task) {
+    return async::BlockOn(io_.context(), std::move(task));
+  }
+
   // Creates `request` with `events` under its own key and checks it was new.
   void CreateOk(const v1::Request& request, std::vector<kafka::OutgoingEvent> events = {}) {
-    auto created = store_->Create(request, "fp-" + request.request_id(), events, kTtl);
+    auto created = Await(store_->Create(request, "fp-" + request.request_id(), events, kTtl));
     ASSERT_TRUE(created.ok()) << created.status();
     ASSERT_EQ(created->outcome, CreateOutcome::kCreated);
   }
 
   ReplaceOutcome ReplaceOk(const v1::Request& updated, int64_t expected_revision,
                            std::vector<kafka::OutgoingEvent> events = {}) {
-    auto outcome = store_->Replace(updated, expected_revision, events);
+    auto outcome = Await(store_->Replace(updated, expected_revision, events));
     EXPECT_TRUE(outcome.ok()) << outcome.status();
     return outcome.ok() ? *outcome : ReplaceOutcome::kNotFound;
   }
 
   std::optional<v1::Request> GetOk(const std::string& tenant, const std::string& id) {
-    auto got = store_->Get(tenant, id);
+    auto got = Await(store_->Get(tenant, id));
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : std::nullopt;
   }
 
   std::vector<std::string> ScanOk(const std::string& tenant, const std::string& after,
                                   size_t limit) {
-    auto scanned = store_->Scan(tenant, after, limit);
+    auto scanned = Await(store_->Scan(tenant, after, limit));
     EXPECT_TRUE(scanned.ok()) << scanned.status();
     return scanned.ok() ? Ids(*scanned) : std::vector<std::string>{};
   }
@@ -131,9 +151,11 @@ class RequestStoreContractTest : public redis::RedisTestEnv,
     return {all.begin() + static_cast<std::ptrdiff_t>(before), all.end()};
   }
 
+  async::IoThreads io_{1};
   metrics::Metrics metrics_;
   kafka::testing::RecordingPublisher publisher_;
   std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<redis::AsyncClient> async_;
   std::unique_ptr<outbox::RedisOutbox> redis_outbox_;
   std::unique_ptr<outbox::testing::InMemoryOutbox> fake_outbox_;
   std::unique_ptr<RequestStore> store_;
@@ -144,7 +166,7 @@ TEST_P(RequestStoreContractTest, CreateStoresTheRequestWithItsEventsForTheOutbox
   const v1::Request request = MakeRequest("acme", "req_1", "key-1");
   std::vector<kafka::OutgoingEvent> events = {Event(request, "submitted"), Event(request, "noted")};
   events[0].id = "evt_submitted_req_1";
-  auto created = store_->Create(request, "fp-1", events, kTtl);
+  auto created = Await(store_->Create(request, "fp-1", events, kTtl));
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->outcome, CreateOutcome::kCreated);
   EXPECT_EQ(created->request_id, "req_1");
@@ -179,7 +201,7 @@ TEST_P(RequestStoreContractTest, AUsedKeyIsReplayedWithItsSpecAndRefusedWithAnot
   auto attempt = [&](const std::string& id, const std::string& fingerprint) {
     const v1::Request request = MakeRequest("acme", id, "key-1");
     std::vector<kafka::OutgoingEvent> events = {Event(request, "submitted")};
-    return store_->Create(request, fingerprint, events, kTtl);
+    return Await(store_->Create(request, fingerprint, events, kTtl));
   };
   auto replayed = attempt("req_2", "fp-req_1");
   ASSERT_TRUE(replayed.ok()) << replayed.status();
@@ -198,7 +220,7 @@ TEST_P(RequestStoreContractTest, AUsedKeyIsReplayedWithItsSpecAndRefusedWithAnot
   const std::vector<kafka::OutgoingEvent> out = Drain();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].key, "req_1");
-  auto use = store_->FindKey("acme", "key-1");
+  auto use = Await(store_->FindKey("acme", "key-1"));
   ASSERT_TRUE(use.ok()) << use.status();
   ASSERT_TRUE(use->has_value());
   EXPECT_EQ((*use)->request_id, "req_1");
@@ -206,18 +228,18 @@ TEST_P(RequestStoreContractTest, AUsedKeyIsReplayedWithItsSpecAndRefusedWithAnot
 }
 
 TEST_P(RequestStoreContractTest, FindKeySaysWhatAKeyWasFirstUsedForWithinItsTenant) {
-  auto unused = store_->FindKey("acme", "key-1");
+  auto unused = Await(store_->FindKey("acme", "key-1"));
   ASSERT_TRUE(unused.ok()) << unused.status();
   EXPECT_FALSE(unused->has_value());
 
   ASSERT_NO_FATAL_FAILURE(CreateOk(MakeRequest("acme", "req_1", "key-1")));
-  auto used = store_->FindKey("acme", "key-1");
+  auto used = Await(store_->FindKey("acme", "key-1"));
   ASSERT_TRUE(used.ok()) << used.status();
   ASSERT_TRUE(used->has_value());
   EXPECT_EQ((*used)->request_id, "req_1");
   EXPECT_EQ((*used)->spec_fingerprint, "fp-req_1");
 
-  auto elsewhere = store_->FindKey("globex", "key-1");
+  auto elsewhere = Await(store_->FindKey("globex", "key-1"));
   ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
   EXPECT_FALSE(elsewhere->has_value()) << "keys are per tenant";
   // So another tenant may use the same key for its own request.
@@ -339,7 +361,7 @@ TEST_P(RequestStoreContractTest, ScanWalksATenantsRequestsNewestFirstInPages) {
   // A scan shows the current version of a replaced request.
   const v1::Request renamed = Revised(acme[4], "Renamed");
   ASSERT_EQ(ReplaceOk(renamed, 1), ReplaceOutcome::kReplaced);
-  auto page = store_->Scan("acme", "", 1);
+  auto page = Await(store_->Scan("acme", "", 1));
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->size(), 1u);
   EXPECT_TRUE(SameRequest((*page)[0], renamed)) << (*page)[0].DebugString();

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/spawn.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
@@ -24,10 +25,11 @@ std::string RejectedRequestId(const std::string& tenant_id, const std::string& i
   return "req_" + redis::ScriptSha1(tenant_id + "/" + idempotency_key).substr(0, 32);
 }
 
-SubmissionsHandler::SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher,
-                                       std::string requests_topic, IntakeMetrics& metrics,
-                                       ProducerCheck producer_check)
+SubmissionsHandler::SubmissionsHandler(Intake& intake, asio::io_context& io,
+                                       kafka::EventPublisher& publisher, std::string requests_topic,
+                                       IntakeMetrics& metrics, ProducerCheck producer_check)
     : intake_(intake),
+      io_(io),
       publisher_(publisher),
       requests_topic_(std::move(requests_topic)),
       metrics_(metrics),
@@ -64,7 +66,7 @@ absl::Status SubmissionsHandler::Handle(const kafka::ConsumedEvent& consumed) {
   request.set_tenant_id(submission.tenant_id());
   request.set_idempotency_key(submission.idempotency_key());
   if (submission.has_spec()) *request.mutable_spec() = submission.spec();
-  auto submitted = intake_.Submit(request);
+  auto submitted = async::BlockOn(io_, intake_.Submit(request));
   if (submitted.ok()) {
     log::Info("submission event handled", {{"event_id", event.id},
                                            {"origin", submission.origin()},

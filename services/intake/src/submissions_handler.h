@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -24,8 +25,8 @@ namespace flywheel::intake {
 /// it; then the handler returns INVALID_ARGUMENT with the reason, which
 /// sends the record to the dead-letter topic. Nothing is stored for it.
 /// Store or broker outages are returned as they are (UNAVAILABLE), so the
-/// consumer retries. Called from several consumer lanes at once; keeps no
-/// state of its own.
+/// consumer retries. Called from several consumer lanes at once (each waits
+/// for its submission's coroutine on `io`); keeps no state of its own.
 class SubmissionsHandler {
  public:
   /// OK when events from producer `source` may name `tenant`
@@ -36,8 +37,9 @@ class SubmissionsHandler {
   /// `producer_check`, when set, refuses a submission whose CloudEvents
   /// source may not publish for its tenant: rejected like an invalid one,
   /// with the check's PERMISSION_DENIED as the reason.
-  SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher, std::string requests_topic,
-                     IntakeMetrics& metrics, ProducerCheck producer_check = nullptr);
+  SubmissionsHandler(Intake& intake, asio::io_context& io, kafka::EventPublisher& publisher,
+                     std::string requests_topic, IntakeMetrics& metrics,
+                     ProducerCheck producer_check = nullptr);
 
   absl::Status Handle(const kafka::ConsumedEvent& consumed);
 
@@ -51,6 +53,7 @@ class SubmissionsHandler {
   absl::Status Reject(const kafka::ConsumedEvent& consumed, const Rejection& rejection);
 
   Intake& intake_;
+  asio::io_context& io_;
   kafka::EventPublisher& publisher_;
   const std::string requests_topic_;
   IntakeMetrics& metrics_;

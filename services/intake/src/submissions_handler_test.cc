@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "flywheel/async/testing/await.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
@@ -14,6 +15,8 @@
 
 namespace flywheel::intake {
 namespace {
+
+using async::testing::Await;
 
 using ::testing::HasSubstr;
 
@@ -61,7 +64,8 @@ class SubmissionsHandlerTest : public ::testing::Test {
   LivePolicy policy_{std::make_shared<const Policy>(*ParsePolicy(DefaultPolicyYaml()))};
   Intake intake_{
       {.requests_topic = "p.requests"}, policy_, store_, outbox_, intake_metrics_, clock_};
-  SubmissionsHandler handler_{intake_, publisher_, "p.requests", intake_metrics_};
+  SubmissionsHandler handler_{intake_, async::testing::TestIo(), publisher_, "p.requests",
+                              intake_metrics_};
 };
 
 TEST_F(SubmissionsHandlerTest, ValidSubmissionIsAcceptedLikeTheRpc) {

@@ -2,7 +2,7 @@
 
 namespace flywheel::intake {
 
-absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
+absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::CreateNow(
     const v1::Request& request, const std::string& spec_fingerprint,
     std::vector<kafka::OutgoingEvent>& events, absl::Duration) {
   std::lock_guard lock(mu_);
@@ -20,7 +20,7 @@ absl::StatusOr<RequestStore::CreateResult> InMemoryRequestStore::Create(
   return CreateResult{CreateOutcome::kCreated, request.request_id()};
 }
 
-absl::StatusOr<std::optional<RequestStore::KeyUse>> InMemoryRequestStore::FindKey(
+absl::StatusOr<std::optional<RequestStore::KeyUse>> InMemoryRequestStore::FindKeyNow(
     const std::string& tenant_id, const std::string& idempotency_key) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
@@ -29,7 +29,7 @@ absl::StatusOr<std::optional<RequestStore::KeyUse>> InMemoryRequestStore::FindKe
   return KeyUse{.request_id = it->second.request_id, .spec_fingerprint = it->second.fingerprint};
 }
 
-absl::StatusOr<std::optional<v1::Request>> InMemoryRequestStore::Get(
+absl::StatusOr<std::optional<v1::Request>> InMemoryRequestStore::GetNow(
     const std::string& tenant_id, const std::string& request_id) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
@@ -38,7 +38,7 @@ absl::StatusOr<std::optional<v1::Request>> InMemoryRequestStore::Get(
   return it->second;
 }
 
-absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::Replace(
+absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::ReplaceNow(
     const v1::Request& updated, int64_t expected_revision,
     std::vector<kafka::OutgoingEvent>& events) {
   std::lock_guard lock(mu_);
@@ -54,9 +54,9 @@ absl::StatusOr<RequestStore::ReplaceOutcome> InMemoryRequestStore::Replace(
   return ReplaceOutcome::kReplaced;
 }
 
-absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::Scan(const std::string& tenant_id,
-                                                                    const std::string& after,
-                                                                    size_t limit) {
+absl::StatusOr<std::vector<v1::Request>> InMemoryRequestStore::ScanNow(const std::string& tenant_id,
+                                                                       const std::string& after,
+                                                                       size_t limit) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) return fail_with;
   std::vector<v1::Request> out;

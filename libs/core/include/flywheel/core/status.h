@@ -25,3 +25,20 @@
   }                                                                          \
   lhs = *std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__))
 // NOLINTEND(bugprone-macro-parentheses)
+
+/// The same two, for coroutines (`co_return` instead of `return`).
+#define FLYWHEEL_CO_RETURN_IF_ERROR(expr)         \
+  do {                                            \
+    if (::absl::Status _st = (expr); !_st.ok()) { \
+      co_return _st;                              \
+    }                                             \
+  } while (false)
+
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define FLYWHEEL_CO_ASSIGN_OR_RETURN(lhs, expr)                                 \
+  auto FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__) = (expr);                   \
+  if (!FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__).ok()) {                     \
+    co_return std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__)).status(); \
+  }                                                                             \
+  lhs = *std::move(FLYWHEEL_STATUS_CONCAT(_statusor_, __LINE__))
+// NOLINTEND(bugprone-macro-parentheses)

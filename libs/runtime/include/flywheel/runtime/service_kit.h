@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,8 +21,9 @@ namespace flywheel::metrics {
 class Metrics;
 }
 namespace flywheel::redis {
+class AsyncClient;
 class Pool;
-}
+}  // namespace flywheel::redis
 namespace flywheel::kafka {
 class EventPublisher;
 class Producer;
@@ -83,7 +85,7 @@ struct ServiceDeclaration {
 ///
 /// Two phases:
 /// 1. `Connect` reads every config key the kit owns (`kafka.producer.*`,
-///    `kafka.consumer.<name>.*`, `outbox.relay_interval`, the policy file
+///    `kafka.consumer.<name>.*`, `outbox.relay_interval`, `io.threads`, the policy file
 ///    key, `auth.*`), lets the service read its own through `read_own`, and
 ///    checks the config before it touches anything (so a bad key, or no
 ///    auth configured, is always exit 2); then it loads the auth keys and
@@ -112,6 +114,11 @@ class ServiceKit {
   const CommonSettings& settings() const;
   metrics::Metrics& metrics();
   redis::Pool& redis();
+  /// Where the service's coroutines run: `io.threads` threads (default 2),
+  /// stopped after the server and the consumers.
+  asio::io_context& io();
+  /// Redis for coroutines, on `io()`.
+  redis::AsyncClient& redis_async();
   kafka::Producer& producer();
   /// Publishes with this service's CloudEvents source.
   kafka::EventPublisher& publisher();
