@@ -5,7 +5,7 @@
 #
 #   loadtest/grpc_api.sh empty [SECONDS]
 #       flywheel-grpc-empty-server's Echo in each mode: sync, callback,
-#       offload (callback answered from an rpc::Executor) and cq.
+#       coroutine (callback answered from a coroutine, as intake does) and cq.
 #   loadtest/grpc_api.sh submit [SECONDS] INTAKE_BINARY...
 #       SubmitRequest on each intake binary in turn, one broker and Redis
 #       (test bed), a fresh topic and key prefix each; then the callback Echo
@@ -93,7 +93,7 @@ submit() {
 
 case "$what" in
   empty)
-    for mode in sync callback offload cq; do empty "$mode"; done
+    for mode in sync callback coroutine cq; do empty "$mode"; done
     ;;
   submit)
     export -f cpu measure submit empty

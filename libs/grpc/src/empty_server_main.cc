@@ -1,11 +1,12 @@
 // Serves flywheel.rpctest.TestService/Echo, a unary method that does nothing,
 // so a load generator (ghz) measures what the gRPC server itself costs:
 //
-//   flywheel-grpc-empty-server --mode=sync|callback|offload|cq --port=PORT
+//   flywheel-grpc-empty-server --mode=sync|callback|coroutine|cq --port=PORT
 //
 //   sync      rpc::Server, a synchronous service (what services used first)
 //   callback  rpc::Server, a callback service answering on gRPC's thread
-//   offload   rpc::Server, a callback service answering from an rpc::Executor
+//   coroutine rpc::Server, a callback service answering from a coroutine
+//             (rpc::CoroutineCalls), as intake does
 //             (one hand-off per call, what a handler that waits pays)
 //   cq        a completion-queue server, one queue and thread per --cq_threads,
 //             with the same RED interceptor; no health or reflection
@@ -13,8 +14,10 @@
 // Runs until SIGTERM or SIGINT. Not a test: see docs/notes.md for figures.
 #include <grpcpp/grpcpp.h>
 
+#include <asio/awaitable.hpp>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,16 +26,18 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "call_tracker.h"
+#include "flywheel/async/io_threads.h"
 #include "flywheel/grpc/async.h"
+#include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/server.h"
 #include "flywheel/grpc/termination.h"
 #include "flywheel/metrics/metrics.h"
 #include "grpc_test_service.grpc.pb.h"
 
-ABSL_FLAG(std::string, mode, "callback", "sync, callback, offload or cq");
+ABSL_FLAG(std::string, mode, "callback", "sync, callback, coroutine or cq");
 ABSL_FLAG(int, port, 18090, "port on 127.0.0.1");
 ABSL_FLAG(int, cq_threads, 2, "completion queues (one thread each) in cq mode");
-ABSL_FLAG(int, executor_threads, 16, "executor threads in offload mode");
+ABSL_FLAG(int, io_threads, 2, "io threads running the coroutines in coroutine mode");
 
 namespace flywheel::rpc {
 namespace {
@@ -50,20 +55,27 @@ class SyncEcho final : public TestService::Service {
 
 class CallbackEcho final : public TestService::CallbackService {
  public:
-  explicit CallbackEcho(Executor* executor) : executor_(executor) {}
+  // Answers from a coroutine on `io` when given one, else on the gRPC thread.
+  explicit CallbackEcho(asio::io_context* io) {
+    if (io != nullptr) calls_.emplace(*io);
+  }
   ::grpc::ServerUnaryReactor* Echo(::grpc::CallbackServerContext* ctx, const EchoRequest* req,
                                    EchoReply* reply) override {
-    auto echo = [req]() -> absl::StatusOr<EchoReply> {
-      EchoReply out;
-      out.set_text(req->text());
-      return out;
-    };
-    if (executor_ != nullptr) return Offload(ctx, *executor_, reply, echo);
-    return Reply(ctx, reply, echo());
+    if (calls_) return calls_->Run(ctx, reply, Echoed(req));
+    return Reply(ctx, reply, absl::StatusOr<EchoReply>(Copy(*req)));
   }
 
  private:
-  Executor* executor_;
+  static EchoReply Copy(const EchoRequest& req) {
+    EchoReply out;
+    out.set_text(req.text());
+    return out;
+  }
+  static asio::awaitable<absl::StatusOr<EchoReply>> Echoed(const EchoRequest* req) {
+    co_return Copy(*req);
+  }
+
+  std::optional<CoroutineCalls> calls_;
 };
 
 // The classic completion-queue state machine: one per call in flight.
@@ -139,16 +151,13 @@ int Main() {
   if (mode == "cq") return ServeCq(address, absl::GetFlag(FLAGS_cq_threads), metrics);
 
   SyncEcho sync;
-  std::unique_ptr<Executor> executor;
-  if (mode == "offload") {
-    executor = std::make_unique<Executor>(
-        ExecutorOptions{.threads = absl::GetFlag(FLAGS_executor_threads)});
-  }
-  CallbackEcho callback(executor.get());
+  std::unique_ptr<async::IoThreads> io;
+  if (mode == "coroutine") io = std::make_unique<async::IoThreads>(absl::GetFlag(FLAGS_io_threads));
+  CallbackEcho callback(io ? &io->context() : nullptr);
   ::grpc::Service* service = nullptr;
   if (mode == "sync") {
     service = &sync;
-  } else if (mode == "callback" || mode == "offload") {
+  } else if (mode == "callback" || mode == "coroutine") {
     service = &callback;
   } else {
     std::fprintf(stderr, "unknown --mode=%s\n", mode.c_str());

@@ -10,6 +10,9 @@
 #include <grpcpp/support/sync_stream.h>
 #include <gtest/gtest.h>
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -22,9 +25,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "flywheel/async/io_threads.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/grpc/async.h"
+#include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/status.h"
 #include "flywheel/metrics/metrics.h"
 #include "grpc_test_service.grpc.pb.h"
@@ -52,21 +57,27 @@ constexpr char kHold[] = "/flywheel.rpctest.TestService/Hold";
 // What Hold waits on, shared by the synchronous and the callback service.
 class HoldGate {
  public:
-  // Marks the call entered, then waits until Release() (true) or until
-  // `cancelled` says the call is over (false).
+  // Marks a call entered.
+  void Enter() { entered_.fetch_add(1); }
+  bool released() const { return release_.HasBeenNotified(); }
+  // Enters, then waits until Release() (true) or until `cancelled` says the
+  // call is over (false).
   template <typename Cancelled>
   bool Hold(Cancelled cancelled) {
-    entered_.Notify();
+    Enter();
     while (!release_.WaitForNotificationWithTimeout(absl::Milliseconds(10))) {
       if (cancelled()) return false;
     }
     return true;
   }
-  void AwaitEntered() { entered_.WaitForNotification(); }
+  void AwaitEntered(int calls = 1) {
+    EXPECT_TRUE(::flywheel::testing::WaitFor([&] { return entered_.load() >= calls; }))
+        << entered_.load() << " of " << calls << " calls entered";
+  }
   void Release() { release_.Notify(); }
 
  private:
-  absl::Notification entered_;
+  std::atomic<int> entered_{0};
   absl::Notification release_;
 };
 
@@ -114,12 +125,11 @@ class SyncBackend final : public TestBackend, public flywheel::rpctest::TestServ
   }
 };
 
-// Echo answers on the gRPC thread; Reject and Hold run on an executor.
+// Echo answers on the gRPC thread; Reject and Hold run as coroutines.
 class CallbackBackend final : public TestBackend,
                               public flywheel::rpctest::TestService::CallbackService {
  public:
-  explicit CallbackBackend(ExecutorOptions options = {.threads = 2, .queue_limit = 16})
-      : executor_(options) {}
+  explicit CallbackBackend(CoroutineCallsOptions options = {}) : calls_(io_.context(), options) {}
   ::grpc::Service* service() override { return this; }
 
   ::grpc::ServerUnaryReactor* Echo(::grpc::CallbackServerContext* ctx,
@@ -133,27 +143,37 @@ class CallbackBackend final : public TestBackend,
   ::grpc::ServerUnaryReactor* Reject(::grpc::CallbackServerContext* ctx,
                                      const flywheel::rpctest::EchoRequest*,
                                      flywheel::rpctest::EchoReply* reply) override {
-    return Offload(ctx, executor_, reply, []() -> absl::StatusOr<flywheel::rpctest::EchoReply> {
-      return TwoFieldErrors();
-    });
+    return calls_.Run(ctx, reply, Rejected());
   }
 
   ::grpc::ServerUnaryReactor* Hold(::grpc::CallbackServerContext* ctx,
                                    const flywheel::rpctest::EchoRequest* req,
                                    flywheel::rpctest::EchoReply* reply) override {
-    return Offload(ctx, executor_, reply,
-                   [this, ctx, req]() -> absl::StatusOr<flywheel::rpctest::EchoReply> {
-                     if (!gate_.Hold([ctx] { return ctx->IsCancelled(); })) {
-                       return absl::CancelledError("cancelled");
-                     }
-                     flywheel::rpctest::EchoReply out;
-                     out.set_text(req->text());
-                     return out;
-                   });
+    return calls_.Run(ctx, reply, Held(ctx, req));
   }
 
  private:
-  Executor executor_;
+  static asio::awaitable<absl::StatusOr<flywheel::rpctest::EchoReply>> Rejected() {
+    co_return TwoFieldErrors();
+  }
+
+  // Waits for the gate without holding a thread: looks every 10 ms.
+  asio::awaitable<absl::StatusOr<flywheel::rpctest::EchoReply>> Held(
+      ::grpc::CallbackServerContext* ctx, const flywheel::rpctest::EchoRequest* req) {
+    gate_.Enter();
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    while (!gate_.released()) {
+      if (ctx->IsCancelled()) co_return absl::CancelledError("cancelled");
+      tick.expires_after(std::chrono::milliseconds(10));
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    flywheel::rpctest::EchoReply out;
+    out.set_text(req->text());
+    co_return out;
+  }
+
+  async::IoThreads io_{2};
+  CoroutineCalls calls_;
 };
 
 enum class Api { kSync, kCallback };
@@ -537,11 +557,11 @@ TEST(ServerStartTest, UnparsableAddressIsUnavailable) {
   EXPECT_EQ(Server::Start(options, {}, metrics).status().code(), absl::StatusCode::kUnavailable);
 }
 
-// A callback service whose executor has one thread and room for one more
-// task: a held call, a queued one, and then a refusal.
-TEST(CallbackServerTest, FullExecutorAnswersUnavailableAndEchoStillAnswers) {
+// A callback service taking two calls at once: two held calls, then a
+// refusal.
+TEST(CallbackServerTest, CallsBeyondTheLimitAreUnavailableAndEchoStillAnswers) {
   metrics::Metrics metrics;
-  CallbackBackend backend({.threads = 1, .queue_limit = 1});
+  CallbackBackend backend({.max_in_flight = 2});
   auto started = Server::Start(TestOptions(), {backend.service()}, metrics);
   ASSERT_TRUE(started.ok()) << started.status();
   std::shared_ptr<::grpc::Channel> channel = ::grpc::CreateChannel(
@@ -556,14 +576,12 @@ TEST(CallbackServerTest, FullExecutorAnswersUnavailableAndEchoStillAnswers) {
     return (hold ? stub->Hold(&ctx, req, &reply) : stub->Reject(&ctx, req, &reply)).error_code();
   };
 
-  auto held = std::async(std::launch::async, call, true);
-  backend.gate().AwaitEntered();
-  auto queued = std::async(std::launch::async, call, false);
-  ASSERT_TRUE(WaitFor([&] { return (*started)->in_flight() == 2; }));
+  auto first = std::async(std::launch::async, call, true);
+  auto second = std::async(std::launch::async, call, true);
+  backend.gate().AwaitEntered(2);
   EXPECT_EQ(call(false), ::grpc::StatusCode::UNAVAILABLE);
 
-  // The only executor thread is held; a handler that answers on the gRPC
-  // thread is not held up by it.
+  // Echo answers on the gRPC thread, not as a coroutine: not held up.
   ::grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   flywheel::rpctest::EchoRequest req;
@@ -573,48 +591,14 @@ TEST(CallbackServerTest, FullExecutorAnswersUnavailableAndEchoStillAnswers) {
   EXPECT_EQ(reply.text(), "free");
 
   backend.gate().Release();
-  EXPECT_EQ(held.get(), ::grpc::StatusCode::OK);
-  EXPECT_EQ(queued.get(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(first.get(), ::grpc::StatusCode::OK);
+  EXPECT_EQ(second.get(), ::grpc::StatusCode::OK);
+  EXPECT_EQ(call(false), ::grpc::StatusCode::INVALID_ARGUMENT) << "room again once they finished";
   ASSERT_TRUE(WaitFor([&] {
     return metrics.Render().find(
                absl::StrCat("flywheel_rpctest_grpc_requests_total{code=\"UNAVAILABLE\",method=\"",
                             kReject, "\"} 1")) != std::string::npos;
   })) << metrics.Render();
-}
-
-TEST(ExecutorTest, StopRunsWhatWasQueuedThenRefuses) {
-  Executor executor({.threads = 1, .queue_limit = 8});
-  absl::Notification entered, release;
-  std::atomic<int> ran = 0;
-  ASSERT_TRUE(executor.TrySchedule([&] {
-    entered.Notify();
-    release.WaitForNotification();
-    ++ran;
-  }));
-  entered.WaitForNotification();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(executor.TrySchedule([&] { ++ran; }));
-  EXPECT_EQ(executor.queued(), 3u);
-  auto stopped = std::async(std::launch::async, [&] { executor.Stop(); });
-  ASSERT_TRUE(WaitFor([&] { return !executor.TrySchedule([] {}); }));
-  release.Notify();
-  stopped.get();
-  EXPECT_EQ(ran.load(), 4);
-  EXPECT_FALSE(executor.TrySchedule([] {}));
-  executor.Stop();  // A second call returns at once.
-}
-
-TEST(ExecutorTest, RefusesBeyondTheQueueLimit) {
-  Executor executor({.threads = 1, .queue_limit = 2});
-  absl::Notification entered, release;
-  ASSERT_TRUE(executor.TrySchedule([&] {
-    entered.Notify();
-    release.WaitForNotification();
-  }));
-  entered.WaitForNotification();
-  EXPECT_TRUE(executor.TrySchedule([] {}));
-  EXPECT_TRUE(executor.TrySchedule([] {}));
-  EXPECT_FALSE(executor.TrySchedule([] {}));
-  release.Notify();
 }
 
 }  // namespace
