@@ -7,17 +7,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "flywheel/core/deleter.h"
 #include "flywheel/kafka/record.h"
 
 namespace flywheel::kafka {
-
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
 
 using KafkaHandle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_destroy>>;
 using ConfHandle = std::unique_ptr<rd_kafka_conf_t, Deleter<rd_kafka_conf_destroy>>;
