@@ -6,6 +6,8 @@
 #include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/impl/server_initializer.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
@@ -64,7 +66,39 @@ absl::Status CheckOptions(const ServerOptions& options) {
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max_message_bytes must be positive");
   }
-  return absl::OkStatus();
+  return CheckTlsOptions(options.tls);
+}
+
+// gRPC's own watcher reads the files once now and then every
+// `refresh_interval` on a thread of its own; a change is used from the next
+// handshake on. A file that cannot be read at a refresh withdraws the
+// credential until a later refresh reads it again, so replace files by
+// renaming, never by deleting and rewriting.
+std::shared_ptr<::grpc::experimental::CertificateProviderInterface> WatchCertificates(
+    const TlsOptions& tls) {
+  const auto seconds = static_cast<unsigned int>(absl::ToInt64Seconds(tls.refresh_interval));
+  return std::make_shared<::grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file, tls.cert_file, tls.client_ca_file, seconds);
+}
+
+std::shared_ptr<::grpc::ServerCredentials> Credentials(
+    const TlsOptions& tls,
+    const std::shared_ptr<::grpc::experimental::CertificateProviderInterface>& certificates) {
+  if (!tls.enabled()) return ::grpc::InsecureServerCredentials();
+  ::grpc::experimental::TlsServerCredentialsOptions options(certificates);
+  options.watch_identity_key_cert_pairs();
+  if (tls.mutual()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return ::grpc::experimental::TlsServerCredentials(options);
+}
+
+const char* TransportName(const TlsOptions& tls) {
+  if (tls.mutual()) return "mutual tls";
+  return tls.enabled() ? "tls" : "plaintext";
 }
 
 }  // namespace
@@ -106,8 +140,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   std::unique_ptr<Server> server(new Server(std::move(options), tracker));
   const ServerOptions& opts = server->options_;
 
+  if (opts.tls.enabled()) server->certificates_ = WatchCertificates(opts.tls);
   ::grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts.address, ::grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(opts.address, Credentials(opts.tls, server->certificates_),
+                           &server->port_);
   // Without this a second process could bind the same port and split traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Room for a bearer token up to auth.max_token_bytes' upper bound, so an
@@ -134,9 +170,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   health->SetServingStatus("", true);
   for (const std::string& name : server->service_names_) health->SetServingStatus(name, true);
 
-  log::Info(
-      "grpc server started",
-      {{"address", opts.address}, {"port", server->port_}, {"services", server->service_names_}});
+  log::Info("grpc server started", {{"address", opts.address},
+                                    {"port", server->port_},
+                                    {"transport", TransportName(opts.tls)},
+                                    {"services", server->service_names_}});
   return server;
 }
 

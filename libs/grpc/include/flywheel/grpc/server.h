@@ -8,10 +8,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "flywheel/grpc/tls.h"
 
 namespace grpc {
 class Server;
 class Service;
+namespace experimental {
+class CertificateProviderInterface;
+}
 }  // namespace grpc
 
 namespace flywheel::metrics {
@@ -33,6 +37,10 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(20);
   /// Largest message accepted or sent, in bytes.
   int max_message_bytes = 4 * 1024 * 1024;
+  /// Plaintext unless a certificate is named; then TLS only, and mutual TLS
+  /// with a client CA. The files are checked at `Start` and reread every
+  /// `tls.refresh_interval` while the server runs.
+  TlsOptions tls;
 };
 
 class CallTracker;  // Internal: the RED interceptor's shared state.
@@ -55,8 +63,9 @@ class CallTracker;  // Internal: the RED interceptor's shared state.
 class Server {
  public:
   /// Binds, registers `services` and starts serving. Fails with
-  /// INVALID_ARGUMENT for bad options and UNAVAILABLE when the address
-  /// cannot be bound.
+  /// INVALID_ARGUMENT for bad options (a TLS file that cannot be read, does
+  /// not parse or does not match, named with its field) and UNAVAILABLE
+  /// when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       ServerOptions options, const std::vector<::grpc::Service*>& services,
       metrics::Metrics& metrics);
@@ -90,6 +99,8 @@ class Server {
 
   const ServerOptions options_;
   std::shared_ptr<CallTracker> tracker_;
+  // Kept for the server's life: it rereads the TLS files on its own thread.
+  std::shared_ptr<::grpc::experimental::CertificateProviderInterface> certificates_;
   std::unique_ptr<::grpc::Server> server_;
   std::vector<std::string> service_names_;
   int port_ = 0;
