@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "flywheel/config/policy_reader.h"
 
 namespace flywheel::auth {
@@ -23,7 +24,7 @@ std::optional<BucketLimit> ReadLimit(const PolicyNode& node) {
 
 AuthPolicy ReadDocument(const PolicyNode& root) {
   AuthPolicy p;
-  root.Keys({"tenants", "rate_limits", "event_producers"});
+  root.Keys({"tenants", "rate_limits", "event_producers", "service_certificates"});
   for (const std::string& t : root.Required("tenants").Strings()) {
     if (!p.tenants.insert(t).second) root["tenants"].Problem("duplicate tenant \"" + t + "\"");
   }
@@ -50,6 +51,9 @@ AuthPolicy ReadDocument(const PolicyNode& root) {
     }
     p.event_producers[*source] = std::move(tenants);
   }
+  for (const std::string& name : root["service_certificates"].Strings()) {
+    p.service_certificates.insert(name);
+  }
   return p;
 }
 
@@ -70,6 +74,21 @@ absl::Status AuthPolicy::CheckProducer(std::string_view source, std::string_view
   return absl::PermissionDeniedError(
       absl::StrCat("producer '", std::string(source), "' may not publish events for tenant '",
                    std::string(tenant), "' (auth policy event_producers)"));
+}
+
+absl::Status AuthPolicy::CheckServiceCertificate(const Principal& principal) const {
+  if (principal.dev || !principal.client_certificate || !principal.Has(Role::kService)) {
+    return absl::OkStatus();
+  }
+  const std::vector<std::string>& names = principal.client_certificate->names;
+  if (std::any_of(names.begin(), names.end(),
+                  [&](const std::string& n) { return service_certificates.contains(n); })) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "a token with the service role must come with a client certificate of a service (auth "
+      "policy service_certificates); this one names ",
+      names.empty() ? "nothing" : absl::StrCat("'", absl::StrJoin(names, "', '"), "'")));
 }
 
 absl::StatusOr<AuthPolicy> ParseAuthPolicy(std::string_view yaml, std::string_view file) {

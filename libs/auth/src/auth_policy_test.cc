@@ -59,6 +59,30 @@ limits: {}
   EXPECT_THAT(p.status().message(), HasSubstr("auth.yaml:8: limits: unknown key"));
 }
 
+TEST(AuthPolicyTest, UnderMutualTlsAServiceTokenNeedsAServiceCertificate) {
+  auto p = ParseAuthPolicy(R"(
+tenants: [acme]
+service_certificates: [spiffe://flywheel.test/routing, routing.flywheel.test]
+)",
+                           "auth.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  Principal service{.tenant = "acme", .user_id = "routing", .roles = {Role::kService}};
+  // Plaintext or server-only TLS: there is no certificate to hold it to.
+  EXPECT_TRUE(p->CheckServiceCertificate(service).ok());
+  service.client_certificate = ClientCertificate{{"spiffe://flywheel.test/routing"}};
+  EXPECT_TRUE(p->CheckServiceCertificate(service).ok());
+  service.client_certificate = ClientCertificate{{"spiffe://x/laptop", "laptop.example.com"}};
+  absl::Status st = p->CheckServiceCertificate(service);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(st.message(), HasSubstr("names 'spiffe://x/laptop', 'laptop.example.com'"));
+  service.client_certificate = ClientCertificate{};
+  EXPECT_THAT(p->CheckServiceCertificate(service).message(), HasSubstr("names nothing"));
+  // Anyone else may call from any certificate the CA signed.
+  Principal person{.tenant = "acme", .user_id = "maria", .roles = {Role::kRequester}};
+  person.client_certificate = ClientCertificate{{"laptop.example.com"}};
+  EXPECT_TRUE(p->CheckServiceCertificate(person).ok());
+}
+
 TEST(AuthPolicyTest, TenantsAreRequired) { EXPECT_FALSE(ParseAuthPolicy("{}", "auth.yaml").ok()); }
 
 }  // namespace

@@ -93,6 +93,11 @@ absl::Status Authenticator::CheckEventProducer(std::string_view source,
   return policy()->CheckProducer(source, tenant);
 }
 
+absl::Status Authenticator::CheckServiceCertificate(const Principal& principal) const {
+  if (settings_.dev_mode) return absl::OkStatus();
+  return policy()->CheckServiceCertificate(principal);
+}
+
 absl::Status Authenticator::ReloadKeys(const std::string& path) {
   FLYWHEEL_ASSIGN_OR_RETURN(KeySet keys, LoadKeyFile(path));
   verifier_.SetKeys(std::move(keys));

@@ -1,6 +1,8 @@
 #include "flywheel/grpc/guard.h"
 
 #include <google/protobuf/descriptor.h>
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/auth_context.h>
 #include <grpcpp/server_context.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -13,6 +15,32 @@
 #include "flywheel/metrics/metrics.h"
 
 namespace flywheel::rpc {
+namespace {
+
+// The client certificate the call's connection verified, when the server
+// runs mutual TLS (a peer certificate is only there when one was asked for
+// and verified).
+std::optional<auth::ClientCertificate> ClientCertificateOf(
+    const ::grpc::ServerContextBase& context) {
+  const std::shared_ptr<const ::grpc::AuthContext> peer = context.auth_context();
+  if (peer == nullptr || peer->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
+    return std::nullopt;
+  }
+  auth::ClientCertificate certificate;
+  for (const char* property : {GRPC_PEER_URI_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME}) {
+    for (const ::grpc::string_ref& name : peer->FindPropertyValues(property)) {
+      certificate.names.emplace_back(name.data(), name.size());
+    }
+  }
+  if (certificate.names.empty()) {
+    for (const ::grpc::string_ref& name : peer->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
+      certificate.names.emplace_back(name.data(), name.size());
+    }
+  }
+  return certificate;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Guard>> Guard::Create(auth::Authenticator& authenticator,
                                                      const auth::RoleTable& table,
@@ -68,6 +96,10 @@ absl::StatusOr<auth::Principal> Guard::Admit(const ::grpc::ServerContextBase& co
   }
   absl::StatusOr<auth::Principal> principal = authenticator_.Authenticate(header);
   if (!principal.ok()) return Refuse(method, principal.status());
+  principal->client_certificate = ClientCertificateOf(context);
+  if (absl::Status st = authenticator_.CheckServiceCertificate(*principal); !st.ok()) {
+    return Refuse(method, st);
+  }
   if (absl::Status allowed = table_.Allow(*principal, method); !allowed.ok()) {
     return Refuse(method, allowed);
   }

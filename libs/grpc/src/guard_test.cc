@@ -9,10 +9,13 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_join.h"
 #include "flywheel/auth/testing/test_issuer.h"
 #include "flywheel/core/id.h"
 #include "flywheel/grpc/server.h"
 #include "flywheel/grpc/status.h"
+#include "flywheel/grpc/testing/test_ca.h"
+#include "flywheel/grpc/testing/tls_channel.h"
 #include "flywheel/metrics/metrics.h"
 #include "grpc_test_service.grpc.pb.h"
 
@@ -35,8 +38,17 @@ const auth::RoleTable& Table() {
   return table;
 }
 
-// Echo answers with the caller's tenant and user id: the principal reaches
-// the handler as a value.
+// Echo answers with the caller's tenant and user id, and the names of its
+// client certificate under mutual TLS: the principal reaches the handler as
+// a value.
+std::string Who(const auth::Principal& principal) {
+  std::string who = principal.tenant + "/" + principal.user_id;
+  if (principal.client_certificate) {
+    who += " " + absl::StrJoin(principal.client_certificate->names, ",");
+  }
+  return who;
+}
+
 class SyncService : public rpctest::TestService::Service {
  public:
   explicit SyncService(Guard& guard) : guard_(guard) {}
@@ -44,7 +56,7 @@ class SyncService : public rpctest::TestService::Service {
                       rpctest::EchoReply* reply) override {
     auto principal = guard_.Admit(*context, "Echo");
     if (!principal.ok()) return ToGrpcStatus(principal.status());
-    reply->set_text(principal->tenant + "/" + principal->user_id);
+    reply->set_text(Who(*principal));
     return ::grpc::Status::OK;
   }
   ::grpc::Status Reject(::grpc::ServerContext* context, const rpctest::EchoRequest*,
@@ -68,7 +80,7 @@ class CallbackService : public rpctest::TestService::CallbackService {
     if (!principal.ok()) {
       reactor->Finish(ToGrpcStatus(principal.status()));
     } else {
-      reply->set_text(principal->tenant + "/" + principal->user_id);
+      reply->set_text(Who(*principal));
       reactor->Finish(::grpc::Status::OK);
     }
     return reactor;
@@ -90,7 +102,8 @@ class GuardTest : public ::testing::TestWithParam<bool> {
     std::filesystem::remove_all(dir_);
   }
 
-  void Start(const std::string& yaml, const std::string& listen = "127.0.0.1:0") {
+  void Start(const std::string& yaml, const std::string& listen = "127.0.0.1:0",
+             TlsOptions tls = {}) {
     auto config = config::Config::FromString(yaml, "test.yaml", {});
     ASSERT_TRUE(config.ok()) << config.status();
     auth::AuthSettings settings = auth::ReadAuthSettings(*config, listen);
@@ -106,12 +119,40 @@ class GuardTest : public ::testing::TestWithParam<bool> {
     } else {
       service_ = std::make_unique<SyncService>(*guard_);
     }
-    auto server = Server::Start({.address = "127.0.0.1:0", .service_name = "guardtest"},
-                                {service_.get()}, metrics_);
+    auto server = Server::Start(
+        {.address = "127.0.0.1:0", .service_name = "guardtest", .tls = std::move(tls)},
+        {service_.get()}, metrics_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = rpctest::TestService::NewStub(::grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials()));
+  }
+
+  // Restarts the server with mutual TLS and an auth policy naming the
+  // routing service's certificates; connect with `ConnectWith`.
+  void RestartWithMutualTls() {
+    server_->Shutdown(absl::Now());
+    server_.reset();
+    const testing::IssuedCertificate server = ca_.IssueServer();
+    testing::ReplaceFile((dir_ / "server.pem").string(), server.cert_pem);
+    testing::ReplaceFile((dir_ / "server.key").string(), server.key_pem);
+    testing::ReplaceFile((dir_ / "ca.pem").string(), ca_.cert_pem());
+    Start(issuer_.WriteConfig(dir_, {"acme", "demo"}, "", /*pem=*/false,
+                              "service_certificates: [spiffe://flywheel.test/routing, routing]\n"),
+          "127.0.0.1:0",
+          {.cert_file = (dir_ / "server.pem").string(),
+           .key_file = (dir_ / "server.key").string(),
+           .client_ca_file = (dir_ / "ca.pem").string()});
+  }
+  void ConnectWith(const testing::IssuedCertificate& client) {
+    stub_ = rpctest::TestService::NewStub(
+        testing::TlsChannel(server_->port(), ca_.cert_pem(), &client));
+  }
+  static std::string ServiceToken(const auth::testing::TestIssuer& issuer) {
+    Claims claims;
+    claims.subject = "routing";
+    claims.roles = {"service"};
+    return Bearer(issuer.Mint(claims));
   }
 
   ::grpc::Status Echo(const std::optional<std::string>& authorization,
@@ -125,6 +166,7 @@ class GuardTest : public ::testing::TestWithParam<bool> {
 
   std::filesystem::path dir_;
   auth::testing::TestIssuer issuer_;
+  testing::TestCa ca_;
   metrics::Metrics metrics_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<Guard> guard_;
@@ -237,6 +279,48 @@ TEST_P(GuardTest, DevModeTakesCallsWithoutATokenAndSaysSo) {
   ASSERT_TRUE(Echo(std::nullopt, &reply).ok());
   EXPECT_EQ(reply.text(), "/dev");
   EXPECT_THAT(metrics_.Render(), HasSubstr("flywheel_guardtest_auth_dev_mode 1"));
+}
+
+TEST_P(GuardTest, InPlaintextAServiceTokenComesWithoutACertificate) {
+  rpctest::EchoReply reply;
+  ASSERT_TRUE(Echo(ServiceToken(issuer_), &reply).ok());
+  EXPECT_EQ(reply.text(), "acme/routing");
+}
+
+// The names are the certificate's subject alternative names, or its common
+// name when it has none.
+TEST_P(GuardTest, UnderMutualTlsTheClientCertificatesNamesReachThePrincipal) {
+  RestartWithMutualTls();
+  for (const auto& [alt_names, expected] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"URI:spiffe://flywheel.test/routing", "DNS:routing.flywheel.test"},
+            "acme/routing spiffe://flywheel.test/routing,routing.flywheel.test"},
+           {{}, "acme/routing routing"}}) {
+    ConnectWith(ca_.Issue("routing", alt_names));
+    rpctest::EchoReply reply;
+    ::grpc::Status st = Echo(ServiceToken(issuer_), &reply);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(reply.text(), expected);
+  }
+}
+
+TEST_P(GuardTest, UnderMutualTlsAServiceTokenNeedsTheCertificateOfAService) {
+  RestartWithMutualTls();
+  ConnectWith(ca_.Issue("laptop", {"DNS:laptop.flywheel.test"}));
+  ::grpc::Status st = Echo(ServiceToken(issuer_));
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("a token with the service role must come with a client certificate of a "
+                        "service (auth policy service_certificates); this one names "
+                        "'laptop.flywheel.test'"));
+  // The same connection with a person's token is served.
+  rpctest::EchoReply reply;
+  st = Echo(Bearer(issuer_.Mint()), &reply);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(reply.text(), "acme/maria laptop.flywheel.test");
+  EXPECT_THAT(metrics_.Render(),
+              HasSubstr("flywheel_guardtest_auth_refusals_total{code=\"PERMISSION_"
+                        "DENIED\",method=\"Echo\"} 1"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Api, GuardTest, ::testing::Bool(),

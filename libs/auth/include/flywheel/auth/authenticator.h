@@ -71,6 +71,10 @@ class Authenticator {
   /// CheckProducer`); always in dev mode.
   absl::Status CheckEventProducer(std::string_view source, std::string_view tenant) const;
 
+  /// `AuthPolicy::CheckServiceCertificate` with the running policy; always
+  /// OK in dev mode.
+  absl::Status CheckServiceCertificate(const Principal& principal) const;
+
   /// Reload the key file / policy file; on error the running one stays.
   absl::Status ReloadKeys(const std::string& path);
   absl::Status ReloadPolicy(const std::string& path);

@@ -25,6 +25,14 @@ std::string_view RoleName(Role role);
 /// The role named `name` (as `RoleName` spells it), if any.
 std::optional<Role> ParseRole(std::string_view name);
 
+/// The client certificate a call's connection presented and the server
+/// verified (mutual TLS), as names.
+struct ClientCertificate {
+  /// Its subject alternative names, URIs first, then DNS names; its common
+  /// name when it has neither.
+  std::vector<std::string> names;
+};
+
 /// The verified caller of one call, handed to service logic as a plain value.
 /// It names exactly one tenant: a token is issued for one tenant, and a
 /// caller serving several holds one token per tenant.
@@ -39,6 +47,9 @@ struct Principal {
   std::vector<Role> roles;
   /// Made up by dev mode, not verified: acts for any tenant with every role.
   bool dev = false;
+  /// Set when the call came over mutual TLS; unset in plaintext or with
+  /// server-only TLS.
+  std::optional<ClientCertificate> client_certificate;
 
   bool Has(Role role) const;
   /// Whether the caller may act on `tenant`'s data.

@@ -34,7 +34,10 @@ namespace flywheel::rpc {
 ///   }
 ///
 /// `Admit` reads the `authorization` metadata (exactly one `Bearer <JWT>`),
-/// verifies it (`auth::Authenticator`), checks the tenant is served, that
+/// verifies it (`auth::Authenticator`), checks the tenant is served; under
+/// mutual TLS it puts the verified client certificate's names in the
+/// principal and refuses a token with the `service` role whose certificate
+/// is not one of the auth policy's `service_certificates`; then it checks
 /// the principal holds a role the service's `RoleTable` allows for the
 /// method, and takes a token from its tenant's and its own rate-limit
 /// buckets. Refusals, in that order: UNAUTHENTICATED, PERMISSION_DENIED,
