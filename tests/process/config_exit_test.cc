@@ -102,6 +102,20 @@ TEST_P(ConfigExitTest, DevModeIsRefusedOffLoopback) {
                                          "grpc.listen is a loopback address"));
 }
 
+TEST_P(ConfigExitTest, AMissingCertificateFileIsNamedWithItsKey) {
+  Outcome out = RunService(
+      "FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=k:9092 FLYWHEEL_REDIS_ENDPOINT=r:6379 "
+      "FLYWHEEL_AUTH_DEV_MODE=true FLYWHEEL_GRPC_LISTEN=127.0.0.1:0 "
+      "FLYWHEEL_GRPC_TLS_CERT_FILE=/nonexistent/tls/server.pem "
+      "FLYWHEEL_GRPC_TLS_KEY_FILE=/nonexistent/tls/server.key",
+      GetParam());
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stderr_text, HasSubstr("grpc.tls.cert_file: cannot be read: No such file or "
+                                         "directory, got \"/nonexistent/tls/server.pem\""));
+  EXPECT_THAT(out.stderr_text, HasSubstr("FLYWHEEL_GRPC_TLS_CERT_FILE"));
+  EXPECT_EQ(std::count(out.stderr_text.begin(), out.stderr_text.end(), '\n'), 1) << out.stderr_text;
+}
+
 INSTANTIATE_TEST_SUITE_P(Services, ConfigExitTest,
                          ::testing::Values(FLYWHEEL_INTAKE_BIN, FLYWHEEL_ROUTING_BIN),
                          [](const auto& info) {

@@ -21,6 +21,7 @@
 #include "flywheel/redis/endpoint.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/runtime/periodic.h"
+#include "tls_settings.h"
 
 namespace flywheel::runtime {
 namespace {
@@ -71,6 +72,7 @@ struct ServiceKit::Parts {
   absl::Duration relay_interval;
   std::map<std::string, std::map<std::string, std::string>> consumer_properties;
 
+  rpc::TlsOptions tls;
   auth::AuthSettings auth_settings;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<Reloader> auth_keys_reloader;
@@ -154,6 +156,7 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   parts->io_threads = static_cast<int>(
       config.Get<int64_t>("io.threads", 2, config::InRange(int64_t{1}, int64_t{64})));
   parts->auth_settings = auth::ReadAuthSettings(config, settings.grpc_listen);
+  parts->tls = ReadTlsSettings(config);
   if (read_own) FLYWHEEL_RETURN_IF_ERROR(read_own(config));
   FLYWHEEL_RETURN_IF_ERROR(config.Check());
 
@@ -294,7 +297,8 @@ absl::Status ServiceKit::Serve(const std::vector<::grpc::Service*>& services) {
       rpc::Server::Start({.address = parts_->settings.grpc_listen,
                           .service_name = parts_->declaration.name,
                           .drain_timeout = parts_->settings.drain_timeout,
-                          .max_message_bytes = parts_->declaration.max_grpc_message_bytes},
+                          .max_message_bytes = parts_->declaration.max_grpc_message_bytes,
+                          .tls = parts_->tls},
                          services, *parts_->metrics));
   parts_->stops.push_back([p = parts_.get()] { p->server->Shutdown(); });
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "absl/strings/str_join.h"
 #include "flywheel/core/id.h"
 
 namespace flywheel::runtime::testing {
@@ -22,8 +23,22 @@ TestAuth::TestAuth(const std::string& rate_limits_yaml)
 }
 
 void TestAuth::SetRateLimits(const std::string& rate_limits_yaml) {
-  auth_yaml_ = issuer_.WriteConfig(dir_, {"acme", "demo", "initech"}, rate_limits_yaml,
-                                   /*pem=*/false, kEventProducers);
+  rate_limits_yaml_ = rate_limits_yaml;
+  WritePolicy();
+}
+
+void TestAuth::SetServiceCertificates(const std::vector<std::string>& names) {
+  service_certificates_ = names;
+  WritePolicy();
+}
+
+void TestAuth::WritePolicy() {
+  std::string extra = kEventProducers;
+  if (!service_certificates_.empty()) {
+    extra += "service_certificates: [\"" + absl::StrJoin(service_certificates_, "\", \"") + "\"]\n";
+  }
+  auth_yaml_ = issuer_.WriteConfig(dir_, {"acme", "demo", "initech"}, rate_limits_yaml_,
+                                   /*pem=*/false, extra);
 }
 
 TestAuth::~TestAuth() {

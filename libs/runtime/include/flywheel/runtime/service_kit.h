@@ -85,10 +85,11 @@ struct ServiceDeclaration {
 ///
 /// Two phases:
 /// 1. `Connect` reads every config key the kit owns (`kafka.producer.*`,
-///    `kafka.consumer.<name>.*`, `outbox.relay_interval`, `io.threads`, the policy file
-///    key, `auth.*`), lets the service read its own through `read_own`, and
-///    checks the config before it touches anything (so a bad key, or no
-///    auth configured, is always exit 2); then it loads the auth keys and
+///    `kafka.consumer.<name>.*`, `outbox.relay_interval`, `io.threads`, the
+///    policy file key, `auth.*`, `grpc.tls.*`), lets the service read its own
+///    through `read_own`, and checks the config before it touches anything
+///    (so a bad key, no auth configured, or a TLS file that cannot be read or
+///    does not match, is always exit 2); then it loads the auth keys and
 ///    policy (kept live like a policy file), connects Redis, creates the
 ///    owned topics, starts the producer, the publisher and the outbox with
 ///    its relay.
@@ -153,7 +154,8 @@ class ServiceKit {
   absl::Status Consume(const std::string& name, kafka::BatchHandler handler);
 
   /// Serves `services` on `grpc.listen` with health, reflection, RED
-  /// metrics and the graceful drain.
+  /// metrics and the graceful drain; in plaintext, or with TLS or mutual
+  /// TLS as `grpc.tls.*` say.
   absl::Status Serve(const std::vector<::grpc::Service*>& services);
   int grpc_port() const;
 

@@ -29,6 +29,10 @@ class TestAuth {
   /// Rewrites the auth policy with `rate_limits_yaml` as its `rate_limits:`
   /// body (before the service starts, or to see it reload).
   void SetRateLimits(const std::string& rate_limits_yaml);
+  /// Rewrites the auth policy with `names` as its `service_certificates`:
+  /// under mutual TLS, the client certificates a token with the service
+  /// role may come with.
+  void SetServiceCertificates(const std::vector<std::string>& names);
 
   /// `yaml` (a service's config text) with the `auth:` section added.
   std::string WithAuth(const std::string& yaml) const;
@@ -51,7 +55,11 @@ class TestAuth {
 
  private:
   auth::testing::TestIssuer issuer_;
+  void WritePolicy();
+
   std::string dir_;
+  std::string rate_limits_yaml_;
+  std::vector<std::string> service_certificates_;
   std::string auth_yaml_;
 };
 
