@@ -15,8 +15,8 @@ std::shared_ptr<::grpc::Channel> TlsChannel(int port, const std::string& ca_pem,
     options.pem_cert_chain = client->cert_pem;
   }
   ::grpc::ChannelArguments args;
-  // Otherwise gRPC reuses a connection another channel opened to the same
-  // address, with the other channel's certificate.
+  // Connections of its own, never from gRPC's process-wide pool, so a test
+  // that needs a new handshake (a rotated certificate) is sure to get one.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return ::grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
                                      ::grpc::SslCredentials(options), args);
