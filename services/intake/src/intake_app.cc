@@ -2,6 +2,7 @@
 
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/kafka/awaited_handlers.h"
 #include "flywheel/runtime/service_kit.h"
 #include "intake.h"
 #include "intake_grpc.h"
@@ -50,12 +51,11 @@ class App final : public runtime::App {
         intake_({.requests_topic = kit_->Topic(events::kRequestsTopic)}, policy_, store_,
                 kit_->outbox(), intake_metrics_, SystemClock::Instance()),
         submissions_(
-            intake_, kit_->io(), kit_->publisher(), kit_->Topic(events::kRequestsTopic),
-            intake_metrics_,
+            intake_, kit_->publisher(), kit_->Topic(events::kRequestsTopic), intake_metrics_,
             [auth = &kit_->authenticator()](std::string_view source, std::string_view tenant) {
               return auth->CheckEventProducer(source, tenant);
             }),
-        lifecycle_(store_, kit_->io(), intake_metrics_, SystemClock::Instance()) {}
+        lifecycle_(store_, intake_metrics_, SystemClock::Instance()) {}
 
   ~App() override { Stop(); }
 
@@ -66,9 +66,13 @@ class App final : public runtime::App {
       return absl::OkStatus();
     }));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
-        "submissions", [this](const kafka::ConsumedEvent& c) { return submissions_.Handle(c); }));
+        "submissions", kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) {
+          return submissions_.Handle(c);
+        })));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
-        "lifecycle", [this](const kafka::ConsumedEvent& c) { return lifecycle_.Handle(c); }));
+        "lifecycle", kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) {
+          return lifecycle_.Handle(c);
+        })));
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(IntakeRoles()));
     grpc_ = std::make_unique<IntakeGrpc>(intake_, *guard_, kit_->io());
     return kit_->Serve({grpc_.get()});

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <asio/io_context.hpp>
+#include <asio/awaitable.hpp>
 
 #include "absl/status/status.h"
 #include "flywheel/core/clock.h"
@@ -22,26 +22,24 @@ namespace flywheel::intake {
 /// reopened. Every change bumps the request's revision (so an Update racing
 /// with it is told to re-read) and announces nothing: the fact is routing's.
 /// Idempotent: a redelivered event finds the request already changed.
-/// Other event types on the topic are skipped. Thread-safe; each call waits
-/// on its consumer's thread for the store's coroutines, run on `io`.
+/// Other event types on the topic are skipped. Thread-safe; a coroutine
+/// (`kafka::AwaitEach`).
 class LifecycleHandler {
  public:
-  LifecycleHandler(RequestStore& store, asio::io_context& io, IntakeMetrics& metrics,
-                   const Clock& clock);
+  LifecycleHandler(RequestStore& store, IntakeMetrics& metrics, const Clock& clock);
 
   /// OK when applied or nothing needed changing; INVALID_ARGUMENT (to the
   /// dead-letter topic) for an undecodable payload or a request intake does
   /// not have; UNAVAILABLE while the store is down.
-  absl::Status Handle(const kafka::ConsumedEvent& consumed);
+  asio::awaitable<absl::Status> Handle(const kafka::ConsumedEvent& consumed);
 
  private:
   // The change an event asks of a request; false when it asks none.
   using Change = std::function<bool(v1::Request&)>;
-  absl::Status Apply(const std::string& type, const std::string& tenant_id,
-                     const std::string& request_id, const Change& change);
+  asio::awaitable<absl::Status> Apply(const std::string& type, const std::string& tenant_id,
+                                      const std::string& request_id, const Change& change);
 
   RequestStore& store_;
-  asio::io_context& io_;
   IntakeMetrics& metrics_;
   const Clock& clock_;
 };

@@ -70,11 +70,11 @@ class LifecycleHandlerTest : public ::testing::Test {
   kafka::testing::RecordingPublisher publisher_;
   outbox::testing::InMemoryOutbox outbox_{publisher_};
   InMemoryRequestStore store_{outbox_};
-  LifecycleHandler handler_{store_, async::testing::TestIo(), intake_metrics_, clock_};
+  LifecycleHandler handler_{store_, intake_metrics_, clock_};
 };
 
 TEST_F(LifecycleHandlerTest, RoutedRequestBecomesActiveWithTeamOwnerAndTier) {
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
   const v1::Request request = Stored();
   EXPECT_EQ(request.status(), v1::REQUEST_STATUS_ACTIVE);
   EXPECT_EQ(request.team_id(), "content");
@@ -85,8 +85,8 @@ TEST_F(LifecycleHandlerTest, RoutedRequestBecomesActiveWithTeamOwnerAndTier) {
 }
 
 TEST_F(LifecycleHandlerTest, RedeliveredEventChangesNothing) {
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
   EXPECT_EQ(Stored().revision(), 2);
   EXPECT_THAT(
       metrics_.Render(),
@@ -94,24 +94,24 @@ TEST_F(LifecycleHandlerTest, RedeliveredEventChangesNothing) {
 }
 
 TEST_F(LifecycleHandlerTest, ReassignmentChangesTheOwner) {
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
   routing::v1::TaskAssigned assigned;
   assigned.set_tenant_id("acme");
   assigned.set_request_id("req_1");
   assigned.mutable_task()->set_assignee_id("ben");
-  ASSERT_TRUE(handler_.Handle(Event(events::kTaskAssigned, assigned)).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Event(events::kTaskAssigned, assigned))).ok());
   EXPECT_EQ(Stored().owner_id(), "ben");
 }
 
 TEST_F(LifecycleHandlerTest, CompletedWorkflowCompletesTheRequest) {
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
   clock_.Advance(absl::Hours(3));
-  ASSERT_TRUE(handler_.Handle(Completed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Completed())).ok());
   const v1::Request request = Stored();
   EXPECT_EQ(request.status(), v1::REQUEST_STATUS_COMPLETED);
   EXPECT_EQ(request.complete_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
   // A late redelivery of the routing does not reopen it.
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
   EXPECT_EQ(Stored().status(), v1::REQUEST_STATUS_COMPLETED);
 }
 
@@ -121,30 +121,31 @@ TEST_F(LifecycleHandlerTest, CancelledRequestStaysCancelled) {
   cancelled.set_revision(2);
   std::vector<kafka::OutgoingEvent> none;
   ASSERT_TRUE(Await(store_.Replace(cancelled, 1, none)).ok());
-  ASSERT_TRUE(handler_.Handle(Routed()).ok());
-  ASSERT_TRUE(handler_.Handle(Completed()).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Routed())).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Completed())).ok());
   EXPECT_EQ(Stored().status(), v1::REQUEST_STATUS_CANCELLED);
 }
 
 TEST_F(LifecycleHandlerTest, UnknownRequestAndBadPayloadGoToTheDeadLetterTopic) {
-  EXPECT_EQ(handler_.Handle(Routed("req_unknown")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(handler_.Handle(Routed("req_unknown"))).code(),
+            absl::StatusCode::kInvalidArgument);
   kafka::ConsumedEvent garbage = Routed();
   garbage.event.data = "\xff\xff not protobuf";
-  absl::Status status = handler_.Handle(garbage);
+  absl::Status status = Await(handler_.Handle(garbage));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("flywheel.routing.v1.RequestRouted"));
 }
 
 TEST_F(LifecycleHandlerTest, StoreOutageIsRetried) {
   store_.fail_with = absl::UnavailableError("redis down");
-  EXPECT_EQ(handler_.Handle(Routed()).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(handler_.Handle(Routed())).code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(LifecycleHandlerTest, OtherEventTypesAreSkipped) {
   routing::v1::StageAdvanced advanced;
   advanced.set_tenant_id("acme");
   advanced.set_request_id("req_1");
-  ASSERT_TRUE(handler_.Handle(Event(events::kStageAdvanced, advanced)).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Event(events::kStageAdvanced, advanced))).ok());
   EXPECT_EQ(Stored().revision(), 1);
 }
 

@@ -180,8 +180,13 @@ asio::awaitable<absl::StatusOr<std::vector<v1::Request>>> RedisRequestStore::Sca
     if (colon == std::string::npos) co_return absl::DataLossError("bad index member " + text);
     keys.push_back(RequestKey(tenant_id, text.substr(colon + 1)));
   }
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply found,
-                               co_await redis_.Eval(scripts_, "intake_read_many", keys, {}));
+  // Named, not built inside the co_await (see submissions_handler.cc).
+  std::string script = "intake_read_many";
+  std::vector<std::string> read_keys = keys;  // `keys` names the replies below
+  std::vector<std::string> no_args;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      redis::Reply found,
+      co_await redis_.Eval(scripts_, std::move(script), std::move(read_keys), std::move(no_args)));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> data, found.AsArray());
   out.reserve(data.size());
   for (size_t i = 0; i < data.size() && i < keys.size(); ++i) {

@@ -1,11 +1,13 @@
 #pragma once
 
-#include <asio/io_context.hpp>
+#include <asio/awaitable.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "intake.h"
@@ -25,8 +27,8 @@ namespace flywheel::intake {
 /// it; then the handler returns INVALID_ARGUMENT with the reason, which
 /// sends the record to the dead-letter topic. Nothing is stored for it.
 /// Store or broker outages are returned as they are (UNAVAILABLE), so the
-/// consumer retries. Called from several consumer lanes at once (each waits
-/// for its submission's coroutine on `io`); keeps no state of its own.
+/// consumer retries. A coroutine (`kafka::AwaitEach`), for many partitions
+/// at once; keeps no state of its own.
 class SubmissionsHandler {
  public:
   /// OK when events from producer `source` may name `tenant`
@@ -37,11 +39,10 @@ class SubmissionsHandler {
   /// `producer_check`, when set, refuses a submission whose CloudEvents
   /// source may not publish for its tenant: rejected like an invalid one,
   /// with the check's PERMISSION_DENIED as the reason.
-  SubmissionsHandler(Intake& intake, asio::io_context& io, kafka::EventPublisher& publisher,
-                     std::string requests_topic, IntakeMetrics& metrics,
-                     ProducerCheck producer_check = nullptr);
+  SubmissionsHandler(Intake& intake, kafka::EventPublisher& publisher, std::string requests_topic,
+                     IntakeMetrics& metrics, ProducerCheck producer_check = nullptr);
 
-  absl::Status Handle(const kafka::ConsumedEvent& consumed);
+  asio::awaitable<absl::Status> Handle(const kafka::ConsumedEvent& consumed);
 
  private:
   struct Rejection {
@@ -50,10 +51,14 @@ class SubmissionsHandler {
     std::string metric_reason;
     absl::Status status;
   };
-  absl::Status Reject(const kafka::ConsumedEvent& consumed, const Rejection& rejection);
+  // Why the event is refused before intake sees it, if it is; decodes
+  // `submission` on the way.
+  std::optional<Rejection> Screen(const kafka::ConsumedEvent& consumed,
+                                  v1::RequestSubmissionReceived& submission) const;
+  // By value: the coroutine keeps it across its wait.
+  asio::awaitable<absl::Status> Reject(const kafka::ConsumedEvent& consumed, Rejection rejection);
 
   Intake& intake_;
-  asio::io_context& io_;
   kafka::EventPublisher& publisher_;
   const std::string requests_topic_;
   IntakeMetrics& metrics_;

@@ -64,17 +64,16 @@ class SubmissionsHandlerTest : public ::testing::Test {
   LivePolicy policy_{std::make_shared<const Policy>(*ParsePolicy(DefaultPolicyYaml()))};
   Intake intake_{
       {.requests_topic = "p.requests"}, policy_, store_, outbox_, intake_metrics_, clock_};
-  SubmissionsHandler handler_{intake_, async::testing::TestIo(), publisher_, "p.requests",
-                              intake_metrics_};
+  SubmissionsHandler handler_{intake_, publisher_, "p.requests", intake_metrics_};
 };
 
 TEST_F(SubmissionsHandlerTest, ValidSubmissionIsAcceptedLikeTheRpc) {
-  ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Event(Valid()))).ok());
   ASSERT_EQ(publisher_.size(), 1u);
   EXPECT_EQ(publisher_.published()[0].type, events::kRequestSubmitted);
   EXPECT_EQ(store_.size(), 1u);
   // Redelivery of the same event: idempotent, nothing new.
-  ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Event(Valid()))).ok());
   EXPECT_EQ(publisher_.size(), 1u);
   EXPECT_EQ(store_.size(), 1u);
 }
@@ -84,7 +83,7 @@ TEST_F(SubmissionsHandlerTest, StructuredJsonSubmissionIsAccepted) {
   consumed.event.data_content_type = "application/json";
   consumed.event.data = R"({"tenantId": "acme", "idempotencyKey": "crm-43",
       "spec": {"requestTypeId": "email", "title": "Hello", "requester": {"userId": "crm"}}})";
-  ASSERT_TRUE(handler_.Handle(consumed).ok());
+  ASSERT_TRUE(Await(handler_.Handle(consumed)).ok());
   EXPECT_EQ(store_.size(), 1u);
 }
 
@@ -92,7 +91,7 @@ TEST_F(SubmissionsHandlerTest, InvalidSubmissionIsRejectedAndDeadLettered) {
   v1::RequestSubmissionReceived s = Valid();
   s.mutable_spec()->clear_title();
   (*s.mutable_spec()->mutable_fields())["page_url"] = "not a url";
-  absl::Status status = handler_.Handle(Event(s));
+  absl::Status status = Await(handler_.Handle(Event(s)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("spec.title: is required"));
 
@@ -114,7 +113,7 @@ TEST_F(SubmissionsHandlerTest, UndefinedEnumValuesAreRejectedNamingTheFields) {
   v1::RequestSubmissionReceived s = Valid();
   s.mutable_spec()->mutable_business_impact()->set_level(static_cast<v1::ImpactLevel>(99));
   s.mutable_spec()->add_channels(static_cast<common::v1::Channel>(42));
-  absl::Status status = handler_.Handle(Event(s));
+  absl::Status status = Await(handler_.Handle(Event(s)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
 
   v1::RequestRejected rejected = OnlyRejection();
@@ -134,7 +133,7 @@ TEST_F(SubmissionsHandlerTest, UndefinedEnumNumberInJsonIsRejected) {
   consumed.event.data = R"({"tenantId": "acme", "idempotencyKey": "crm-44",
       "spec": {"requestTypeId": "email", "title": "Hello", "requester": {"userId": "crm"},
                "businessImpact": {"level": 99}}})";
-  EXPECT_EQ(handler_.Handle(consumed).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(handler_.Handle(consumed)).code(), absl::StatusCode::kInvalidArgument);
   v1::RequestRejected rejected = OnlyRejection();
   ASSERT_EQ(rejected.field_errors_size(), 1);
   EXPECT_EQ(rejected.field_errors(0).field(), "spec.business_impact.level");
@@ -145,7 +144,7 @@ TEST_F(SubmissionsHandlerTest, UndecodablePayloadIsRejectedWithTheRecordKey) {
   kafka::ConsumedEvent consumed = Event(Valid());
   consumed.event.data = "\xff\xff not protobuf";
   consumed.event.extensions["tenant"] = "acme";
-  absl::Status status = handler_.Handle(consumed);
+  absl::Status status = Await(handler_.Handle(consumed));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("not a flywheel.intake.v1.RequestSubmissionReceived"));
   v1::RequestRejected rejected = OnlyRejection();
@@ -157,7 +156,7 @@ TEST_F(SubmissionsHandlerTest, UndecodablePayloadIsRejectedWithTheRecordKey) {
 TEST_F(SubmissionsHandlerTest, WrongTypeIsRejected) {
   kafka::ConsumedEvent consumed = Event(Valid());
   consumed.event.type = events::kRequestSubmitted;
-  EXPECT_EQ(handler_.Handle(consumed).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(handler_.Handle(consumed)).code(), absl::StatusCode::kInvalidArgument);
   OnlyRejection();
   EXPECT_EQ(store_.size(), 0u);
 }
@@ -165,7 +164,7 @@ TEST_F(SubmissionsHandlerTest, WrongTypeIsRejected) {
 TEST_F(SubmissionsHandlerTest, OversizedSubmissionIsRejectedUnread) {
   v1::RequestSubmissionReceived s = Valid();
   s.mutable_spec()->set_description(std::string(kMaxSubmissionBytes, 'x'));
-  absl::Status status = handler_.Handle(Event(s));
+  absl::Status status = Await(handler_.Handle(Event(s)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("the limit is 1048576 (1 MiB)"));
   OnlyRejection();
@@ -173,11 +172,11 @@ TEST_F(SubmissionsHandlerTest, OversizedSubmissionIsRejectedUnread) {
 }
 
 TEST_F(SubmissionsHandlerTest, ReusedKeyWithAnotherSpecIsRejectedNamingTheKey) {
-  ASSERT_TRUE(handler_.Handle(Event(Valid())).ok());
+  ASSERT_TRUE(Await(handler_.Handle(Event(Valid()))).ok());
   publisher_.Clear();
   v1::RequestSubmissionReceived other = Valid();
   other.mutable_spec()->set_title("Another page");
-  EXPECT_EQ(handler_.Handle(Event(other)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(handler_.Handle(Event(other))).code(), absl::StatusCode::kInvalidArgument);
   v1::RequestRejected rejected = OnlyRejection();
   ASSERT_EQ(rejected.field_errors_size(), 1);
   EXPECT_EQ(rejected.field_errors(0).field(), "idempotency_key");
@@ -186,7 +185,7 @@ TEST_F(SubmissionsHandlerTest, ReusedKeyWithAnotherSpecIsRejectedNamingTheKey) {
 
 TEST_F(SubmissionsHandlerTest, OutagesAreRetriedNotDeadLettered) {
   store_.fail_with = absl::UnavailableError("redis down");
-  EXPECT_EQ(handler_.Handle(Event(Valid())).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(handler_.Handle(Event(Valid()))).code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE((publisher_.size() == 0));
 
   store_.fail_with = absl::OkStatus();
@@ -194,7 +193,7 @@ TEST_F(SubmissionsHandlerTest, OutagesAreRetriedNotDeadLettered) {
   v1::RequestSubmissionReceived bad = Valid();
   bad.mutable_spec()->clear_title();
   // The rejection could not be announced: retry rather than dead-letter.
-  EXPECT_EQ(handler_.Handle(Event(bad)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Await(handler_.Handle(Event(bad))).code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
