@@ -1,24 +1,14 @@
 #include "templates.h"
 
-#include <google/protobuf/util/time_util.h>
+#include "flywheel/core/proto_time.h"
 
 namespace flywheel::routing {
 namespace {
 
-using ::google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
-}
-
 void Enter(routing::v1::StageInstance& stage, absl::Time now, absl::Duration sla) {
   stage.set_status(routing::v1::STAGE_STATUS_ACTIVE);
-  *stage.mutable_enter_time() = ToProto(now);
-  if (sla > absl::ZeroDuration()) *stage.mutable_due_time() = ToProto(now + sla);
+  *stage.mutable_enter_time() = ToProtoTime(now);
+  if (sla > absl::ZeroDuration()) *stage.mutable_due_time() = ToProtoTime(now + sla);
 }
 
 }  // namespace
@@ -32,8 +22,8 @@ routing::v1::WorkflowInstance BuildWorkflow(const WorkflowTemplate& tmpl,
   wf.set_template_id(tmpl.id);
   wf.set_status(routing::v1::WORKFLOW_STATUS_ACTIVE);
   wf.set_priority(request.priority());
-  *wf.mutable_create_time() = ToProto(now);
-  *wf.mutable_update_time() = ToProto(now);
+  *wf.mutable_create_time() = ToProtoTime(now);
+  *wf.mutable_update_time() = ToProtoTime(now);
   wf.set_revision(1);
   bool entered = false;
   for (const StageTemplate& st : tmpl.stages) {
@@ -97,7 +87,7 @@ void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, 
                   absl::Duration next_sla) {
   auto* from = workflow.mutable_stages(t.from);
   from->set_status(routing::v1::STAGE_STATUS_DONE);
-  *from->mutable_exit_time() = ToProto(now);
+  *from->mutable_exit_time() = ToProtoTime(now);
   for (auto& stage : *workflow.mutable_stages()) {
     for (const std::string& id : t.skipped) {
       if (stage.stage_id() == id) stage.set_status(routing::v1::STAGE_STATUS_SKIPPED);
@@ -110,18 +100,18 @@ void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, 
     Enter(*workflow.mutable_stages(t.to), now, next_sla);
     workflow.set_current_stage_id(workflow.stages(t.to).stage_id());
   }
-  *workflow.mutable_update_time() = ToProto(now);
+  *workflow.mutable_update_time() = ToProtoTime(now);
 }
 
 void ApplyCancel(routing::v1::WorkflowInstance& workflow, absl::Time now) {
   if (const int active = ActiveStage(workflow); active >= 0) {
     auto* stage = workflow.mutable_stages(active);
     stage->set_status(routing::v1::STAGE_STATUS_SKIPPED);
-    *stage->mutable_exit_time() = ToProto(now);
+    *stage->mutable_exit_time() = ToProtoTime(now);
   }
   workflow.set_status(routing::v1::WORKFLOW_STATUS_CANCELLED);
   workflow.clear_current_stage_id();
-  *workflow.mutable_update_time() = ToProto(now);
+  *workflow.mutable_update_time() = ToProtoTime(now);
 }
 
 int CancelledStage(const routing::v1::WorkflowInstance& workflow) {
@@ -135,7 +125,7 @@ int CancelledStage(const routing::v1::WorkflowInstance& workflow) {
 
 absl::Duration TimerLength(const routing::v1::StageInstance& stage) {
   if (!stage.has_due_time()) return absl::ZeroDuration();
-  return FromProto(stage.due_time()) - FromProto(stage.enter_time());
+  return FromProtoTime(stage.due_time()) - FromProtoTime(stage.enter_time());
 }
 
 const StageTemplate* FindStage(const WorkflowTemplate* tmpl, const std::string& stage_id) {

@@ -34,6 +34,8 @@ using RequestId = StrongId<struct RequestIdTag>;
 using TenantId = StrongId<struct TenantIdTag>;
 using LeadId = StrongId<struct LeadIdTag>;
 using EventId = StrongId<struct EventIdTag>;
+/// A person: a principal's subject, an approver, a group member.
+using UserId = StrongId<struct UserIdTag>;
 
 /// A new random id: 32 lowercase hex characters (128 bits), prefixed with
 /// `prefix` and an underscore when a prefix is given (`req_3f2a…`).
