@@ -6,9 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "flywheel/config/testing/policy_edit.h"
+
 namespace flywheel::routing {
 namespace {
 
+using ::flywheel::config::testing::ReplaceOnce;
 using ::testing::HasSubstr;
 
 constexpr char kMinimal[] = R"yaml(
@@ -36,18 +39,8 @@ tiering:
     - {id: health, keywords: [health], tier: 3, approval_policy: p3}
 )yaml";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t pos = text.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) text.replace(pos, from.size(), to);
-  return text;
-}
-
 std::string ErrorOf(const std::string& yaml) {
-  auto policy = ParsePolicy(yaml);
-  EXPECT_FALSE(policy.ok());
-  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(policy.status().message());
+  return config::testing::InvalidPolicyMessage(ParsePolicy(yaml));
 }
 
 TEST(PolicyParserTest, MinimalPolicyParses) {
@@ -97,51 +90,52 @@ TEST(PolicyParserTest, BadYamlNamesTheLine) {
 }
 
 TEST(PolicyParserTest, UnknownStageNamesPathAndLine) {
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "stage: creation", "stage: drafting")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "stage: creation", "stage: drafting")),
               HasSubstr("<inline>:5: templates.t.stages[0].stage: unknown stage \"drafting\"; "
                         "expected intake, research, brief, creation, review, approval, "
                         "scheduling_qa, launch or measurement"));
 }
 
 TEST(PolicyParserTest, EachKindOfErrorIsNamed) {
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "sla: 2h", "sla: soon")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "sla: 2h", "sla: soon")),
               HasSubstr("<inline>:5: templates.t.stages[0].sla: must be a duration like 250ms, "
                         "90s, 15m, 2h or 3d, got \"soon\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "{links_field: asset_links}",
-                              "{links_field: asset_links, campaign_pattern: \"([a-z\"}")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "{links_field: asset_links}",
+                                  "{links_field: asset_links, campaign_pattern: \"([a-z\"}")),
               HasSubstr("<inline>:9: templates.t.stages[1].exit[0].utm_tagging.campaign_pattern: "
                         "is not a valid regular expression"));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "social_post: t}", "social_post: nope}")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "social_post: t}", "social_post: nope}")),
               HasSubstr("<inline>:10: request_types.social_post: unknown template \"nope\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid], team: social",
-                              "channels: [social_paid], team: video")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "channels: [social_paid], team: social",
+                                  "channels: [social_paid], team: video")),
               HasSubstr("<inline>:17: assignment_rules[0].team: unknown team \"video\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "channels: [social_paid]", "channels: [telepathy]")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "channels: [social_paid]", "channels: [telepathy]")),
               HasSubstr("<inline>:17: assignment_rules[0].channels[0]: unknown channel "
                         "\"telepathy\"; expected email,"));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "tier: 3", "tier: 7")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "tier: 3", "tier: 7")),
               HasSubstr("<inline>:23: tiering.rules[0].tier: must be between 0 and 3, got \"7\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "wip_limit: 2", "wip_limit: 0")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "wip_limit: 2", "wip_limit: 0")),
               HasSubstr("<inline>:15: teams[0].members[0].wip_limit: must be between 1 and 1000, "
                         "got \"0\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "strategy: round_robin", "strategy: random")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "strategy: round_robin", "strategy: random")),
               HasSubstr("<inline>:14: teams[0].strategy: must be one of least_loaded, "
                         "round_robin, got \"random\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "owner_role: creator", "owner: creator")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "owner_role: creator", "owner: creator")),
               HasSubstr("<inline>:5: templates.t.stages[0].owner: unknown key; did you mean "
                         "'owner_role'?"));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "default_team: social", "default_team: nobody")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "default_team: social", "default_team: nobody")),
               HasSubstr("<inline>:18: default_team: unknown team \"nobody\""));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "keywords: [health], ", "")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "keywords: [health], ", "")),
               HasSubstr("<inline>:23: tiering.rules[0]: needs at least one of"));
-  EXPECT_THAT(ErrorOf(Replace(kMinimal, "{id: dev,", "{id: dev, on_leave: maybe,")),
+  EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, "{id: dev,", "{id: dev, on_leave: maybe,")),
               HasSubstr("<inline>:15: teams[0].members[0].on_leave: must be true or false, got "
                         "\"maybe\""));
 }
 
 TEST(PolicyParserTest, EnumNamesAreReadInAnyCaseWithOrWithoutPrefix) {
-  auto policy = ParsePolicy(Replace(Replace(kMinimal, "stage: creation", "stage: CREATION"),
-                                    "channels: [social_paid]", "channels: [CHANNEL_SOCIAL_PAID]"));
+  auto policy =
+      ParsePolicy(ReplaceOnce(ReplaceOnce(kMinimal, "stage: creation", "stage: CREATION"),
+                              "channels: [social_paid]", "channels: [CHANNEL_SOCIAL_PAID]"));
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ(policy->TemplateFor("social_post")->stages[0].stage, common::v1::STAGE_CREATION);
   EXPECT_EQ(policy->TemplateFor("social_post")->stages[0].id, "creation");
@@ -149,7 +143,8 @@ TEST(PolicyParserTest, EnumNamesAreReadInAnyCaseWithOrWithoutPrefix) {
 }
 
 TEST(PolicyParserTest, EveryProblemIsReportedAtOnce) {
-  std::string yaml = Replace(Replace(kMinimal, "sla: 2h", "sla: soon"), "tier: 3", "tier: 9");
+  std::string yaml =
+      ReplaceOnce(ReplaceOnce(kMinimal, "sla: 2h", "sla: soon"), "tier: 3", "tier: 9");
   std::string error = ErrorOf(yaml);
   EXPECT_THAT(error, ::testing::StartsWith("invalid policy, 2 problems:\n"));
   EXPECT_THAT(error, HasSubstr("\n<inline>:5: templates.t.stages[0].sla: "));
