@@ -70,9 +70,11 @@ function(_flywheel_default_policy name file out_source out_definition)
   set(${out_definition} FLYWHEEL_${upper}_DEFAULT_POLICY_PATH="${file}" PARENT_SCOPE)
 endfunction()
 
-# flywheel_service(<name> SOURCES ... [DEPS ...] [DEFAULT_POLICY <file>])
+# flywheel_service(<name> SOURCES ... [DEPS ...] [DEFAULT_POLICY <file>] [LIBRARY_ONLY])
 # Builds services/<name>: a library flywheel_<name>_service with the logic
 # (what tests link) and the executable flywheel-<name> from main.cc alone.
+# LIBRARY_ONLY builds the library alone, for a service whose domain code
+# exists before its main.cc does.
 #
 # DEFAULT_POLICY compiles the shipped policy in, so the service runs without a
 # policy file and the YAML file stays the one source: the library gets
@@ -81,7 +83,7 @@ endfunction()
 # links the library (its tests) sees the file's path as
 # FLYWHEEL_<NAME>_DEFAULT_POLICY_PATH. A `-` in <name> becomes `_` in both.
 function(flywheel_service name)
-  cmake_parse_arguments(ARG "" "DEFAULT_POLICY" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "LIBRARY_ONLY" "DEFAULT_POLICY" "SOURCES;DEPS" ${ARGN})
   set(lib flywheel_${name}_service)
   if(ARG_DEFAULT_POLICY)
     _flywheel_default_policy(${name} ${ARG_DEFAULT_POLICY} policy_source policy_definition)
@@ -95,6 +97,9 @@ function(flywheel_service name)
     target_compile_definitions(${lib} INTERFACE ${policy_definition})
   endif()
   add_library(flywheel::${name}_service ALIAS ${lib})
+  if(ARG_LIBRARY_ONLY)
+    return()
+  endif()
 
   add_executable(flywheel-${name} main.cc)
   target_link_libraries(flywheel-${name} PRIVATE ${lib})
