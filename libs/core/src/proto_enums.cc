@@ -7,6 +7,7 @@
 #include <numeric>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace flywheel {
@@ -179,6 +180,23 @@ std::vector<FieldViolation> ClearUndefinedEnums(Message& message) {
   std::vector<FieldViolation> out;
   Walk(message, &message, "", out);
   return out;
+}
+
+std::string ShortEnumName(const google::protobuf::EnumDescriptor& type, int number) {
+  const google::protobuf::EnumValueDescriptor* value = type.FindValueByNumber(number);
+  if (value == nullptr) return "";
+  std::string prefix;
+  if (const auto* zero = type.FindValueByNumber(0); zero != nullptr) {
+    constexpr std::string_view kUnspecified = "UNSPECIFIED";
+    if (zero->name().ends_with(kUnspecified)) {
+      prefix = zero->name().substr(0, zero->name().size() - kUnspecified.size());
+    }
+  }
+  std::string name = value->name();
+  if (!prefix.empty() && name.starts_with(prefix) && name.size() > prefix.size()) {
+    name = name.substr(prefix.size());
+  }
+  return absl::AsciiStrToLower(name);
 }
 
 }  // namespace flywheel

@@ -148,3 +148,15 @@ TEST(ClearUndefinedEnumsTest, TreatsUndefinedValuesAsUnspecified) {
 
 }  // namespace
 }  // namespace flywheel
+
+namespace flywheel {
+namespace {
+
+TEST(ShortEnumNameTest, LowerCaseWithoutThePrefix) {
+  EXPECT_EQ(ShortEnumName(coretest::COLOR_RED), "red");
+  EXPECT_EQ(ShortEnumName(coretest::COLOR_UNSPECIFIED), "unspecified");
+  EXPECT_EQ(ShortEnumName(static_cast<coretest::Color>(99)), "");
+}
+
+}  // namespace
+}  // namespace flywheel

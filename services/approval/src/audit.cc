@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/core/proto_enums.h"
 #include "flywheel/core/proto_time.h"
 
 namespace flywheel::approval {
@@ -19,11 +19,6 @@ std::string Sha256Hex(const std::string& bytes) {
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
-}
-
-// An enum value's name without its prefix, lower case: `approve`.
-std::string Lower(const std::string& name, size_t prefix) {
-  return name.size() > prefix ? absl::AsciiStrToLower(name.substr(prefix)) : "";
 }
 
 }  // namespace
@@ -93,12 +88,10 @@ std::string ExportJson(std::span<const v1::AuditEntry> entries) {
         {"time",
          absl::FormatTime(absl::RFC3339_full, FromProtoTime(e.time()), absl::UTCTimeZone())},
         {"actor_id", e.actor_id()},
-        {"action", Lower(v1::AuditAction_Name(e.action()), sizeof("AUDIT_ACTION_") - 1)},
+        {"action", ShortEnumName(e.action())},
         {"step_id", e.step_id()},
         {"version", e.version()},
-        {"decision", e.decision() == v1::DECISION_UNSPECIFIED
-                         ? ""
-                         : Lower(v1::Decision_Name(e.decision()), sizeof("DECISION_") - 1)},
+        {"decision", e.decision() == v1::DECISION_UNSPECIFIED ? "" : ShortEnumName(e.decision())},
         {"detail", e.detail()},
         {"previous_sha256", e.previous_sha256()},
         {"entry_sha256", e.entry_sha256()},

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/core/proto_enums.h"
 #include "flywheel/core/proto_time.h"
 #include "flywheel/core/status.h"
 
@@ -11,18 +12,6 @@ namespace {
 using Entry = v1::ApproverDecision;
 using Step = v1::ApprovalStep;
 
-std::string Name(v1::ChainStatus status) {
-  return absl::AsciiStrToLower(v1::ChainStatus_Name(status).substr(sizeof("CHAIN_STATUS_") - 1));
-}
-
-std::string Name(v1::StepStatus status) {
-  return absl::AsciiStrToLower(v1::StepStatus_Name(status).substr(sizeof("STEP_STATUS_") - 1));
-}
-
-std::string Name(v1::Decision decision) {
-  return absl::AsciiStrToLower(v1::Decision_Name(decision).substr(sizeof("DECISION_") - 1));
-}
-
 std::string Format(absl::Time t) { return absl::FormatTime(t, absl::UTCTimeZone()); }
 
 bool Finished(const v1::ApprovalChain& c) {
@@ -31,8 +20,8 @@ bool Finished(const v1::ApprovalChain& c) {
 }
 
 absl::Status FinishedError(const v1::ApprovalChain& c) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("the chain of request ", c.request_id(), " is already ", Name(c.status())));
+  return absl::FailedPreconditionError(absl::StrCat("the chain of request ", c.request_id(),
+                                                    " is already ", ShortEnumName(c.status())));
 }
 
 int StageCount(const v1::ApprovalChain& c) {
@@ -217,7 +206,7 @@ absl::Status CheckState(const v1::ApprovalChain& c, const Step& step, uint32_t v
   }
   if (step.status() != v1::STEP_STATUS_ACTIVE) {
     return absl::FailedPreconditionError(
-        absl::StrCat("step ", step.step_id(), " is already ", Name(step.status())));
+        absl::StrCat("step ", step.step_id(), " is already ", ShortEnumName(step.status())));
   }
   if (version != c.current_version()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -322,9 +311,11 @@ absl::StatusOr<Facts> Chain::Decide(const UserId& actor, const std::string& step
   }
   FLYWHEEL_RETURN_IF_ERROR(CheckState(next, *step, version));
   if (Decided(entry)) {
+    const std::string for_whom =
+        DecidedBy(entry) == entry.approver_id() ? "" : absl::StrCat(" for ", entry.approver_id());
     return absl::AlreadyExistsError(absl::StrCat(
-        DecidedBy(entry), " already decided ", Name(entry.decision()), " on step ", step_id,
-        " for ", entry.approver_id(), " in round ", next.round(), "; a decision is not changed"));
+        DecidedBy(entry), " already decided ", ShortEnumName(entry.decision()), " on step ",
+        step_id, for_whom, " in round ", next.round(), "; a decision is not changed"));
   }
   if (decision.comment.size() > kMaxCommentBytes) {
     return absl::InvalidArgumentError(
@@ -468,8 +459,8 @@ absl::StatusOr<Facts> Chain::Escalate(const std::string& step_id, absl::Time now
   }
   if (state_.status() != v1::CHAIN_STATUS_PENDING || step->status() != v1::STEP_STATUS_ACTIVE) {
     return absl::FailedPreconditionError(absl::StrCat("step ", step_id, " is not active (it is ",
-                                                      Name(step->status()), ", the chain ",
-                                                      Name(state_.status()), ")"));
+                                                      ShortEnumName(step->status()), ", the chain ",
+                                                      ShortEnumName(state_.status()), ")"));
   }
   if (step->has_escalate_time()) return Facts{};
   if (step->escalation_owner_ids().empty()) {

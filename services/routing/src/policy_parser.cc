@@ -3,9 +3,9 @@
 #include <regex>
 #include <set>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "flywheel/config/policy_reader.h"
+#include "flywheel/core/proto_enums.h"
 
 namespace flywheel::routing {
 namespace {
@@ -26,7 +26,7 @@ std::vector<std::string> ReadChannels(const PolicyNode& list) {
   std::vector<std::string> out;
   for (const PolicyNode& item : list.List()) {
     if (auto channel = item.Enum<common::v1::Channel>()) {
-      out.push_back(absl::AsciiStrToLower(common::v1::Channel_Name(*channel).substr(8)));
+      out.push_back(ShortEnumName(*channel));
     }
   }
   return out;
@@ -100,9 +100,7 @@ void ReadTemplates(const PolicyNode& templates, Policy& policy) {
           s.Required("stage").Enum<common::v1::Stage>().value_or(common::v1::STAGE_UNSPECIFIED);
       // A stage's id defaults to its stage's name: `scheduling_qa`.
       const std::string stage_name =
-          st.stage == common::v1::STAGE_UNSPECIFIED
-              ? ""
-              : absl::AsciiStrToLower(common::v1::Stage_Name(st.stage).substr(6));
+          st.stage == common::v1::STAGE_UNSPECIFIED ? "" : ShortEnumName(st.stage);
       st.id = s["id"].String().value_or(stage_name);
       Unique(s, st.id, ids, "stage id");
       st.owner_role = s.Required("owner_role").String().value_or("");

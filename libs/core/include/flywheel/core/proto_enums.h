@@ -1,13 +1,17 @@
 #pragma once
 
+#include <google/protobuf/generated_enum_reflection.h>
+
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "flywheel/core/field_errors.h"
 
 namespace google::protobuf {
+class EnumDescriptor;
 class Message;
-}
+}  // namespace google::protobuf
 
 namespace flywheel {
 
@@ -37,5 +41,16 @@ void CheckEnumsDefined(const google::protobuf::Message& message, FieldErrors& er
 /// `_UNSPECIFIED` one). Returns what it changed, as `UndefinedEnumValues`
 /// would have reported it, so the caller can log it.
 std::vector<FieldViolation> ClearUndefinedEnums(google::protobuf::Message& message);
+
+/// The name people read and write for enum value `number` of `type`: lower
+/// case, without the prefix its `_UNSPECIFIED` value has
+/// (`CHAIN_STATUS_CHANGES_REQUESTED` is `changes_requested`). Empty for a
+/// number `type` does not define. Any thread.
+std::string ShortEnumName(const google::protobuf::EnumDescriptor& type, int number);
+/// As above, for a generated enum's value: `ShortEnumName(v1::DECISION_APPROVE)`.
+template <typename E>
+std::string ShortEnumName(E value) {
+  return ShortEnumName(*google::protobuf::GetEnumDescriptor<E>(), static_cast<int>(value));
+}
 
 }  // namespace flywheel
