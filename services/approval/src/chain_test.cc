@@ -316,6 +316,16 @@ TEST_F(ChainTest, DelegateDecidesOnlyWithinThePeriod) {
   EXPECT_EQ(chain.proto().status(), v1::CHAIN_STATUS_APPROVED);
 }
 
+TEST_F(ChainTest, OnePersonHasOneVoteOnAStepEvenAsADelegate) {
+  auto [chain, facts] = Build("t3");
+  Ok(chain.Delegate(UserId("leo"), UserId("lena"), kT0, kT0 + absl::Hours(24), kT0));
+  Ok(Decide(chain, "lena", "legal", v1::DECISION_APPROVE));
+  // lena's second approval is her first again, not leo's: quorum 2 is not met.
+  EXPECT_THAT(Ok(Decide(chain, "lena", "legal", v1::DECISION_APPROVE)), IsEmpty());
+  EXPECT_EQ(StepOf(chain, "legal").status(), v1::STEP_STATUS_ACTIVE);
+  EXPECT_EQ(StepOf(chain, "legal").approvers(1).decision(), v1::DECISION_UNSPECIFIED);
+}
+
 TEST_F(ChainTest, DelegationIsTheApproversOwn) {
   auto [chain, facts] = Build("t1");
   EXPECT_EQ(chain.Delegate(UserId("mallory"), UserId("dan"), kT0, kT0 + absl::Hours(1), kT0)
