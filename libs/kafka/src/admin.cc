@@ -1,5 +1,8 @@
 #include "flywheel/kafka/admin.h"
 
+#include <chrono>
+#include <thread>
+
 #include "flywheel/core/status.h"
 #include "rdkafka_handles.h"
 
@@ -11,6 +14,62 @@ using QueueHandle = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_des
 using EventHandle = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_destroy>>;
 using AdminOptionsHandle =
     std::unique_ptr<rd_kafka_AdminOptions_t, Deleter<rd_kafka_AdminOptions_destroy>>;
+
+}  // namespace
+
+namespace {
+
+absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type,
+                                      const std::map<std::string, std::string>& properties) {
+  ConfHandle conf(rd_kafka_conf_new());
+  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), properties));
+  char error[512];
+  KafkaHandle client(rd_kafka_new(type, conf.get(), error, sizeof(error)));
+  if (!client) return absl::InvalidArgumentError(std::string("kafka client: ") + error);
+  (void)conf.release();
+  return client;
+}
+
+// The ids of `topic`'s partitions, from the cluster's metadata.
+absl::StatusOr<std::vector<int32_t>> PartitionIds(rd_kafka_t* client, const std::string& topic,
+                                                  std::chrono::milliseconds timeout) {
+  using TopicHandle = std::unique_ptr<rd_kafka_topic_t, Deleter<rd_kafka_topic_destroy>>;
+  using MetadataHandle =
+      std::unique_ptr<const rd_kafka_metadata_t, Deleter<rd_kafka_metadata_destroy>>;
+  TopicHandle handle(rd_kafka_topic_new(client, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
+      rd_kafka_metadata(client, 0, handle.get(), &raw, static_cast<int>(timeout.count())),
+      "metadata of " + topic));
+  MetadataHandle metadata(raw);
+  if (metadata->topic_cnt != 1) return absl::NotFoundError("no metadata for topic " + topic);
+  const rd_kafka_metadata_topic_t& t = metadata->topics[0];
+  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(t.err, "topic " + topic));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < t.partition_cnt; ++i) ids.push_back(t.partitions[i].id);
+  return ids;
+}
+
+// Until every topic's metadata shows its partitions with a leader, or
+// `deadline`: a broker answers CreateTopics once the controller has the
+// topics, and serves them in metadata a moment later. A service that
+// starts producing at once would otherwise hit "unknown topic".
+absl::Status AwaitTopicsVisible(rd_kafka_t* client, const std::vector<TopicSpec>& topics,
+                                std::chrono::steady_clock::time_point deadline) {
+  for (const TopicSpec& spec : topics) {
+    while (true) {
+      auto ids = PartitionIds(client, spec.name, std::chrono::milliseconds(1000));
+      if (ids.ok() && static_cast<int>(ids->size()) >= spec.partitions) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return absl::DeadlineExceededError(
+            "kafka admin: topic " + spec.name + " created but not in the metadata yet: " +
+            (ids.ok() ? "partitions missing" : ids.status().ToString()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -67,43 +126,8 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers,
                                          rd_kafka_topic_result_name(results[i]) +
                                          (message ? std::string(": ") + message : ""));
   }
-  return absl::OkStatus();
+  return AwaitTopicsVisible(admin.get(), topics, std::chrono::steady_clock::now() + timeout);
 }
-
-namespace {
-
-absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type,
-                                      const std::map<std::string, std::string>& properties) {
-  ConfHandle conf(rd_kafka_conf_new());
-  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), properties));
-  char error[512];
-  KafkaHandle client(rd_kafka_new(type, conf.get(), error, sizeof(error)));
-  if (!client) return absl::InvalidArgumentError(std::string("kafka client: ") + error);
-  (void)conf.release();
-  return client;
-}
-
-// The ids of `topic`'s partitions, from the cluster's metadata.
-absl::StatusOr<std::vector<int32_t>> PartitionIds(rd_kafka_t* client, const std::string& topic,
-                                                  std::chrono::milliseconds timeout) {
-  using TopicHandle = std::unique_ptr<rd_kafka_topic_t, Deleter<rd_kafka_topic_destroy>>;
-  using MetadataHandle =
-      std::unique_ptr<const rd_kafka_metadata_t, Deleter<rd_kafka_metadata_destroy>>;
-  TopicHandle handle(rd_kafka_topic_new(client, topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* raw = nullptr;
-  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
-      rd_kafka_metadata(client, 0, handle.get(), &raw, static_cast<int>(timeout.count())),
-      "metadata of " + topic));
-  MetadataHandle metadata(raw);
-  if (metadata->topic_cnt != 1) return absl::NotFoundError("no metadata for topic " + topic);
-  const rd_kafka_metadata_topic_t& t = metadata->topics[0];
-  FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(t.err, "topic " + topic));
-  std::vector<int32_t> ids;
-  for (int i = 0; i < t.partition_cnt; ++i) ids.push_back(t.partitions[i].id);
-  return ids;
-}
-
-}  // namespace
 
 absl::StatusOr<std::map<int32_t, int64_t>> RecordCounts(const std::string& bootstrap_servers,
                                                         const std::string& topic,

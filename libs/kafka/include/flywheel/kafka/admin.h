@@ -21,7 +21,10 @@ struct TopicSpec {
 };
 
 /// Creates the topics that do not exist yet; existing ones are left as they
-/// are. Used at start-up by `flywheel dev` and by tests.
+/// are. Returns once every topic shows in the cluster's metadata with its
+/// partitions, so what starts producing next finds them (DEADLINE_EXCEEDED
+/// when they do not within `timeout`). Used at start-up by every service
+/// and by tests.
 absl::Status EnsureTopics(const std::string& bootstrap_servers,
                           const std::vector<TopicSpec>& topics,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
