@@ -30,7 +30,8 @@ absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type,
   return client;
 }
 
-// The ids of `topic`'s partitions, from the cluster's metadata.
+// The ids of `topic`'s partitions, from the cluster's metadata; UNAVAILABLE
+// while one has no leader.
 absl::StatusOr<std::vector<int32_t>> PartitionIds(rd_kafka_t* client, const std::string& topic,
                                                   std::chrono::milliseconds timeout) {
   using TopicHandle = std::unique_ptr<rd_kafka_topic_t, Deleter<rd_kafka_topic_destroy>>;
@@ -46,11 +47,20 @@ absl::StatusOr<std::vector<int32_t>> PartitionIds(rd_kafka_t* client, const std:
   const rd_kafka_metadata_topic_t& t = metadata->topics[0];
   FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(t.err, "topic " + topic));
   std::vector<int32_t> ids;
-  for (int i = 0; i < t.partition_cnt; ++i) ids.push_back(t.partitions[i].id);
+  for (int i = 0; i < t.partition_cnt; ++i) {
+    const rd_kafka_metadata_partition_t& partition = t.partitions[i];
+    FLYWHEEL_RETURN_IF_ERROR(StatusFromKafkaError(
+        partition.err, "topic " + topic + " partition " + std::to_string(partition.id)));
+    if (partition.leader < 0) {
+      return absl::UnavailableError("topic " + topic + " partition " +
+                                    std::to_string(partition.id) + " has no leader yet");
+    }
+    ids.push_back(partition.id);
+  }
   return ids;
 }
 
-// Until every topic's metadata shows its partitions with a leader, or
+// Until every topic's metadata shows each of its partitions with a leader, or
 // `deadline`: a broker answers CreateTopics once the controller has the
 // topics, and serves them in metadata a moment later. A service that
 // starts producing at once would otherwise hit "unknown topic".

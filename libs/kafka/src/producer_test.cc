@@ -6,7 +6,6 @@
 #include <future>
 #include <set>
 
-#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/kafka/testing/kafka_test_env.h"
 #include "flywheel/metrics/metrics.h"
@@ -28,19 +27,6 @@ class ProducerTest : public ::testing::Test {
   std::string servers_;
   std::string topic_;
 };
-
-// What a service does at start: create its topics, then use them at once.
-TEST_F(ProducerTest, EnsuredTopicsAreInTheMetadataWhenEnsureTopicsReturns) {
-  const std::vector<TopicSpec> topics = {{.name = topic_ + ".a", .partitions = 12},
-                                         {.name = topic_ + ".b", .partitions = 1}};
-  ASSERT_TRUE(EnsureTopics(servers_, topics).ok());
-  for (const TopicSpec& spec : topics) {
-    // One metadata request each, no retry: they must be there already.
-    auto counts = RecordCounts(servers_, spec.name, std::chrono::seconds(5));
-    ASSERT_TRUE(counts.ok()) << spec.name << ": " << counts.status();
-    EXPECT_EQ(counts->size(), static_cast<size_t>(spec.partitions)) << spec.name;
-  }
-}
 
 TEST_F(ProducerTest, AcknowledgedRecordsAreReadBackWithKeysAndHeaders) {
   metrics::Metrics metrics;
