@@ -9,10 +9,7 @@ namespace flywheel::kafka {
 
 BatchHandler AwaitBatches(asio::io_context& io, AwaitedBatchHandler handler) {
   return [&io, handler = std::move(handler)](EventBatch batch, BatchDone done) {
-    async::Spawn(io, handler(std::move(batch)),
-                 [done = std::move(done)](std::vector<absl::Status> statuses) {
-                   done(std::move(statuses));
-                 });
+    async::Spawn(io, handler(std::move(batch)), std::move(done));
   };
 }
 

@@ -19,7 +19,8 @@ class DeliveryThreadPublisher final : public EventPublisher {
     if (delivery_.joinable()) delivery_.join();
   }
   absl::StatusOr<std::string> Publish(const OutgoingEvent&) override {
-    return absl::UnimplementedError("not used");
+    // These tests publish asynchronously only.
+    return absl::UnimplementedError("DeliveryThreadPublisher publishes asynchronously only");
   }
   void PublishAsync(std::vector<OutgoingEvent> events, PublishDone done) override {
     delivery_ = std::thread([this, events = std::move(events), done = std::move(done)] {

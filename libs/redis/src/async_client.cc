@@ -99,7 +99,8 @@ class AsyncClient::Channel {
     }
     auto deadline = Clock::now() + absl::ToChronoNanoseconds(options_.command_timeout);
     Pending& pending = pending_.emplace_back(Pending{deadline, std::move(done)});
-    if (redisAsyncCommandArgv(ctx_, &Channel::OnReply, &pending, static_cast<int>(args.size()),
+    // No privdata: replies come in the order sent, so each is pending_.front().
+    if (redisAsyncCommandArgv(ctx_, &Channel::OnReply, nullptr, static_cast<int>(args.size()),
                               argv.data(), lens.data()) != REDIS_OK) {
       Done failed = std::move(pending.done);
       pending_.pop_back();
@@ -192,12 +193,11 @@ class AsyncClient::Channel {
         absl::StrCat("redis ", self->where_, ": cannot connect: ", ac->errstr)));
   }
 
-  static void OnReply(redisAsyncContext* ac, void* raw_reply, void* privdata) {
+  static void OnReply(redisAsyncContext* ac, void* raw_reply, void* /*privdata*/) {
     auto* self = static_cast<Channel*>(ac->data);
     auto* reply = static_cast<redisReply*>(raw_reply);
     // Replies come in the order commands were sent.
     Pending& pending = self->pending_.front();
-    (void)privdata;
     Done done = std::move(pending.done);
     self->pending_.pop_front();
     if (reply != nullptr) {
