@@ -10,6 +10,7 @@
 #include "flywheel/events/catalog.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/routing/v1/events.pb.h"
+#include "flywheel/scheduler/v1/events.pb.h"
 #include "policy_parser.h"
 #include "workflow_ops.h"
 
@@ -189,9 +190,9 @@ TEST_F(RouterTest, RequestIsRoutedToTeamOwnerAndTier) {
   auto timers = publisher_.OfType(events::kTimerRequested);
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].topic, "timers");
-  routing::v1::TimerRequested timer;
+  scheduler::v1::TimerRequested timer;
   ASSERT_TRUE(timer.ParseFromString(timers[0].data));
-  EXPECT_EQ(timer.action(), routing::v1::TIMER_ACTION_START);
+  EXPECT_EQ(timer.action(), scheduler::v1::TIMER_ACTION_START);
   EXPECT_EQ(timer.duration().seconds(), 7200);
   EXPECT_EQ(timer.timer_id(), "req_1/stage/creation");
 }
@@ -509,8 +510,8 @@ TEST_F(RouterTest, CancelEndsTheWorkflowReleasesTheTaskAndCancelsItsTimer) {
   auto timers = publisher_.OfType(events::kTimerRequested);
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].id, "req_1/cancelled/timer-cancel");
-  const auto timer = Decoded<routing::v1::TimerRequested>(timers[0]);
-  EXPECT_EQ(timer.action(), routing::v1::TIMER_ACTION_CANCEL);
+  const auto timer = Decoded<scheduler::v1::TimerRequested>(timers[0]);
+  EXPECT_EQ(timer.action(), scheduler::v1::TIMER_ACTION_CANCEL);
   EXPECT_EQ(timer.timer_id(), "req_1/stage/creation");
   auto completed = publisher_.OfType(events::kWorkflowCompleted);
   ASSERT_EQ(completed.size(), 1u);

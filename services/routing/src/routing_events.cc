@@ -83,11 +83,11 @@ kafka::OutgoingEvent TaskAssignedEvent(const RoutingTopics& topics, const Stored
 kafka::OutgoingEvent TimerStartEvent(const RoutingTopics& topics, const StoredWorkflow& wf,
                                      absl::Duration sla, const std::string& id) {
   const auto& w = wf.workflow;
-  routing::v1::TimerRequested timer;
+  scheduler::v1::TimerRequested timer;
   timer.set_tenant_id(w.tenant_id());
   timer.set_request_id(w.request_id());
   timer.set_timer_id(w.request_id() + "/stage/" + w.current_stage_id());
-  timer.set_action(routing::v1::TIMER_ACTION_START);
+  timer.set_action(scheduler::v1::TIMER_ACTION_START);
   timer.set_kind(common::v1::TIMER_KIND_STAGE_SLA);
   timer.set_stage_id(w.current_stage_id());
   *timer.mutable_duration() =
@@ -101,11 +101,11 @@ kafka::OutgoingEvent TimerCancelEvent(const RoutingTopics& topics, const StoredW
                                       const std::string& stage_id, const std::string& id,
                                       const std::string& reason) {
   const auto& w = wf.workflow;
-  routing::v1::TimerRequested timer;
+  scheduler::v1::TimerRequested timer;
   timer.set_tenant_id(w.tenant_id());
   timer.set_request_id(w.request_id());
   timer.set_timer_id(w.request_id() + "/stage/" + stage_id);
-  timer.set_action(routing::v1::TIMER_ACTION_CANCEL);
+  timer.set_action(scheduler::v1::TIMER_ACTION_CANCEL);
   timer.set_stage_id(stage_id);
   timer.set_reason(reason.empty() ? "stage " + stage_id + " left" : reason);
   return Event(topics.timer_requests, events::kTimerRequested, w.request_id(), w.tenant_id(),

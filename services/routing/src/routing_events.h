@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/routing/v1/events.pb.h"
+#include "flywheel/scheduler/v1/events.pb.h"
 #include "workflow_store.h"
 
 namespace flywheel::routing {

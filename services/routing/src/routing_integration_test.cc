@@ -17,6 +17,7 @@
 #include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/routing/v1/routing_service.grpc.pb.h"
 #include "flywheel/runtime/testing/service_fixture.h"
+#include "flywheel/scheduler/v1/events.pb.h"
 #include "routing_app.h"
 
 namespace flywheel::routing {
@@ -117,10 +118,10 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
   }
 
   // The timer commands routing has published, decoded, once `at_least` are in.
-  std::vector<v1::TimerRequested> TimerRequests(size_t at_least) {
-    std::vector<v1::TimerRequested> out;
+  std::vector<scheduler::v1::TimerRequested> TimerRequests(size_t at_least) {
+    std::vector<scheduler::v1::TimerRequested> out;
     for (const kafka::Record& r : RecordsOn(events::kTimerRequestsTopic, at_least)) {
-      v1::TimerRequested t;
+      scheduler::v1::TimerRequested t;
       if (t.ParseFromString(r.value)) out.push_back(t);
     }
     return out;
@@ -220,7 +221,7 @@ TEST_F(RoutingIntegrationTest, RequestIsRoutedToTeamOwnerAndApprovalTier) {
 
   auto timers = RecordsOn(events::kTimerRequestsTopic, 1);
   ASSERT_EQ(timers.size(), 1u);
-  v1::TimerRequested timer;
+  scheduler::v1::TimerRequested timer;
   ASSERT_TRUE(timer.ParseFromString(timers[0].value));
   EXPECT_EQ(timer.timer_id(), "req_health/stage/creation");
   EXPECT_EQ(timer.duration().seconds(), 7200);
@@ -356,10 +357,10 @@ TEST_F(RoutingIntegrationTest, CancelEndsTheWorkflowReleasesTheTaskAndCancelsIts
   EXPECT_EQ(load.queued_tasks(), 0u);
 
   // Two starts at routing, then the cancel of the cancelled one's stage timer.
-  std::vector<v1::TimerRequested> timers = TimerRequests(3);
+  std::vector<scheduler::v1::TimerRequested> timers = TimerRequests(3);
   bool timer_cancelled = false;
   for (const auto& t : timers) {
-    timer_cancelled |= t.action() == v1::TIMER_ACTION_CANCEL &&
+    timer_cancelled |= t.action() == scheduler::v1::TIMER_ACTION_CANCEL &&
                        t.timer_id() == owned + "/stage/creation" && t.request_id() == owned;
   }
   EXPECT_TRUE(timer_cancelled) << "no timer CANCEL for " << owned << " among " << timers.size();

@@ -18,15 +18,22 @@ inline constexpr char kRequestsTopic[] = "flywheel.intake.requests.v1";
 inline constexpr char kSubmissionsTopic[] = "flywheel.intake.submissions.v1";
 /// Workflow instances: routed, task assigned, stage changes.
 inline constexpr char kWorkflowsTopic[] = "flywheel.routing.workflows.v1";
-/// Commands from routing to the scheduler: start, pause, resume, cancel timers.
-inline constexpr char kTimerRequestsTopic[] = "flywheel.routing.timer-requests.v1";
+/// Commands to the scheduler: start, pause, resume, cancel timers. Routing
+/// (stage timers) and approval (step timers) write it, keyed by request id.
+inline constexpr char kTimerRequestsTopic[] = "flywheel.scheduler.timer-requests.v1";
 /// Team capacity changes, keyed by team id.
 inline constexpr char kCapacityTopic[] = "flywheel.routing.capacity.v1";
+/// Approval chains: steps started and decided, changes requested, versions
+/// submitted, chains completed.
+inline constexpr char kApprovalsTopic[] = "flywheel.approval.approvals.v1";
+/// SLA warnings and breaches of the scheduler's timers.
+inline constexpr char kSlaTopic[] = "flywheel.scheduler.sla.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
 inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1";
 inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
+inline constexpr char kApprovalDeadLetterTopic[] = "flywheel.approval.dead-letter.v1";
 
 inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
@@ -39,5 +46,13 @@ inline constexpr char kStageAdvanced[] = "dev.flywheel.stage.advanced.v1";
 inline constexpr char kWorkflowCompleted[] = "dev.flywheel.workflow.completed.v1";
 inline constexpr char kTimerRequested[] = "dev.flywheel.timer.requested.v1";
 inline constexpr char kCapacityChanged[] = "dev.flywheel.capacity.changed.v1";
+inline constexpr char kApprovalStepStarted[] = "dev.flywheel.approval.step-started.v1";
+inline constexpr char kApprovalDecided[] = "dev.flywheel.approval.decided.v1";
+inline constexpr char kApprovalChangesRequested[] = "dev.flywheel.approval.changes-requested.v1";
+inline constexpr char kApprovalCompleted[] = "dev.flywheel.approval.completed.v1";
+inline constexpr char kApprovalVersionSubmitted[] = "dev.flywheel.approval.version-submitted.v1";
+inline constexpr char kApprovalStepEscalated[] = "dev.flywheel.approval.step-escalated.v1";
+inline constexpr char kSlaWarning[] = "dev.flywheel.sla.warning.v1";
+inline constexpr char kSlaBreached[] = "dev.flywheel.sla.breached.v1";
 
 }  // namespace flywheel::events
