@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "flywheel/approval/v1/resources.pb.h"
 #include "flywheel/kafka/event_publisher.h"
@@ -27,6 +28,11 @@ struct InboxEntry {
 
   friend bool operator==(const InboxEntry&, const InboxEntry&) = default;
 };
+
+/// The line's member in its approver's inbox, `request_id/step_id`: with
+/// `due_ms`, the cursor `ApprovalStore::Inbox` pages by. Request ids have no
+/// `/`, so the first one splits the member.
+std::string InboxMember(const InboxEntry& entry);
 
 /// What the store holds of one request's approval, as read together: the
 /// chain with its revision, and the head of its audit trail.
@@ -66,9 +72,16 @@ struct ApprovalWrite {
   std::vector<InboxEntry> inbox_add;
   std::vector<InboxEntry> inbox_remove;
   /// The change's events, stored in the outbox (tag: the tenant) in the
-  /// same step. Events without an id or a time get them here.
+  /// same step. Events without an id or a time get them here. Their key is
+  /// the request id, which is what `kOutboxPending` looks for.
   std::vector<kafka::OutgoingEvent> events;
 };
+
+/// INVALID_ARGUMENT naming the first part of `write` that does not belong to
+/// its tenant and request (the chain, an audit entry, the version, a
+/// comment, an inbox line), an empty id, or audit entries whose sequences do
+/// not follow one another. Both stores check it before anything else.
+absl::Status CheckWrite(const ApprovalWrite& write);
 
 /// Where approval keeps its chains, asset versions, comments, audit trails
 /// and inboxes, and the events each change causes. Every operation is
@@ -84,8 +97,10 @@ class ApprovalStore {
     /// The stored revision is not `expected_revision` (for a create: the
     /// record exists). Nothing was written.
     kStale,
-    /// An earlier change's events for this request are still in the outbox;
-    /// drain it and retry, so this change's events cannot overtake them.
+    /// The write has events, and an earlier change's events for this
+    /// request are still in the outbox; drain it and retry, so this change's
+    /// events cannot overtake them. Told after kStale (a retry would not
+    /// help that). A write without events is not held up.
     kOutboxPending,
   };
 
@@ -96,8 +111,11 @@ class ApprovalStore {
       const std::string& tenant_id, const std::string& request_id) = 0;
 
   /// Applies `write` atomically, only if the stored revision is still its
-  /// `expected_revision`. On kWritten the chain's new revision is
-  /// `expected_revision + 1`.
+  /// `expected_revision` and its first audit entry follows the stored ones
+  /// (else kStale). On kWritten the chain's new revision is
+  /// `expected_revision + 1` (set in `write.chain` too). A version not one
+  /// above the latest is FAILED_PRECONDITION; a write `CheckWrite` refuses
+  /// is INVALID_ARGUMENT; in both cases nothing is written.
   virtual asio::awaitable<absl::StatusOr<WriteOutcome>> Write(ApprovalWrite& write) = 0;
 
   /// Up to `limit` audit entries with a sequence above `after_sequence`, in
@@ -113,7 +131,9 @@ class ApprovalStore {
       size_t limit) = 0;
 
   /// The request's comments in the order they were added, from the one
-  /// after `after_comment_id` (from the first when empty), up to `limit`.
+  /// after `after_comment_id` (from the first when empty), up to `limit`. A
+  /// replaced comment keeps its place. An unknown `after_comment_id` gives
+  /// an empty page.
   virtual asio::awaitable<absl::StatusOr<std::vector<v1::Comment>>> ListComments(
       const std::string& tenant_id, const std::string& request_id,
       const std::string& after_comment_id, size_t limit) = 0;
@@ -125,7 +145,9 @@ class ApprovalStore {
 
   /// Up to `limit` inbox lines of one approver, soonest due first, after the
   /// line (`after_due_ms`, `after_member`) of an earlier page (from the
-  /// start when `after_member` is empty). `member` is `request_id/step_id`.
+  /// start when `after_member` is empty). `member` is `InboxMember`. Lines
+  /// due together come in member order (bytes); the cursor's line need not
+  /// still be there.
   virtual asio::awaitable<absl::StatusOr<std::vector<InboxEntry>>> Inbox(
       const std::string& tenant_id, const std::string& approver_id, int64_t after_due_ms,
       const std::string& after_member, size_t limit) = 0;
