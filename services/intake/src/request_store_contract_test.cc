@@ -8,12 +8,7 @@
 
 #include "flywheel/async/io_threads.h"
 #include "flywheel/async/spawn.h"
-#include "flywheel/kafka/testing/recording_publisher.h"
-#include "flywheel/metrics/metrics.h"
-#include "flywheel/outbox/outbox.h"
-#include "flywheel/outbox/testing/in_memory_outbox.h"
-#include "flywheel/redis/async_client.h"
-#include "flywheel/redis/pool.h"
+#include "flywheel/outbox/testing/contract_outbox.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "in_memory_request_store.h"
 #include "redis_request_store.h"
@@ -83,29 +78,16 @@ class RequestStoreContractTest : public redis::RedisTestEnv,
     RedisTestEnv::SetUp();
     if (HasFatalFailure()) return;
     if (GetParam()) {
-      auto pool = redis::Pool::Create({.connection = options(), .capacity = 2});
-      ASSERT_TRUE(pool.ok()) << pool.status();
-      pool_ = *std::move(pool);
-      auto async = redis::AsyncClient::Create(io_.context(), {.connection = options()});
-      ASSERT_TRUE(async.ok()) << async.status();
-      async_ = *std::move(async);
-      redis_outbox_ = std::make_unique<outbox::RedisOutbox>(
-          *pool_, publisher_, outbox::RedisOutboxOptions{.key_prefix = prefix()}, metrics_,
-          SystemClock::Instance(), async_.get());
-      store_ = std::make_unique<RedisRequestStore>(*async_, prefix(), *redis_outbox_);
-      outbox_ = redis_outbox_.get();
+      absl::Status connected = outbox_.ConnectRedis(io_.context(), options(), prefix());
+      ASSERT_TRUE(connected.ok()) << connected;
+      store_ = std::make_unique<RedisRequestStore>(outbox_.async(), prefix(), outbox_.redis());
     } else {
-      fake_outbox_ = std::make_unique<outbox::testing::InMemoryOutbox>(publisher_);
-      store_ = std::make_unique<InMemoryRequestStore>(*fake_outbox_);
-      outbox_ = fake_outbox_.get();
+      store_ = std::make_unique<InMemoryRequestStore>(outbox_.in_memory());
     }
   }
 
   void TearDown() override {
-    io_.Stop();  // nothing runs on the client once it goes
-    store_.reset();
-    redis_outbox_.reset();
-    async_.reset();
+    io_.Stop();  // nothing runs on the Redis client after this
     RedisTestEnv::TearDown();
   }
 
@@ -141,25 +123,13 @@ class RequestStoreContractTest : public redis::RedisTestEnv,
     return scanned.ok() ? Ids(*scanned) : std::vector<std::string>{};
   }
 
-  // Publishes everything the tenant's outbox holds and returns what went
-  // out by this drain.
   std::vector<kafka::OutgoingEvent> Drain(const std::string& tenant = "acme") {
-    const size_t before = publisher_.size();
-    absl::Status drained = outbox_->Drain(tenant);
-    EXPECT_TRUE(drained.ok()) << drained;
-    const std::vector<kafka::OutgoingEvent> all = publisher_.published();
-    return {all.begin() + static_cast<std::ptrdiff_t>(before), all.end()};
+    return outbox_.Drain(tenant);
   }
 
   async::IoThreads io_{1};
-  metrics::Metrics metrics_;
-  kafka::testing::RecordingPublisher publisher_;
-  std::unique_ptr<redis::Pool> pool_;
-  std::unique_ptr<redis::AsyncClient> async_;
-  std::unique_ptr<outbox::RedisOutbox> redis_outbox_;
-  std::unique_ptr<outbox::testing::InMemoryOutbox> fake_outbox_;
+  outbox::testing::ContractOutbox outbox_;
   std::unique_ptr<RequestStore> store_;
-  outbox::Outbox* outbox_ = nullptr;
 };
 
 TEST_P(RequestStoreContractTest, CreateStoresTheRequestWithItsEventsForTheOutboxToPublish) {
@@ -178,7 +148,7 @@ TEST_P(RequestStoreContractTest, CreateStoresTheRequestWithItsEventsForTheOutbox
   std::optional<v1::Request> got = GetOk("acme", "req_1");
   ASSERT_TRUE(got.has_value());
   EXPECT_TRUE(SameRequest(*got, request)) << got->DebugString();
-  EXPECT_EQ(publisher_.size(), 0u) << "storing publishes nothing; the outbox does";
+  EXPECT_EQ(outbox_.publisher().size(), 0u) << "storing publishes nothing; the outbox does";
 
   const std::vector<kafka::OutgoingEvent> out = Drain();
   ASSERT_EQ(out.size(), 2u);
