@@ -14,12 +14,8 @@
 #include "audit.h"
 #include "flywheel/async/io_threads.h"
 #include "flywheel/async/spawn.h"
-#include "flywheel/kafka/testing/recording_publisher.h"
-#include "flywheel/metrics/metrics.h"
-#include "flywheel/outbox/outbox.h"
-#include "flywheel/outbox/testing/in_memory_outbox.h"
+#include "flywheel/outbox/testing/contract_outbox.h"
 #include "flywheel/redis/async_client.h"
-#include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "in_memory_approval_store.h"
 #include "redis_approval_store.h"
@@ -99,6 +95,19 @@ ApprovalWrite Change(const std::string& tenant, const std::string& request,
           .chain = MakeChain(tenant, request)};
 }
 
+// `write` with one of each part more: audit entry 1 and comment `c_<name>`,
+// version 1, alice's line for step brand and an event `name`.
+ApprovalWrite WithEveryPart(ApprovalWrite write, const std::string& name) {
+  const std::string& tenant = write.tenant_id;
+  const std::string& request = write.request_id;
+  write.audit.push_back(Entry(tenant, request, 1, name));
+  write.version = Version(tenant, request, 1);
+  write.comments.push_back(Comment(tenant, request, "c_" + name));
+  write.inbox_add.push_back(Line("alice", request, "brand", kDue));
+  write.events.push_back(Event(request, name));
+  return write;
+}
+
 template <typename Message>
 bool Same(const Message& a, const Message& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
@@ -143,29 +152,16 @@ class ApprovalStoreContractTest : public redis::RedisTestEnv,
     RedisTestEnv::SetUp();
     if (HasFatalFailure()) return;
     if (GetParam()) {
-      auto pool = redis::Pool::Create({.connection = options(), .capacity = 2});
-      ASSERT_TRUE(pool.ok()) << pool.status();
-      pool_ = *std::move(pool);
-      auto async = redis::AsyncClient::Create(io_.context(), {.connection = options()});
-      ASSERT_TRUE(async.ok()) << async.status();
-      async_ = *std::move(async);
-      redis_outbox_ = std::make_unique<outbox::RedisOutbox>(
-          *pool_, publisher_, outbox::RedisOutboxOptions{.key_prefix = prefix()}, metrics_,
-          SystemClock::Instance(), async_.get());
-      store_ = std::make_unique<RedisApprovalStore>(*async_, prefix(), *redis_outbox_);
-      outbox_ = redis_outbox_.get();
+      absl::Status connected = outbox_.ConnectRedis(io_.context(), options(), prefix());
+      ASSERT_TRUE(connected.ok()) << connected;
+      store_ = std::make_unique<RedisApprovalStore>(outbox_.async(), prefix(), outbox_.redis());
     } else {
-      fake_outbox_ = std::make_unique<outbox::testing::InMemoryOutbox>(publisher_);
-      store_ = std::make_unique<InMemoryApprovalStore>(*fake_outbox_);
-      outbox_ = fake_outbox_.get();
+      store_ = std::make_unique<InMemoryApprovalStore>(outbox_.in_memory());
     }
   }
 
   void TearDown() override {
-    io_.Stop();  // nothing runs on the client once it goes
-    store_.reset();
-    redis_outbox_.reset();
-    async_.reset();
+    io_.Stop();  // nothing runs on the Redis client after this
     RedisTestEnv::TearDown();
   }
 
@@ -232,14 +228,8 @@ class ApprovalStoreContractTest : public redis::RedisTestEnv,
     return record.has_value() ? record->unresolved_comments : -1;
   }
 
-  // Publishes everything the tenant's outbox holds and returns what went
-  // out by this drain.
   std::vector<kafka::OutgoingEvent> Drain(const std::string& tenant = "acme") {
-    const size_t before = publisher_.size();
-    absl::Status drained = outbox_->Drain(tenant);
-    EXPECT_TRUE(drained.ok()) << drained;
-    const std::vector<kafka::OutgoingEvent> all = publisher_.published();
-    return {all.begin() + static_cast<std::ptrdiff_t>(before), all.end()};
+    return outbox_.Drain(tenant);
   }
 
   // Creates acme's `request` with nothing but its chain.
@@ -248,14 +238,8 @@ class ApprovalStoreContractTest : public redis::RedisTestEnv,
   }
 
   async::IoThreads io_{2};
-  metrics::Metrics metrics_;
-  kafka::testing::RecordingPublisher publisher_;
-  std::unique_ptr<redis::Pool> pool_;
-  std::unique_ptr<redis::AsyncClient> async_;
-  std::unique_ptr<outbox::RedisOutbox> redis_outbox_;
-  std::unique_ptr<outbox::testing::InMemoryOutbox> fake_outbox_;
+  outbox::testing::ContractOutbox outbox_;
   std::unique_ptr<ApprovalStore> store_;
-  outbox::Outbox* outbox_ = nullptr;
 };
 
 TEST_P(ApprovalStoreContractTest, ACreatedApprovalReadsBackWithEverythingWrittenWithIt) {
@@ -334,13 +318,8 @@ TEST_P(ApprovalStoreContractTest, AStaleRevisionIsRefusedWithNothingWritten) {
   ASSERT_EQ(WriteOk(next), WriteOutcome::kWritten);
 
   // Computed from revision 1 too, and late: it touches every part.
-  ApprovalWrite late = Change("acme", "req_1", 1);
+  ApprovalWrite late = WithEveryPart(Change("acme", "req_1", 1), "late");
   late.chain.set_status(v1::CHAIN_STATUS_APPROVED);
-  late.audit = {Entry("acme", "req_1", 1, "late")};
-  late.version = Version("acme", "req_1", 1);
-  late.comments = {Comment("acme", "req_1", "c_late")};
-  late.inbox_add = {Line("alice", "req_1", "brand", kDue)};
-  late.events = {Event("req_1", "late")};
   EXPECT_EQ(WriteOk(late), WriteOutcome::kStale);
   // From the future as well.
   ApprovalWrite ahead = Change("acme", "req_1", 5);
@@ -593,7 +572,7 @@ TEST_P(ApprovalStoreContractTest, AWritesEventsLandInTheOutboxToBePublished) {
   create.events = {Event("req_1", "step_started"), Event("req_1", "timer_requested")};
   create.events[0].id = "evt_started_req_1";
   ASSERT_EQ(WriteOk(create), WriteOutcome::kWritten);
-  EXPECT_EQ(publisher_.size(), 0u) << "storing publishes nothing; the outbox does";
+  EXPECT_EQ(outbox_.publisher().size(), 0u) << "storing publishes nothing; the outbox does";
 
   const std::vector<kafka::OutgoingEvent> out = Drain();
   EXPECT_THAT(Types(out), ElementsAre("step_started", "timer_requested"));
@@ -646,13 +625,7 @@ TEST_P(ApprovalStoreContractTest, AWriteWithEventsWaitsUntilTheRequestsEarlierEv
 }
 
 TEST_P(ApprovalStoreContractTest, ATenantSeesNothingOfAnothers) {
-  ApprovalWrite create = Change("acme", "req_1", 0);
-  create.audit = {Entry("acme", "req_1", 1, "e1")};
-  create.version = Version("acme", "req_1", 1);
-  create.comments = {Comment("acme", "req_1", "c_1")};
-  create.inbox_add = {Line("alice", "req_1", "brand", kDue)};
-  create.events = {Event("req_1", "step_started")};
-  ASSERT_EQ(WriteOk(create), WriteOutcome::kWritten);
+  ASSERT_EQ(WriteOk(WithEveryPart(Change("acme", "req_1", 0), "1")), WriteOutcome::kWritten);
 
   EXPECT_FALSE(ReadOk("globex", "req_1").has_value());
   EXPECT_THAT(AuditOk("globex", "req_1", 0, 10), IsEmpty());
@@ -750,7 +723,7 @@ TEST_P(RedisApprovalStoreTest, ARedisThatCannotBeReachedIsUnavailable) {
   auto client = redis::AsyncClient::Create(io_.context(), {.connection = nowhere});
   ASSERT_TRUE(client.ok()) << client.status();
   {
-    RedisApprovalStore store(**client, prefix(), *redis_outbox_);
+    RedisApprovalStore store(**client, prefix(), outbox_.redis());
     auto record = Await(store.Read("acme", "req_1"));
     EXPECT_EQ(record.status().code(), absl::StatusCode::kUnavailable) << record.status();
     auto size = Await(store.InboxSize("acme", "alice"));
