@@ -1,5 +1,7 @@
 #include "chain.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "flywheel/core/proto_enums.h"
@@ -120,11 +122,12 @@ void StartStep(const v1::ApprovalChain& c, Step& step, absl::Time now, Facts& fa
   facts.push_back(std::move(started));
 }
 
-void StopStep(Step& step, v1::StepStatus status, absl::Time now, Facts& facts) {
+// `round` is the one the step was started in (its timer's).
+void StopStep(Step& step, v1::StepStatus status, uint32_t round, absl::Time now, Facts& facts) {
   step.set_status(status);
   *step.mutable_decide_time() = ToProtoTime(now);
   step.clear_due_time();
-  facts.push_back(StepStopped{step.step_id(), status});
+  facts.push_back(StepStopped{step.step_id(), status, round});
 }
 
 // Stops every other active step of the current stage (a rejection or a
@@ -132,7 +135,7 @@ void StopStep(Step& step, v1::StepStatus status, absl::Time now, Facts& facts) {
 void StopSiblings(v1::ApprovalChain& c, const Step& except, absl::Time now, Facts& facts) {
   for (Step& step : *c.mutable_steps()) {
     if (&step != &except && step.status() == v1::STEP_STATUS_ACTIVE) {
-      StopStep(step, v1::STEP_STATUS_CANCELLED, now, facts);
+      StopStep(step, v1::STEP_STATUS_CANCELLED, c.round(), now, facts);
     }
   }
 }
@@ -144,26 +147,26 @@ void StartStage(v1::ApprovalChain& c, uint32_t stage, absl::Time now, Facts& fac
   }
 }
 
-bool RuleMet(const Step& step) {
+// How many more approvals the step's rule asks for; 0 when it is met (an
+// escalation owner's approval meets any rule).
+int ApprovalsNeeded(const Step& step) {
   int approvals = 0;
   int designated = 0;
   for (const Entry& e : step.approvers()) {
     if (e.escalation_owner()) {
-      if (e.decision() == v1::DECISION_APPROVE) return true;
+      if (e.decision() == v1::DECISION_APPROVE) return 0;
       continue;
     }
     ++designated;
     if (e.decision() == v1::DECISION_APPROVE) ++approvals;
   }
-  switch (step.rule()) {
-    case v1::APPROVAL_RULE_ALL:
-      return approvals == designated;
-    case v1::APPROVAL_RULE_QUORUM:
-      return approvals >= static_cast<int>(step.quorum());
-    default:
-      return approvals >= 1;
-  }
+  int needed = 1;
+  if (step.rule() == v1::APPROVAL_RULE_ALL) needed = designated;
+  if (step.rule() == v1::APPROVAL_RULE_QUORUM) needed = static_cast<int>(step.quorum());
+  return std::max(needed - approvals, 0);
 }
+
+bool RuleMet(const Step& step) { return ApprovalsNeeded(step) == 0; }
 
 // After a step approved: the next stage starts once every step of this one
 // approved, or the chain is approved after the last.
@@ -337,7 +340,7 @@ absl::StatusOr<Facts> Chain::Decide(const UserId& actor, const std::string& step
                           decision.comment, version, next.round(), v1::STEP_STATUS_ACTIVE}};
   switch (decision.decision) {
     case v1::DECISION_REJECT:
-      StopStep(*step, v1::STEP_STATUS_REJECTED, now, facts);
+      StopStep(*step, v1::STEP_STATUS_REJECTED, next.round(), now, facts);
       StopSiblings(next, *step, now, facts);
       next.set_status(v1::CHAIN_STATUS_REJECTED);
       next.set_rejection_reason(decision.comment);
@@ -346,7 +349,7 @@ absl::StatusOr<Facts> Chain::Decide(const UserId& actor, const std::string& step
                                      entry.approver_id(), decision.comment, false});
       break;
     case v1::DECISION_REQUEST_CHANGES:
-      StopStep(*step, v1::STEP_STATUS_CHANGES_REQUESTED, now, facts);
+      StopStep(*step, v1::STEP_STATUS_CHANGES_REQUESTED, next.round(), now, facts);
       StopSiblings(next, *step, now, facts);
       next.set_status(v1::CHAIN_STATUS_CHANGES_REQUESTED);
       next.set_outcome_step_id(step_id);
@@ -355,7 +358,7 @@ absl::StatusOr<Facts> Chain::Decide(const UserId& actor, const std::string& step
       break;
     default:
       if (RuleMet(*step)) {
-        StopStep(*step, v1::STEP_STATUS_APPROVED, now, facts);
+        StopStep(*step, v1::STEP_STATUS_APPROVED, next.round(), now, facts);
         Advance(next, now, facts);
       }
       if (next.status() == v1::CHAIN_STATUS_APPROVED && next.require_resolved_comments() &&
@@ -390,7 +393,7 @@ absl::StatusOr<Facts> Chain::SubmitVersion(uint32_t version, absl::Time now) {
   } else {
     for (Step& step : *next.mutable_steps()) {
       if (step.status() == v1::STEP_STATUS_ACTIVE) {
-        StopStep(step, v1::STEP_STATUS_CANCELLED, now, facts);
+        StopStep(step, v1::STEP_STATUS_CANCELLED, state_.round(), now, facts);
       }
     }
     if (next.restart_from_first_step()) {
@@ -485,7 +488,7 @@ absl::StatusOr<Facts> Chain::Cancel(absl::Time now) {
   Facts facts;
   for (Step& step : *state_.mutable_steps()) {
     if (step.status() == v1::STEP_STATUS_ACTIVE) {
-      StopStep(step, v1::STEP_STATUS_CANCELLED, now, facts);
+      StopStep(step, v1::STEP_STATUS_CANCELLED, state_.round(), now, facts);
     }
   }
   state_.set_status(v1::CHAIN_STATUS_CANCELLED);
@@ -495,13 +498,17 @@ absl::StatusOr<Facts> Chain::Cancel(absl::Time now) {
   return facts;
 }
 
-std::vector<std::string> Chain::PendingFor(const UserId& user, absl::Time now) const {
-  std::vector<std::string> out;
+std::vector<PendingStep> Chain::PendingFor(const UserId& user, absl::Time now) const {
+  std::vector<PendingStep> out;
   if (state_.status() != v1::CHAIN_STATUS_PENDING) return out;
   for (const Step& step : state_.steps()) {
     if (step.status() != v1::STEP_STATUS_ACTIVE) continue;
     const int index = EntryFor(state_, step, user.value(), now);
-    if (index >= 0 && !Decided(step.approvers(index))) out.push_back(step.step_id());
+    if (index < 0 || Decided(step.approvers(index))) continue;
+    const Entry& entry = step.approvers(index);
+    out.push_back({.step_id = step.step_id(),
+                   .on_behalf_of = entry.approver_id() == user.value() ? "" : entry.approver_id(),
+                   .approvals_needed = static_cast<uint32_t>(ApprovalsNeeded(step))});
   }
   return out;
 }

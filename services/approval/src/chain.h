@@ -52,6 +52,9 @@ struct StepDecided {
 struct StepStopped {
   std::string step_id;
   v1::StepStatus status = v1::STEP_STATUS_UNSPECIFIED;
+  /// The round the step was started in (a new version stops the steps of
+  /// the round before it).
+  uint32_t round = 0;
 };
 
 /// The chain waits for a new version; the work goes back to its creator.
@@ -94,6 +97,16 @@ struct Escalated {
 using Fact = std::variant<StepStarted, StepDecided, StepStopped, ChangesRequested, ChainCompleted,
                           Delegated, Escalated>;
 using Facts = std::vector<Fact>;
+
+/// An active step waiting for one person's decision.
+struct PendingStep {
+  std::string step_id;
+  /// The designated approver a delegate would decide for; empty when the
+  /// person is designated themselves.
+  std::string on_behalf_of;
+  /// Approvals the step still needs before it is approved, theirs included.
+  uint32_t approvals_needed = 0;
+};
 
 /// One decision as an approver gives it.
 struct DecisionInput {
@@ -191,7 +204,7 @@ class Chain {
 
   /// The active steps `user` may decide at `now` and has not: their
   /// approver's inbox.
-  std::vector<std::string> PendingFor(const UserId& user, absl::Time now) const;
+  std::vector<PendingStep> PendingFor(const UserId& user, absl::Time now) const;
 
  private:
   explicit Chain(v1::ApprovalChain state) : state_(std::move(state)) {}
