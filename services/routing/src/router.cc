@@ -6,28 +6,17 @@
 #include <mutex>
 #include <set>
 
+#include "decode.h"
 #include "flywheel/common/v1/common.pb.h"
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
-#include "flywheel/kafka/payload.h"
 #include "flywheel/log/log.h"
 #include "templates.h"
 #include "tiering.h"
 
 namespace flywheel::routing {
 namespace {
-
-// Decodes a requests-stream payload that names its tenant and request.
-template <typename Payload>
-absl::Status DecodeAddressed(const kafka::ConsumedEvent& consumed, const char* what,
-                             Payload& payload) {
-  FLYWHEEL_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, payload));
-  if (payload.tenant_id().empty() || payload.request_id().empty()) {
-    return absl::InvalidArgumentError(std::string(what) + " without tenant_id or request_id");
-  }
-  return absl::OkStatus();
-}
 
 // Intake may be newer than this build: an enum value it does not know is
 // read as unspecified (proto/README.md), so no rule, queue order or metric
@@ -304,7 +293,7 @@ absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
   switch (wf.workflow.status()) {
     case routing::v1::WORKFLOW_STATUS_ACTIVE: {
       const int64_t revision = wf.workflow.revision();
-      ApplyCancel(wf.workflow, clock_.Now());
+      ApplyEnd(wf.workflow, routing::v1::WORKFLOW_STATUS_CANCELLED, clock_.Now());
       wf.queue_reason.clear();
       // Advance to an ended workflow: frees the assignee's slot or takes the
       // request out of its queue, and assigns nothing. Its events are
@@ -313,7 +302,7 @@ absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
           Committed committed,
           store.Advance(wf, revision, AssignSpec{},
                         [this](const StoredWorkflow& after, const AssignResult&) {
-                          return CancelEvents(assigner_.topics(), after);
+                          return EndEvents(assigner_.topics(), after);
                         }));
       if (committed.outcome == Committed::Outcome::kOutboxPending) {
         FLYWHEEL_RETURN_IF_ERROR(assigner_.outbox().Drain(tenant));
@@ -328,7 +317,7 @@ absl::Status Router::Cancel(const intake::v1::RequestCancelled& cancelled,
     case routing::v1::WORKFLOW_STATUS_CANCELLED:
       // A redelivery: republish what the cancel published.
       FLYWHEEL_RETURN_IF_ERROR(
-          assigner_.publisher().PublishAll(CancelEvents(assigner_.topics(), wf)).status());
+          assigner_.publisher().PublishAll(EndEvents(assigner_.topics(), wf)).status());
       break;
     default:
       log::Info("cancel of a workflow that already ended; nothing changes",

@@ -147,17 +147,18 @@ std::vector<kafka::OutgoingEvent> FirstRoutingEvents(const RoutingTopics& topics
   return events;
 }
 
-std::vector<kafka::OutgoingEvent> CancelEvents(const RoutingTopics& topics,
-                                               const StoredWorkflow& cancelled) {
-  const std::string id = cancelled.workflow.request_id() + "/cancelled";
+std::vector<kafka::OutgoingEvent> EndEvents(const RoutingTopics& topics,
+                                            const StoredWorkflow& ended) {
+  const bool rejected = ended.workflow.status() == routing::v1::WORKFLOW_STATUS_REJECTED;
+  const std::string id = ended.workflow.request_id() + (rejected ? "/rejected" : "/cancelled");
   std::vector<kafka::OutgoingEvent> events;
-  if (const int stage = CancelledStage(cancelled.workflow);
-      stage >= 0 && cancelled.workflow.stages(stage).has_due_time()) {
-    events.push_back(TimerCancelEvent(topics, cancelled,
-                                      cancelled.workflow.stages(stage).stage_id(),
-                                      id + "/timer-cancel", "request cancelled"));
+  if (const int stage = EndedStage(ended.workflow);
+      stage >= 0 && ended.workflow.stages(stage).has_due_time()) {
+    events.push_back(TimerCancelEvent(topics, ended, ended.workflow.stages(stage).stage_id(),
+                                      id + "/timer-cancel",
+                                      rejected ? "approval rejected" : "request cancelled"));
   }
-  events.push_back(WorkflowCompletedEvent(topics, cancelled, id + "/completed"));
+  events.push_back(WorkflowCompletedEvent(topics, ended, id + "/completed"));
   return events;
 }
 

@@ -52,13 +52,15 @@ kafka::OutgoingEvent WorkflowCompletedEvent(const RoutingTopics& topics, const S
 std::vector<kafka::OutgoingEvent> FirstRoutingEvents(const RoutingTopics& topics,
                                                      const StoredWorkflow& first);
 
-/// What cancelling a request published: the CANCEL of the timer of the stage
-/// that was active (when it had one) and workflow.completed with outcome
-/// cancelled. Ids derive from the request (`<request>/cancelled/...`): a
-/// workflow is cancelled once. Built from the stored cancelled workflow, so
-/// a redelivered cancel republishes the same events.
-std::vector<kafka::OutgoingEvent> CancelEvents(const RoutingTopics& topics,
-                                               const StoredWorkflow& cancelled);
+/// What ending a workflow early published: the CANCEL of the timer of the
+/// stage that was active (when it had one) and workflow.completed with the
+/// workflow's status as outcome (cancelled, or rejected by the approval
+/// chain). Ids derive from the request and the outcome
+/// (`<request>/cancelled/...`, `<request>/rejected/...`): a workflow ends
+/// once. Built from the stored ended workflow, so a redelivery republishes
+/// the same events.
+std::vector<kafka::OutgoingEvent> EndEvents(const RoutingTopics& topics,
+                                            const StoredWorkflow& ended);
 
 kafka::OutgoingEvent CapacityChangedEvent(const RoutingTopics& topics,
                                           const routing::v1::CapacityChanged& changed,

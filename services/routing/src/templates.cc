@@ -103,24 +103,63 @@ void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, 
   *workflow.mutable_update_time() = ToProtoTime(now);
 }
 
-void ApplyCancel(routing::v1::WorkflowInstance& workflow, absl::Time now) {
+void ApplyEnd(routing::v1::WorkflowInstance& workflow, routing::v1::WorkflowStatus status,
+              absl::Time now) {
   if (const int active = ActiveStage(workflow); active >= 0) {
     auto* stage = workflow.mutable_stages(active);
     stage->set_status(routing::v1::STAGE_STATUS_SKIPPED);
     *stage->mutable_exit_time() = ToProtoTime(now);
   }
-  workflow.set_status(routing::v1::WORKFLOW_STATUS_CANCELLED);
+  workflow.set_status(status);
   workflow.clear_current_stage_id();
   *workflow.mutable_update_time() = ToProtoTime(now);
 }
 
-int CancelledStage(const routing::v1::WorkflowInstance& workflow) {
-  if (workflow.status() != routing::v1::WORKFLOW_STATUS_CANCELLED) return -1;
+int EndedStage(const routing::v1::WorkflowInstance& workflow) {
+  if (workflow.status() != routing::v1::WORKFLOW_STATUS_CANCELLED &&
+      workflow.status() != routing::v1::WORKFLOW_STATUS_REJECTED) {
+    return -1;
+  }
   for (int i = 0; i < workflow.stages_size(); ++i) {
     const auto& stage = workflow.stages(i);
     if (stage.status() == routing::v1::STAGE_STATUS_SKIPPED && stage.has_enter_time()) return i;
   }
   return -1;
+}
+
+void ApplyReturn(routing::v1::WorkflowInstance& workflow, int to, absl::Time now,
+                 absl::Duration sla) {
+  const int active = ActiveStage(workflow);
+  for (int i = to; i <= active && i < workflow.stages_size(); ++i) {
+    auto* stage = workflow.mutable_stages(i);
+    // A stage the plan skipped stays skipped.
+    if (stage->status() == routing::v1::STAGE_STATUS_SKIPPED && !stage->has_enter_time()) continue;
+    stage->set_status(routing::v1::STAGE_STATUS_PENDING);
+    stage->clear_assignee_id();
+    stage->clear_enter_time();
+    stage->clear_exit_time();
+    stage->clear_due_time();
+    for (auto& c : *stage->mutable_exit_criteria()) {
+      const std::string id = c.criterion_id();
+      c.Clear();
+      c.set_criterion_id(id);
+    }
+  }
+  auto* target = workflow.mutable_stages(to);
+  target->set_status(routing::v1::STAGE_STATUS_ACTIVE);
+  *target->mutable_enter_time() = ToProtoTime(now);
+  if (sla > absl::ZeroDuration()) *target->mutable_due_time() = ToProtoTime(now + sla);
+  workflow.set_current_stage_id(target->stage_id());
+  *workflow.mutable_update_time() = ToProtoTime(now);
+}
+
+bool AwaitsApproval(const routing::v1::WorkflowInstance& workflow,
+                    const routing::v1::StageInstance& stage) {
+  return stage.stage() == common::v1::STAGE_APPROVAL && !workflow.approval_policy_id().empty();
+}
+
+bool ChainApproved(const routing::v1::WorkflowInstance& workflow) {
+  return workflow.approval().outcome() == approval::v1::CHAIN_STATUS_APPROVED;
 }
 
 absl::Duration TimerLength(const routing::v1::StageInstance& stage) {

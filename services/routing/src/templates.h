@@ -41,15 +41,35 @@ absl::StatusOr<Transition> PlanAdvance(const routing::v1::WorkflowInstance& work
 void ApplyAdvance(routing::v1::WorkflowInstance& workflow, const Transition& t, absl::Time now,
                   absl::Duration next_sla);
 
-/// Ends the workflow of a cancelled request: the active stage SKIPPED with
+/// Ends the workflow early with `status` (CANCELLED for a cancelled request,
+/// REJECTED for a rejected approval chain): the active stage SKIPPED with
 /// `now` as its exit time (its enter time stays, which tells it from stages
-/// the plan skipped), the workflow CANCELLED with no current stage. Bumps
-/// update_time; releasing the task is left to the caller. Pure function.
-void ApplyCancel(routing::v1::WorkflowInstance& workflow, absl::Time now);
+/// the plan skipped), no current stage. Bumps update_time; releasing the
+/// task is left to the caller. Pure function.
+void ApplyEnd(routing::v1::WorkflowInstance& workflow, routing::v1::WorkflowStatus status,
+              absl::Time now);
 
-/// Index of the stage that was active when the workflow was cancelled (see
-/// `ApplyCancel`), or -1 (not cancelled, or cancelled with no active stage).
-int CancelledStage(const routing::v1::WorkflowInstance& workflow);
+/// Index of the stage that was active when the workflow was cancelled or
+/// rejected (see `ApplyEnd`), or -1 (not ended so, or with no active stage).
+int EndedStage(const routing::v1::WorkflowInstance& workflow);
+
+/// Moves the workflow back from its active stage to the earlier stage `to`:
+/// `to` ACTIVE again from `now` with `sla` due time (zero: none), every
+/// stage after it up to the one that was active PENDING again, with their
+/// times, assignee and satisfied criteria cleared, so they are worked anew.
+/// Bumps update_time; assignment is left to the caller. Pure function.
+void ApplyReturn(routing::v1::WorkflowInstance& workflow, int to, absl::Time now,
+                 absl::Duration sla);
+
+/// Whether the stage's exit waits for the approval chain: an approval stage
+/// of a workflow routed with an approval policy. Approval builds a chain for
+/// every such request (tier 0 approves at once); a workflow without a policy
+/// gets no chain, so its approval stage is left by a person as any other.
+bool AwaitsApproval(const routing::v1::WorkflowInstance& workflow,
+                    const routing::v1::StageInstance& stage);
+
+/// Whether the approval chain of the workflow approved.
+bool ChainApproved(const routing::v1::WorkflowInstance& workflow);
 
 /// The length of the stage's SLA timer as the plan holds it (due time minus
 /// enter time); zero when the stage has no timer. Pure function.
