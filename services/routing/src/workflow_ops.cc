@@ -13,13 +13,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "exit_criteria.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/page_token.h"
 #include "flywheel/core/proto_enums.h"
 #include "flywheel/core/status.h"
 #include "flywheel/log/log.h"
+#include "stage_moves.h"
 #include "templates.h"
 
 namespace flywheel::routing {
@@ -178,76 +178,30 @@ absl::StatusOr<Committed> WorkflowOps::TryAdvance(const auth::Principal& caller,
     (*next.request.mutable_spec()->mutable_fields())[key] = value;
   }
   const WorkflowTemplate* tmpl = TemplateOf(*policy, next.workflow);
-  const std::string from_id = next.workflow.current_stage_id();
   const std::set<std::string> confirmed(request.confirmed_criterion_ids().begin(),
                                         request.confirmed_criterion_ids().end());
-  absl::Status check;
-  if (const StageTemplate* from = FindStage(tmpl, from_id)) {
-    check = CheckCriteria("exit", from_id, from->exit, next.request, confirmed);
-  }
-  const StageTemplate* to =
-      t.to < 0 ? nullptr : FindStage(tmpl, next.workflow.stages(t.to).stage_id());
-  if (check.ok() && to != nullptr) {
-    check = CheckCriteria("entry", to->id, to->entry, next.request, confirmed);
-  }
-  if (!check.ok()) {
+  if (absl::Status check = CheckMove(tmpl, next, t, confirmed); !check.ok()) {
     assigner_.metrics().CountAdvance("refused");
     return check;
   }
-
-  const absl::Time now = clock_.Now();
-  auto* from_stage = next.workflow.mutable_stages(t.from);
-  const google::protobuf::Timestamp from_enter = from_stage->enter_time();
-  const common::v1::Stage from_category = from_stage->stage();
-  for (auto& c : *from_stage->mutable_exit_criteria()) {
-    c.set_satisfied(true);
-    c.set_satisfied_by(request.actor_id());
-    *c.mutable_satisfy_time() =
-        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
-  }
-  const absl::Duration sla = to == nullptr ? absl::ZeroDuration() : to->sla;
-  ApplyAdvance(next.workflow, t, now, sla);
-  next.queue_reason.clear();
+  // Into an approval stage whose chain already approved, the move goes on
+  // through it: both transitions are published.
+  const StageMove move = MoveForward(next, tmpl, t, request.actor_id(), clock_.Now());
   next.last_advance_request = fingerprint;
   AssignSpec spec;
-  if (t.to >= 0) {
+  if (move.entered() >= 0) {
     FLYWHEEL_ASSIGN_OR_RETURN(spec, assigner_.SpecFor(*policy, next));
   }
   const RoutingTopics& topics = assigner_.topics();
   const std::string id = next.workflow.request_id() + "/advance/" + std::to_string(revision);
   const EventsFor events = [&](const StoredWorkflow& after, const AssignResult& result) {
-    const auto& w = after.workflow;
-    routing::v1::StageAdvanced advanced;
-    advanced.set_tenant_id(w.tenant_id());
-    advanced.set_request_id(w.request_id());
-    advanced.set_from_stage_id(from_id);
-    advanced.set_from_stage(from_category);
-    if (t.to >= 0) {
-      advanced.set_to_stage_id(w.stages(t.to).stage_id());
-      advanced.set_to_stage(w.stages(t.to).stage());
-    }
-    for (const std::string& s : t.skipped) advanced.add_skipped_stage_ids(s);
-    *advanced.mutable_from_stage_enter_time() = from_enter;
-    *advanced.mutable_transition_time() = w.update_time();
-    advanced.set_actor_id(request.actor_id());
-    std::vector<kafka::OutgoingEvent> out = {
-        StageAdvancedEvent(topics, advanced, id),
-        TimerCancelEvent(topics, after, from_id, id + "/timer-cancel")};
-    if (t.to >= 0) {
-      out.push_back(TaskAssignedEvent(topics, after, routing::v1::ASSIGNMENT_REASON_STAGE_ENTERED,
-                                      result.previous_assignee, id + "/assigned"));
-      if (sla > absl::ZeroDuration())
-        out.push_back(TimerStartEvent(topics, after, sla, id + "/timer"));
-    } else {
-      out.push_back(WorkflowCompletedEvent(topics, after, id + "/completed"));
-    }
-    return out;
+    return MoveEvents(topics, after, move, result, id);
   };
   FLYWHEEL_ASSIGN_OR_RETURN(Committed committed,
                             assigner_.store().Advance(next, revision, spec, events));
   if (committed.outcome == Committed::Outcome::kDone) {
     assigner_.metrics().CountAdvance("ok");
-    if (t.to >= 0) {
+    if (move.entered() >= 0) {
       assigner_.metrics().CountAssignment(committed.result.assignee.empty() ? "queued"
                                                                             : "assigned");
     }
