@@ -270,6 +270,9 @@ absl::StatusOr<StoredWorkflow> Decode(std::map<std::string, std::string>& h,
   out.assignment_rule_id = h["arule"];
   out.tiering_rule_id = h["trule"];
   out.tiering_explanation = h["texpl"];
+  if (!first && !h["appr_events"].empty()) {
+    out.approval_event_ids = absl::StrSplit(h["appr_events"], '\n');
+  }
   if (!first && !h["adv_request"].empty()) {
     out.last_advance_request = h["adv_request"];
     if (!out.last_advance_answer.ParseFromString(h["adv_answer"])) {
@@ -316,7 +319,9 @@ std::vector<std::string> Fields(const StoredWorkflow& wf) {
           "adv_request",
           wf.last_advance_request,
           "adv_answer",
-          wf.last_advance_request.empty() ? "" : wf.last_advance_answer.SerializeAsString()};
+          wf.last_advance_request.empty() ? "" : wf.last_advance_answer.SerializeAsString(),
+          "appr_events",
+          absl::StrJoin(wf.approval_event_ids, "\n")};
 }
 
 // How many times a change is tried while the team's load keeps moving

@@ -17,7 +17,9 @@ namespace flywheel::routing {
 /// slot and one Lua script can update a workflow, its team's load counters
 /// and queue together:
 ///   workflow:<request id>     hash: plan (protobuf), request, assignee, owner,
-///                             queue_reason, revision, event_id, ...; and
+///                             queue_reason, revision, event_id,
+///                             appr_events (approval event ids, one a
+///                             line), ...; and
 ///                             first_wf, first_request, first_assignee,
 ///                             first_reason: the first routing, kept for
 ///                             redeliveries (FindFirst)

@@ -1,5 +1,6 @@
 #include "routing_app.h"
 
+#include "approval_tracker.h"
 #include "assigner.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
@@ -28,6 +29,14 @@ runtime::ServiceDeclaration Declaration() {
       .consumers = {{.name = "requests",
                      .topics = {events::kRequestsTopic},
                      .group = "flywheel-routing",
+                     .properties = {{"topic.metadata.refresh.interval.ms", "2000"}}},
+                    // Approval owns its topic and may start later, too. A
+                    // group of its own: the kit gives every consumer of the
+                    // process one static member id, so two consumers in one
+                    // group would fence each other.
+                    {.name = "approvals",
+                     .topics = {events::kApprovalsTopic},
+                     .group = "flywheel-routing-approvals",
                      .properties = {{"topic.metadata.refresh.interval.ms", "2000"}}}},
       .policy_file_key = "routing.policy_file",
   };
@@ -46,6 +55,7 @@ class App final : public RoutingApp {
                    .timer_requests = kit_->Topic(events::kTimerRequestsTopic),
                    .capacity = kit_->Topic(events::kCapacityTopic)}),
         router_(policy_, assigner_, SystemClock::Instance()),
+        approvals_(policy_, assigner_, SystemClock::Instance()),
         ops_(policy_, assigner_, SystemClock::Instance()) {}
 
   ~App() override { Stop(); }
@@ -57,6 +67,10 @@ class App final : public RoutingApp {
         "requests", kafka::BatchHandler([this](kafka::EventBatch batch, kafka::BatchDone done) {
           router_.HandleBatch(std::move(batch), std::move(done));
         })));
+    FLYWHEEL_RETURN_IF_ERROR(
+        kit_->Consume("approvals", kafka::PerEvent([this](const kafka::ConsumedEvent& consumed) {
+                        return approvals_.Handle(consumed);
+                      })));
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(RoutingRoles()));
     grpc_ = std::make_unique<RoutingGrpc>(ops_, *guard_);
     return kit_->Serve({grpc_.get()});
@@ -81,6 +95,7 @@ class App final : public RoutingApp {
   PolicyHolder policy_;
   Assigner assigner_;
   Router router_;
+  ApprovalTracker approvals_;
   WorkflowOps ops_;
   std::unique_ptr<rpc::Guard> guard_;
   std::unique_ptr<RoutingGrpc> grpc_;

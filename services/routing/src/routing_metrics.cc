@@ -9,6 +9,9 @@ RoutingMetrics::RoutingMetrics(metrics::Metrics& metrics)
                                    "Stage tasks assigned to a member or queued, by result.")),
       advances_(metrics.Counter("flywheel_routing_stage_advances_total",
                                 "AdvanceStage calls, by result (ok or refused).")),
+      approval_events_(
+          metrics.Counter("flywheel_routing_approval_events_total",
+                          "Approval events handled, by what they did to the workflow.")),
       queued_(metrics.Gauge("flywheel_routing_queued_requests",
                             "Requests waiting unassigned in a team queue, by team.")) {}
 
@@ -22,6 +25,10 @@ void RoutingMetrics::CountAssignment(const std::string& result) {
 
 void RoutingMetrics::CountAdvance(const std::string& result) {
   advances_.Add({{"result", result}}).Increment();
+}
+
+void RoutingMetrics::CountApprovalEvent(const std::string& result) {
+  approval_events_.Add({{"result", result}}).Increment();
 }
 
 void RoutingMetrics::SetQueued(const std::string& tenant_id, const std::string& team_id,

@@ -42,6 +42,10 @@ struct StoredWorkflow {
   /// AdvanceStage moved it. `Advance` records the answer itself.
   std::string last_advance_request;
   routing::v1::WorkflowInstance last_advance_answer;
+  /// The `ce_id`s of the approval events that changed the workflow, oldest
+  /// first, so a redelivered one changes nothing. At most one per review
+  /// round and one completion.
+  std::vector<std::string> approval_event_ids;
 };
 
 /// Who may take the active stage's task and how to pick among them.
@@ -172,7 +176,8 @@ class WorkflowStore {
                                             const AssignSpec& assign, const EventsFor& events) = 0;
 
   /// Replaces what routing keeps of the request (`next.request`, the
-  /// workflow's priority and update time) when the revision is still
+  /// workflow's priority, update time, approval record and
+  /// `approval_event_ids`) when the revision is still
   /// `expected_revision` (ABORTED otherwise), and re-ranks the request in its
   /// team's queue or open tasks by the new priority. Leaves the assignment,
   /// the stages and every member's load as they are.
