@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "flywheel/approval/v1/events.pb.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
@@ -37,6 +38,13 @@ templates:
         exit:
           - id: links_tagged
             utm_tagging: {links_field: asset_links, campaign_pattern: "[a-z0-9]+(-[a-z0-9]+)*-20[0-9]{2}"}
+  with_approval:
+    stages:
+      - {stage: creation, owner_role: creator, sla: 2h}
+      - {stage: approval, owner_role: approver, sla: 3h}
+      - {stage: launch, owner_role: ops, sla: 1h}
+request_types:
+  landing_page: with_approval
 default_template: t
 teams:
   - id: social
@@ -57,9 +65,11 @@ tiering:
 class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
  protected:
   RoutingIntegrationTest() : ServiceFixture(StartRouting) {
-    // Intake owns the requests topic; this test stands in for it.
+    // Intake owns the requests topic, approval the approvals topic; this
+    // test stands in for both.
     CreateTopicsBeforeStart(
-        {{.name = events::kRequestsTopic, .partitions = events::kStreamPartitions}});
+        {{.name = events::kRequestsTopic, .partitions = events::kStreamPartitions},
+         {.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions}});
   }
 
   void SetUp() override {
@@ -115,6 +125,77 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
                                      .data_content_type = kafka::kProtobufContentType,
                                      .key = request_id,
                                      .data = std::move(data)});
+  }
+
+  // What approval publishes when a chain ends.
+  void CompleteApproval(const std::string& request_id, approval::v1::ChainStatus outcome,
+                        const std::string& event_id) {
+    approval::v1::ApprovalCompleted payload;
+    payload.set_tenant_id("acme");
+    payload.set_request_id(request_id);
+    payload.set_outcome(outcome);
+    payload.set_version(1);
+    PublishApprovalEvent(events::kApprovalCompleted, request_id, event_id,
+                         payload.SerializeAsString());
+  }
+
+  // What approval publishes when an approver asks for changes.
+  void RequestChanges(const std::string& request_id, const std::string& event_id) {
+    approval::v1::ChangesRequested payload;
+    payload.set_tenant_id("acme");
+    payload.set_request_id(request_id);
+    payload.set_comment("make the offer clearer");
+    payload.set_version(1);
+    PublishApprovalEvent(events::kApprovalChangesRequested, request_id, event_id,
+                         payload.SerializeAsString());
+  }
+
+  void PublishApprovalEvent(const char* type, const std::string& request_id,
+                            const std::string& event_id, std::string data) {
+    Publish(events::kApprovalsTopic, {.id = event_id,
+                                      .source = "//tests",
+                                      .type = type,
+                                      .data_content_type = kafka::kProtobufContentType,
+                                      .key = request_id,
+                                      .data = std::move(data)});
+  }
+
+  // Routes a landing page and advances it by hand to its approval stage.
+  void RouteToApproval(const std::string& request_id) {
+    Submit(request_id, "landing_page", "Spring offer");
+    WaitForWorkflow(request_id);
+    v1::AdvanceStageResponse response;
+    ::grpc::Status st = Advance(request_id, "creation", "", &response);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_EQ(response.workflow().current_stage_id(), "approval");
+  }
+
+  // The stage.advanced events of `request_id` from `from` to `to`, once
+  // `at_least` are on the workflows topic.
+  std::vector<v1::StageAdvanced> Advanced(const std::string& request_id, const std::string& from,
+                                          const std::string& to, size_t at_least) {
+    std::vector<v1::StageAdvanced> out;
+    WaitFor(
+        [&] {
+          out.clear();
+          for (const auto& a : WorkflowEvents<v1::StageAdvanced>(events::kStageAdvanced, 0)) {
+            if (a.request_id() == request_id && a.from_stage_id() == from &&
+                a.to_stage_id() == to) {
+              out.push_back(a);
+            }
+          }
+          return out.size() >= at_least;
+        },
+        absl::Seconds(40));
+    return out;
+  }
+
+  // Whether the approvals consumer has counted `count` events as `result`.
+  bool ApprovalEventsCounted(const std::string& result, int count) {
+    return WaitFor([&] {
+      return metrics().Render().find("flywheel_routing_approval_events_total{result=\"" + result +
+                                     "\"} " + std::to_string(count)) != std::string::npos;
+    });
   }
 
   // The timer commands routing has published, decoded, once `at_least` are in.
@@ -429,6 +510,52 @@ TEST_F(RoutingIntegrationTest, UndecodableEventIsDeadLettered) {
               HasSubstr("not a flywheel.intake.v1.RequestSubmitted"));
   v1::WorkflowInstance wf;
   EXPECT_EQ(GetWorkflow("req_garbage", &wf).error_code(), ::grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RoutingIntegrationTest, AnApprovedChainMovesTheApprovalStageOnOnce) {
+  ASSERT_NO_FATAL_FAILURE(RouteToApproval("req_ok"));
+
+  CompleteApproval("req_ok", approval::v1::CHAIN_STATUS_APPROVED, "evt_approved");
+  v1::WorkflowInstance wf = WaitForWorkflow(
+      "req_ok", [](const v1::WorkflowInstance& w) { return w.current_stage_id() == "launch"; });
+  EXPECT_EQ(wf.approval().outcome(), approval::v1::CHAIN_STATUS_APPROVED);
+  std::vector<v1::StageAdvanced> moved = Advanced("req_ok", "approval", "launch", 1);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].actor_id(), "");
+
+  // Delivered again: acknowledged as a duplicate, nothing published again.
+  CompleteApproval("req_ok", approval::v1::CHAIN_STATUS_APPROVED, "evt_approved");
+  ASSERT_TRUE(ApprovalEventsCounted("duplicate", 1)) << metrics().Render();
+  EXPECT_EQ(Advanced("req_ok", "approval", "launch", 1).size(), 1u);
+  v1::WorkflowInstance after;
+  ASSERT_TRUE(GetWorkflow("req_ok", &after).ok());
+  EXPECT_EQ(after.revision(), wf.revision());
+}
+
+TEST_F(RoutingIntegrationTest, ChangesRequestedSendTheWorkBackAndARejectionEndsIt) {
+  ASSERT_NO_FATAL_FAILURE(RouteToApproval("req_back"));
+
+  RequestChanges("req_back", "evt_changes");
+  v1::WorkflowInstance back = WaitForWorkflow(
+      "req_back", [](const v1::WorkflowInstance& w) { return w.current_stage_id() == "creation"; });
+  EXPECT_EQ(back.stages(1).status(), v1::STAGE_STATUS_PENDING);
+  EXPECT_EQ(Advanced("req_back", "approval", "creation", 1).size(), 1u);
+
+  // A person cannot take it past approval until the chain approves.
+  v1::AdvanceStageResponse response;
+  ASSERT_TRUE(Advance("req_back", "creation", "", &response).ok());
+  EXPECT_EQ(Advance("req_back", "approval", "", &response).error_code(),
+            ::grpc::StatusCode::FAILED_PRECONDITION);
+
+  CompleteApproval("req_back", approval::v1::CHAIN_STATUS_REJECTED, "evt_rejected");
+  v1::WorkflowInstance rejected = WaitForWorkflow("req_back", [](const v1::WorkflowInstance& w) {
+    return w.status() == v1::WORKFLOW_STATUS_REJECTED;
+  });
+  EXPECT_EQ(rejected.current_stage_id(), "");
+  auto completed = WorkflowEvents<v1::WorkflowCompleted>(events::kWorkflowCompleted, 1);
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0].request_id(), "req_back");
+  EXPECT_EQ(completed[0].outcome(), v1::WORKFLOW_STATUS_REJECTED);
 }
 
 }  // namespace

@@ -363,6 +363,20 @@ TEST_P(WorkflowStoreContractTest, CancellingThroughAdvanceFreesTheSlotOrTheQueue
             routing::v1::WORKFLOW_STATUS_CANCELLED);
 }
 
+TEST_P(WorkflowStoreContractTest, TheApprovalRecordAndItsEventIdsAreKeptWithTheWorkflow) {
+  ASSERT_TRUE(store_->Create(Wf("req_1"), AssignSpec{.candidates = {{"ana", 1}}}).ok());
+  StoredWorkflow next = **store_->Find("acme", "req_1");
+  EXPECT_TRUE(next.approval_event_ids.empty());
+  next.workflow.mutable_approval()->set_outcome(approval::v1::CHAIN_STATUS_APPROVED);
+  next.approval_event_ids = {"evt_changes", "evt_approved"};
+  ASSERT_TRUE(store_->Refresh(next, 1).ok());
+
+  StoredWorkflow kept = **store_->Find("acme", "req_1");
+  EXPECT_EQ(kept.workflow.approval().outcome(), approval::v1::CHAIN_STATUS_APPROVED);
+  EXPECT_EQ(kept.approval_event_ids, (std::vector<std::string>{"evt_changes", "evt_approved"}));
+  EXPECT_EQ(kept.workflow.stages(0).assignee_id(), "ana") << "recording leaves the assignment";
+}
+
 TEST_P(WorkflowStoreContractTest, RefreshReranksQueuedAndOpenRequestsAndRefusesStaleRevisions) {
   const AssignSpec ana_alone{.candidates = {{"ana", 1}}};
   for (int i = 0; i < 3; ++i) {
