@@ -3,14 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "fake_workflow_store.h"
 #include "flywheel/events/catalog.h"
-#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/scheduler/v1/events.pb.h"
-#include "policy_parser.h"
-#include "router.h"
-#include "workflow_ops.h"
+#include "routing_fixture.h"
 
 namespace flywheel::routing {
 namespace {
@@ -99,19 +95,11 @@ std::vector<Payload> Decoded(const std::vector<kafka::OutgoingEvent>& events) {
   return out;
 }
 
-class ApprovalTrackerTest : public ::testing::Test {
+class ApprovalTrackerTest : public testing::RoutingFixture {
  protected:
-  static std::shared_ptr<const Policy> TestPolicy() {
-    auto p = ParsePolicy(kPolicy);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return std::make_shared<const Policy>(*std::move(p));
-  }
+  ApprovalTrackerTest() : RoutingFixture(kPolicy) {}
 
-  routing::v1::WorkflowInstance Workflow(const std::string& id) {
-    auto found = store_.Find("acme", id);
-    EXPECT_TRUE(found.ok() && found->has_value()) << id;
-    return found.ok() && found->has_value() ? (*found)->workflow : routing::v1::WorkflowInstance{};
-  }
+  routing::v1::WorkflowInstance Workflow(const std::string& id) { return Stored(id).workflow; }
 
   absl::StatusOr<routing::v1::WorkflowInstance> Advance(const std::string& id,
                                                         const std::string& from,
@@ -132,21 +120,8 @@ class ApprovalTrackerTest : public ::testing::Test {
     ASSERT_EQ(Workflow(id).current_stage_id(), "approval");
   }
 
-  int LoadOf(const std::string& member) {
-    auto loads = store_.Loads("acme", "content");
-    return loads.ok() && loads->count(member) ? loads->at(member) : 0;
-  }
+  int LoadOf(const std::string& member) { return RoutingFixture::LoadOf("content", member); }
 
-  FakeClock clock_;
-  metrics::Metrics metrics_;
-  RoutingMetrics routing_metrics_{metrics_};
-  kafka::testing::RecordingPublisher publisher_;
-  outbox::testing::InMemoryOutbox outbox_{publisher_};
-  FakeWorkflowStore store_{outbox_};
-  PolicyHolder policy_{TestPolicy()};
-  Assigner assigner_{store_, publisher_, outbox_, routing_metrics_, {"wf", "timers", "capacity"}};
-  Router router_{policy_, assigner_, clock_};
-  WorkflowOps ops_{policy_, assigner_, clock_};
   ApprovalTracker tracker_{policy_, assigner_, clock_};
 };
 

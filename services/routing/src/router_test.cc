@@ -5,13 +5,12 @@
 
 #include <optional>
 
-#include "fake_workflow_store.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/events/catalog.h"
-#include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/routing/v1/events.pb.h"
 #include "flywheel/scheduler/v1/events.pb.h"
 #include "policy_parser.h"
+#include "routing_fixture.h"
 #include "workflow_ops.h"
 
 namespace flywheel::routing {
@@ -115,19 +114,9 @@ Payload Decoded(const kafka::OutgoingEvent& event) {
   return p;
 }
 
-class RouterTest : public ::testing::Test {
+class RouterTest : public testing::RoutingFixture {
  protected:
-  static std::shared_ptr<const Policy> TestPolicy() {
-    auto p = ParsePolicy(kPolicy);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return std::make_shared<const Policy>(*std::move(p));
-  }
-
-  StoredWorkflow Stored(const std::string& id) {
-    auto found = store_.Find("acme", id);
-    EXPECT_TRUE(found.ok() && found->has_value()) << id;
-    return found.ok() && found->has_value() ? **found : StoredWorkflow{};
-  }
+  RouterTest() : RoutingFixture(kPolicy) {}
 
   routing::v1::ListQueueResponse Queue(const std::string& team, bool unassigned_only = false,
                                        int page_size = 0, const std::string& token = "") {
@@ -141,22 +130,6 @@ class RouterTest : public ::testing::Test {
     EXPECT_TRUE(page.ok()) << page.status();
     return page.ok() ? *page : routing::v1::ListQueueResponse{};
   }
-
-  int LoadOf(const std::string& team, const std::string& member) {
-    auto loads = store_.Loads("acme", team);
-    return loads.ok() && loads->count(member) ? loads->at(member) : 0;
-  }
-
-  FakeClock clock_;
-  metrics::Metrics metrics_;
-  RoutingMetrics routing_metrics_{metrics_};
-  kafka::testing::RecordingPublisher publisher_;
-  outbox::testing::InMemoryOutbox outbox_{publisher_};
-  FakeWorkflowStore store_{outbox_};
-  PolicyHolder policy_{TestPolicy()};
-  Assigner assigner_{store_, publisher_, outbox_, routing_metrics_, {"wf", "timers", "capacity"}};
-  Router router_{policy_, assigner_, clock_};
-  WorkflowOps ops_{policy_, assigner_, clock_};
 };
 
 TEST_F(RouterTest, RequestIsRoutedToTeamOwnerAndTier) {

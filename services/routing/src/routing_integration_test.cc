@@ -119,12 +119,18 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
 
   void PublishRequestEvent(const char* type, const std::string& request_id,
                            const std::string& event_id, std::string data) {
-    Publish(events::kRequestsTopic, {.id = event_id,
-                                     .source = "//tests",
-                                     .type = type,
-                                     .data_content_type = kafka::kProtobufContentType,
-                                     .key = request_id,
-                                     .data = std::move(data)});
+    PublishOn(events::kRequestsTopic, type, request_id, event_id, std::move(data));
+  }
+
+  // Publishes an event about `request_id` as its producer would.
+  void PublishOn(const char* topic, const char* type, const std::string& request_id,
+                 const std::string& event_id, std::string data) {
+    Publish(topic, {.id = event_id,
+                    .source = "//tests",
+                    .type = type,
+                    .data_content_type = kafka::kProtobufContentType,
+                    .key = request_id,
+                    .data = std::move(data)});
   }
 
   // What approval publishes when a chain ends.
@@ -135,8 +141,8 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     payload.set_request_id(request_id);
     payload.set_outcome(outcome);
     payload.set_version(1);
-    PublishApprovalEvent(events::kApprovalCompleted, request_id, event_id,
-                         payload.SerializeAsString());
+    PublishOn(events::kApprovalsTopic, events::kApprovalCompleted, request_id, event_id,
+              payload.SerializeAsString());
   }
 
   // What approval publishes when an approver asks for changes.
@@ -146,18 +152,8 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     payload.set_request_id(request_id);
     payload.set_comment("make the offer clearer");
     payload.set_version(1);
-    PublishApprovalEvent(events::kApprovalChangesRequested, request_id, event_id,
-                         payload.SerializeAsString());
-  }
-
-  void PublishApprovalEvent(const char* type, const std::string& request_id,
-                            const std::string& event_id, std::string data) {
-    Publish(events::kApprovalsTopic, {.id = event_id,
-                                      .source = "//tests",
-                                      .type = type,
-                                      .data_content_type = kafka::kProtobufContentType,
-                                      .key = request_id,
-                                      .data = std::move(data)});
+    PublishOn(events::kApprovalsTopic, events::kApprovalChangesRequested, request_id, event_id,
+              payload.SerializeAsString());
   }
 
   // Routes a landing page and advances it by hand to its approval stage.
