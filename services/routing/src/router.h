@@ -37,7 +37,10 @@ namespace flywheel::routing {
 ///
 /// Enum values the request carries that this build does not define are read
 /// as unspecified (dropped from repeated fields) and logged. Other event
-/// types on the requests stream are acknowledged untouched. Called from
+/// types on the requests stream are acknowledged untouched. The approvals
+/// stream (the approval stage's exit, a rejection, changes requested) is
+/// ApprovalTracker's; a workflow routed here carries the approval policy
+/// whose chain its approval stage then waits for. Called from
 /// several consumer lanes at once; keeps no state of its own.
 class Router {
  public:

@@ -34,6 +34,13 @@ class WorkflowOps {
   /// call succeeds, even when the broker is down. A repeat of the request
   /// that last moved the workflow gets the answer it got then.
   ///
+  /// An approval stage that awaits a chain (`AwaitsApproval`) is left or
+  /// skipped only once the chain approved (FAILED_PRECONDITION "exit
+  /// criterion of approval: the approval chain is not approved" otherwise,
+  /// for ops-admin too); entered with the chain approved already, the
+  /// workflow goes straight on to the next stage and both moves are
+  /// published (see `MoveForward`).
+  ///
   /// Who advances is `caller` (or, for a `service` caller, the request's
   /// `actor_id`): it must be the active stage's assignee or the workflow's
   /// owner, or the caller an ops-admin (marketing ops stand in for team
