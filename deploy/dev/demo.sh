@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Shows the running platform at work: submits one request to intake with
-# grpcurl (through server reflection) and waits until routing has given it a
-# team, an owner and an approval tier. Called by run.sh once the services
-# answer; safe to run again by hand while `./flywheel dev` is up.
+# Shows the running platform at work, with grpcurl (through server
+# reflection): submits one request to intake, waits until routing has given
+# it a team, an owner and an approval tier (its pricing claim makes it tier 2:
+# brand and legal), moves the work to the approval stage, and takes it
+# through approval: version 1, brand approves, legal asks for changes,
+# version 2, two of legal approve; routing then moves the workflow past
+# approval by itself. Ends with the audit trail verified. Called by run.sh
+# once the services answer; safe to run again by hand while `./flywheel dev`
+# is up (dev mode: no tokens, so each call names who acts).
 #
-#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR]
+#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
 routing="${2:-127.0.0.1:8082}"
+approval="${3:-127.0.0.1:8083}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -29,15 +35,65 @@ echo "$response"
 request_id="$(echo "$response" | sed -n 's/.*"request_\{0,1\}[iI]d": "\([^"]*\)".*/\1/p')"
 [[ -n "$request_id" ]] || { say "intake did not return a request id"; exit 1; }
 
+# call ADDR METHOD JSON: one grpcurl call, its JSON answer on stdout.
+call() { "$grpcurl" -plaintext -d "$3" "$1" "$2"; }
+# wait_for WHAT SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local what="$1" seconds="$2" tries
+  shift 2
+  for tries in $(seq 1 $((seconds * 5))); do
+    if "$@"; then return 0; fi
+    sleep 0.2
+  done
+  say "$what did not happen within $seconds s"
+  exit 1
+}
+ids="\"tenant_id\": \"acme\", \"request_id\": \"$request_id\""
+
 say "waiting for routing at $routing to route $request_id"
-for _ in $(seq 1 100); do
-  if workflow="$("$grpcurl" -plaintext -d "{\"tenant_id\": \"acme\", \"request_id\": \"$request_id\"}" \
-      "$routing" flywheel.routing.v1.RoutingService/GetWorkflow 2>/dev/null)"; then
-    echo "$workflow" | grep -E '"(team_?[iI]d|owner_?[iI]d|approval_?[tT]ier|approval_?[pP]olicy_?[iI]d|current_?[sS]tage_?[iI]d|template_?[iI]d)"'
-    say "routed: see the whole workflow with the same grpcurl call"
-    exit 0
-  fi
-  sleep 0.2
-done
-say "$request_id was not routed within 20 s"
-exit 1
+routed() { workflow="$(call "$routing" flywheel.routing.v1.RoutingService/GetWorkflow "{$ids}" 2>/dev/null)"; }
+wait_for "routing $request_id" 20 routed
+echo "$workflow" | grep -E '"(teamId|ownerId|approvalTier|approvalPolicyId|currentStageId|templateId)"'
+owner="$(echo "$workflow" | sed -n 's/.*"ownerId": "\([^"]*\)".*/\1/p' | head -1)"
+
+say "waiting for approval at $approval to build the chain"
+chained() { chain="$(call "$approval" flywheel.approval.v1.ApprovalService/GetChain "{$ids}" 2>/dev/null)"; }
+wait_for "the approval chain of $request_id" 20 chained
+echo "$chain" | grep -E '"(policyId|status)"' | head -2
+
+say "the owner ($owner) moves the work to the approval stage"
+call "$routing" flywheel.routing.v1.RoutingService/AdvanceStage \
+  "{$ids, \"expected_stage_id\": \"intake\", \"to_stage_id\": \"approval\",
+    \"actor_id\": \"$owner\", \"note\": \"demo: straight to approval\"}" |
+  grep -E '"currentStageId"'
+
+version() {
+  call "$approval" flywheel.approval.v1.ApprovalService/SubmitVersion \
+    "{$ids, \"asset_uri\": \"https://assets.example/spring-pricing-v$1.html\",
+      \"content_sha256\": \"$(printf 'spring pricing v%s' "$1" | sha256sum | cut -d' ' -f1)\",
+      \"media_type\": \"text/html\", \"submitter_id\": \"ana\", \"change_note\": \"$2\"}" >/dev/null
+  say "ana submitted version $1 ($2)"
+}
+decide() {  # decide WHO STEP DECISION VERSION COMMENT
+  call "$approval" flywheel.approval.v1.ApprovalService/Decide \
+    "{$ids, \"step_id\": \"$2\", \"approver_id\": \"$1\", \"decision\": \"$3\",
+      \"version\": $4, \"comment\": \"$5\"}" | sed -n 's/^    "status": "\(.*\)",$/\1/p' | head -1 |
+    { read -r status; say "$1 on $2: $3 (chain now ${status:-?})"; }
+}
+
+version 1 "first draft"
+decide bea brand DECISION_APPROVE 1 "On brand."
+decide lena legal DECISION_REQUEST_CHANGES 1 "Say the new prices exclude VAT."
+version 2 "prices marked as excluding VAT"
+decide lena legal DECISION_APPROVE 2 "Good now."
+decide leo legal DECISION_APPROVE 2 "Agreed."
+
+say "waiting for routing to move the workflow past approval"
+past_approval() {
+  routed && ! echo "$workflow" | grep -q '"currentStageId": "approval"' &&
+    echo "$workflow" | grep -q '"currentStageId"'
+}
+wait_for "routing moving past approval" 20 past_approval
+echo "$workflow" | grep -E '"currentStageId"' | head -1
+call "$approval" flywheel.approval.v1.ApprovalService/VerifyAudit "{$ids}"
+say "done: request $request_id went through a tier-2 approval with one change request"

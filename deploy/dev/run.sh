@@ -36,6 +36,7 @@ export FLYWHEEL_AUTH_DEV_MODE=true
 services=(
   "intake 8081 9461"
   "routing 8082 9462"
+  "approval 8083 9463"
 )
 
 max_crashes="${FLYWHEEL_DEV_MAX_CRASHES:-5}"
@@ -236,7 +237,8 @@ drain() {
   done
 }
 
-# run_demo: one request through intake and routing, when grpcurl is there.
+# run_demo: one request through intake, routing and approval, when grpcurl
+# is there.
 run_demo() {
   if [[ "${FLYWHEEL_DEV_DEMO:-1}" == 0 ]]; then return 0; fi
   local gopath
@@ -246,7 +248,8 @@ run_demo() {
     return 0
   fi
   # In the background so that Ctrl-C does not wait for it.
-  "$here/demo.sh" "127.0.0.1:${grpc_port[intake]}" "127.0.0.1:${grpc_port[routing]}" &
+  "$here/demo.sh" "127.0.0.1:${grpc_port[intake]}" "127.0.0.1:${grpc_port[routing]}" \
+    "127.0.0.1:${grpc_port[approval]}" &
   local demo=$! status=0
   wait "$demo" || status=$?
   if [[ -n "$stopping" ]]; then

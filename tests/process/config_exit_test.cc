@@ -117,9 +117,12 @@ TEST_P(ConfigExitTest, AMissingCertificateFileIsNamedWithItsKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Services, ConfigExitTest,
-                         ::testing::Values(FLYWHEEL_INTAKE_BIN, FLYWHEEL_ROUTING_BIN),
+                         ::testing::Values(FLYWHEEL_INTAKE_BIN, FLYWHEEL_ROUTING_BIN,
+                                           FLYWHEEL_APPROVAL_BIN),
                          [](const auto& info) {
-                           return std::string(info.index == 0 ? "intake" : "routing");
+                           // .../services/<name>/flywheel-<name>
+                           const std::string path = info.param;
+                           return path.substr(path.rfind("flywheel-") + 9);
                          });
 
 }  // namespace
