@@ -53,19 +53,19 @@ ids="\"tenant_id\": \"acme\", \"request_id\": \"$request_id\""
 say "waiting for routing at $routing to route $request_id"
 routed() { workflow="$(call "$routing" flywheel.routing.v1.RoutingService/GetWorkflow "{$ids}" 2>/dev/null)"; }
 wait_for "routing $request_id" 20 routed
-echo "$workflow" | grep -E '"(teamId|ownerId|approvalTier|approvalPolicyId|currentStageId|templateId)"'
-owner="$(echo "$workflow" | sed -n 's/.*"ownerId": "\([^"]*\)".*/\1/p' | head -1)"
+echo "$workflow" | grep -E '"(team_id|owner_id|approval_tier|approval_policy_id|current_stage_id|template_id)"'
+owner="$(echo "$workflow" | sed -n 's/.*"owner_id": "\([^"]*\)".*/\1/p' | head -1)"
 
 say "waiting for approval at $approval to build the chain"
 chained() { chain="$(call "$approval" flywheel.approval.v1.ApprovalService/GetChain "{$ids}" 2>/dev/null)"; }
 wait_for "the approval chain of $request_id" 20 chained
-echo "$chain" | grep -E '"(policyId|status)"' | head -2
+echo "$chain" | grep -E '"(policy_id|status)"' | head -2
 
 say "the owner ($owner) moves the work to the approval stage"
 call "$routing" flywheel.routing.v1.RoutingService/AdvanceStage \
   "{$ids, \"expected_stage_id\": \"intake\", \"to_stage_id\": \"approval\",
     \"actor_id\": \"$owner\", \"note\": \"demo: straight to approval\"}" |
-  grep -E '"currentStageId"'
+  grep -E '"current_stage_id"'
 
 version() {
   call "$approval" flywheel.approval.v1.ApprovalService/SubmitVersion \
@@ -81,19 +81,24 @@ decide() {  # decide WHO STEP DECISION VERSION COMMENT
     { read -r status; say "$1 on $2: $3 (chain now ${status:-?})"; }
 }
 
+stage_is() { routed && echo "$workflow" | grep -q "\"current_stage_id\": \"$1\""; }
+
 version 1 "first draft"
 decide bea brand DECISION_APPROVE 1 "On brand."
 decide lena legal DECISION_REQUEST_CHANGES 1 "Say the new prices exclude VAT."
+wait_for "routing sending the work back to creation" 20 stage_is creation
+say "routing sent the work back to creation"
 version 2 "prices marked as excluding VAT"
+say "the owner ($owner) moves the new version back to approval"
+call "$routing" flywheel.routing.v1.RoutingService/AdvanceStage \
+  "{$ids, \"expected_stage_id\": \"creation\", \"to_stage_id\": \"approval\",
+    \"actor_id\": \"$owner\", \"fields\": {\"artefacts\": \"final_asset\"},
+    \"note\": \"demo: version 2 for approval\"}" | grep -E '"current_stage_id"'
 decide lena legal DECISION_APPROVE 2 "Good now."
 decide leo legal DECISION_APPROVE 2 "Agreed."
 
 say "waiting for routing to move the workflow past approval"
-past_approval() {
-  routed && ! echo "$workflow" | grep -q '"currentStageId": "approval"' &&
-    echo "$workflow" | grep -q '"currentStageId"'
-}
-wait_for "routing moving past approval" 20 past_approval
-echo "$workflow" | grep -E '"currentStageId"' | head -1
+wait_for "routing moving past approval" 20 stage_is scheduling_qa
+echo "$workflow" | grep -E '"current_stage_id"' | head -1
 call "$approval" flywheel.approval.v1.ApprovalService/VerifyAudit "{$ids}"
 say "done: request $request_id went through a tier-2 approval with one change request"
