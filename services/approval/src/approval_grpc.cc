@@ -4,13 +4,7 @@ namespace flywheel::approval {
 namespace {
 
 using auth::Role;
-
-// Answers a call that was not admitted, or cannot be served, at once.
-template <typename Response>
-::grpc::ServerUnaryReactor* Refuse(::grpc::CallbackServerContext* context, Response* response,
-                                   absl::Status status) {
-  return rpc::Reply(context, response, absl::StatusOr<Response>(std::move(status)));
-}
+using rpc::Refuse;
 
 absl::Status Unimplemented() {
   return absl::UnimplementedError("approval policies come from the approval service's policy file");

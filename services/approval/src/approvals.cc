@@ -78,6 +78,17 @@ v1::AuditEntry ServiceEntry(const std::string& tenant_id, const std::string& req
   return e;
 }
 
+// The number a page token of `query` resumes after; `start` without a token.
+template <typename Number>
+absl::StatusOr<Number> NumberCursor(const google::protobuf::Message& query,
+                                    const std::string& token, absl::Time now, Number start) {
+  if (token.empty()) return start;
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string cursor, DecodePageToken(token, query, now));
+  Number n = 0;
+  if (!absl::SimpleAtoi(cursor, &n)) return absl::InvalidArgumentError("page_token: malformed");
+  return n;
+}
+
 }  // namespace
 
 Approvals::Approvals(ApprovalTopics topics, const PolicyHolder& policy, ApprovalStore& store,
@@ -433,14 +444,8 @@ asio::awaitable<absl::StatusOr<v1::ListVersionsResponse>> Approvals::ListVersion
   FLYWHEEL_CO_RETURN_IF_ERROR(CheckNames(request.tenant_id(), request.request_id()));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(size_t size, PageSizeOf(request.page_size()));
   const absl::Time now = clock_.Now();
-  uint32_t before = 0;
-  if (!request.page_token().empty()) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string cursor,
-                                 DecodePageToken(request.page_token(), request, now));
-    if (!absl::SimpleAtoi(cursor, &before)) {
-      co_return absl::InvalidArgumentError("page_token: malformed");
-    }
-  }
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(const uint32_t before,
+                               NumberCursor<uint32_t>(request, request.page_token(), now, 0));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(ApprovalRecord record,
                                co_await Load(request.tenant_id(), request.request_id()));
   (void)record;  // the chain must exist; its versions are read next
@@ -607,14 +612,9 @@ asio::awaitable<absl::StatusOr<v1::ListAuditEntriesResponse>> Approvals::ListAud
   FLYWHEEL_CO_RETURN_IF_ERROR(CheckNames(request.tenant_id(), request.request_id()));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(size_t size, PageSizeOf(request.page_size()));
   const absl::Time now = clock_.Now();
-  uint64_t after = request.after_sequence();
-  if (!request.page_token().empty()) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string cursor,
-                                 DecodePageToken(request.page_token(), request, now));
-    if (!absl::SimpleAtoi(cursor, &after)) {
-      co_return absl::InvalidArgumentError("page_token: malformed");
-    }
-  }
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      const uint64_t after,
+      NumberCursor<uint64_t>(request, request.page_token(), now, request.after_sequence()));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(ApprovalRecord record,
                                co_await Load(request.tenant_id(), request.request_id()));
   auto entries = co_await store_.ListAudit(request.tenant_id(), request.request_id(), after, size);

@@ -54,6 +54,14 @@ template <typename Response>
   return reactor;
 }
 
+/// Answers a callback call now with an error: one that was not admitted, or
+/// cannot be served. The calling (gRPC) thread.
+template <typename Response>
+::grpc::ServerUnaryReactor* Refuse(::grpc::CallbackServerContext* context, Response* response,
+                                   absl::Status status) {
+  return Reply(context, response, absl::StatusOr<Response>(std::move(status)));
+}
+
 /// The status a call gets when the server takes no more work now.
 absl::Status Overloaded();
 
