@@ -12,7 +12,8 @@
 #                  20,000-event backlog, a 100,000-event topic); also
 #                  FLYWHEEL_LOADTEST_QUICK=1. Writes under build/loadtest-quick
 #                  unless --out is given, so docs/ keeps the full run's figures.
-#   --only         some of: empty,routed,submit,backlog,consume
+#   --only         some of: empty,routed,submit,backlog,consume,approval; the
+#                  other groups' results are kept from the existing results
 #   --preset       the build to measure (default release)
 #   --out DIR      DIR/benchmarks.md and DIR/benchmarks/ (results.jsonl,
 #                  machine.json, the PNG plots); default docs, the committed page
@@ -81,7 +82,8 @@ lock=()
 [[ -n "${FLYWHEEL_BUILD_LOCK:-}" ]] && lock=(flock "$FLYWHEEL_BUILD_LOCK")
 "${lock[@]}" cmake --preset "$preset" >/dev/null
 "${lock[@]}" cmake --build --preset "$preset" --target flywheel-intake flywheel-routing \
-  flywheel-loadtest-submit flywheel-loadtest-empty flywheel-loadtest-consume >&2
+  flywheel-approval flywheel-loadtest-submit flywheel-loadtest-empty flywheel-loadtest-consume \
+  flywheel-loadtest-approval >&2
 
 args=(--build "$root/$build" --results "$out/benchmarks" --work "$root/build/loadtest-work")
 ((quick)) && args+=(--quick)

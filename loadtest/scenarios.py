@@ -14,7 +14,11 @@ files go to the work directory.
 Groups, in the order they run: empty (the empty-method limits), routed
 (submit -> routed at 1,000/s and the sweep), submit (SubmitRequest closed
 loop), backlog (routing draining request.submitted), consume (no-op batch
-handler against kcat).
+handler against kcat), approval (Decide, VerifyAudit, version -> step
+started, and submit -> stage advanced through a whole approval).
+
+With --only, the results of the groups not run are kept from the existing
+results file, each with the date of the run that measured it.
 """
 import argparse
 import json
@@ -33,14 +37,25 @@ import urllib.request
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 REQUESTS_TOPIC = "flywheel.intake.requests.v1"
 NOOP_TOPIC = "loadtest.noop.v1"
-GROUPS = ["empty", "routed", "submit", "backlog", "consume"]
+GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval"]
+ROUTING_APPROVAL_FIRST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies",
+                                      "routing-approval-first.yaml")
+# Approval's targets (issue 10) and the peer the end-to-end rate is put beside:
+# Temporal's published ceiling for workflows with a human step on a machine
+# like this one.
+DECIDE_RATE_TARGET = 3000
+TEMPORAL_WORKFLOWS_PER_SECOND = 19
+E2E_RATES = (250, 500, 1000)
+E2E_P99_LIMIT_MS = 200.0
 
 # What a scenario's size is, full and --quick.
 SIZES = {
     "full": {"warmup": 3, "seconds": 20, "step_seconds": 20, "backlog": 200_000,
-             "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180},
+             "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180,
+             "decide_chains": 60_000, "verify_calls": 1000},
     "quick": {"warmup": 1, "seconds": 5, "step_seconds": 5, "backlog": 20_000,
-              "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60},
+              "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60,
+              "decide_chains": 10_000, "verify_calls": 200},
 }
 CONCURRENCY = 64        # closed loop: calls in flight
 OPEN_CONCURRENCY = 512  # open loop: most calls in flight
@@ -146,7 +161,7 @@ def port_open(port):
 class Service:
     """A Flywheel service as its own process, as deploy/dev/run.sh runs it."""
 
-    def __init__(self, name, build, logs):
+    def __init__(self, name, build, logs, env=None):
         self.name = name
         self.grpc_port = free_port()
         self.metrics_port = free_port()
@@ -157,7 +172,8 @@ class Service:
                    # Loopback only; the figures leave out token verification.
                    FLYWHEEL_AUTH_DEV_MODE="true",
                    FLYWHEEL_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
-                   FLYWHEEL_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}")
+                   FLYWHEEL_METRICS_LISTEN=f"127.0.0.1:{self.metrics_port}",
+                   **(env or {}))
         self.log = open(os.path.join(logs, f"{name}.log"), "a")
         self.started = time.monotonic()
         self.process = subprocess.Popen([os.path.join(build, "services", name, f"flywheel-{name}")],
@@ -261,8 +277,39 @@ def topic_records(topic):
 
 # ---------------------------------------------------------------- scenarios
 
+# Groups of results written before records said their group.
+OLD_SCENARIO_GROUPS = {"limit_empty_unary": "empty", "limit_empty_unary_sync": "empty",
+                       "submit_to_routed": "routed", "submit_to_routed_max_rate": "routed",
+                       "submit_closed_loop": "submit", "routing_backlog_drain": "backlog",
+                       "limit_kcat_consume": "consume", "noop_batch_consume": "consume"}
+
+
+def group_of(record):
+    name = record.get("scenario", "")
+    if name.endswith("_failed"):
+        return name[:-len("_failed")]
+    return record.get("group") or OLD_SCENARIO_GROUPS.get(name)
+
+
+def kept_results(path, groups, date):
+    """The records of `path` for groups other than `groups`, each with the
+    date of its run (the machine file's, for records that do not say)."""
+    kept = []
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    if group_of(record) not in groups:
+                        record.setdefault("run_date", date)
+                        kept.append(record)
+    except OSError:
+        pass
+    return kept
+
+
 class Run:
-    def __init__(self, args):
+    def __init__(self, args, groups, date):
         self.build = args.build
         self.work = args.work
         self.quick = args.quick
@@ -270,7 +317,19 @@ class Run:
         self.logs = os.path.join(args.work, "logs")
         os.makedirs(self.logs, exist_ok=True)
         self.results_path = os.path.join(args.results, "results.jsonl")
+        self.date = date
+        self.group = None
+        kept = []
+        if set(groups) != set(GROUPS):
+            try:
+                with open(os.path.join(args.results, "machine.json")) as f:
+                    earlier = json.load(f).get("date")
+            except (OSError, ValueError):
+                earlier = None
+            kept = kept_results(self.results_path, groups, earlier)
         self.results = open(self.results_path, "w")
+        for record in kept:
+            self.results.write(json.dumps(record) + "\n")
         self.base = {"kafka": int(os.environ["FLYWHEEL_TEST_KAFKA_PID"]), "redis": redis_pid()}
         self.limits = {}
         self.intake = None
@@ -281,6 +340,8 @@ class Run:
 
     def write(self, record):
         record.setdefault("quick", self.quick)
+        record.setdefault("group", self.group)
+        record.setdefault("run_date", self.date)
         self.results.write(json.dumps(record) + "\n")
         self.results.flush()
         say(json.dumps(record))
@@ -526,6 +587,137 @@ class Run:
                     "cpu_seconds": noop_best["cpu_seconds"] if noop_best else {},
                     "wall_seconds": noop_best["wall_seconds"] if noop_best else None})
 
+    # -- approval: Decide, VerifyAudit, version -> step started, submit -> stage advanced
+    def approval_tool(self, meter, *flags):
+        args = [self.tool("flywheel-loadtest-approval"), f"--kafka={kafka()}", "--json", *flags]
+        code, out, _ = run_tool(args, meter, "loadgen")
+        result = last_json(out)
+        if result is None:
+            raise RuntimeError(f"the approval load generator printed no result: {' '.join(args)}")
+        result["exit_code"] = code
+        return result
+
+    def approval(self):
+        # Topics and keys of their own: the workflows topic already holds the
+        # earlier groups' request.routed events, which a fresh approval group
+        # would read from the start and open chains for.
+        for name in ("intake", "routing"):
+            self.stop_service(name)
+        env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": "lt-approval.",
+               "FLYWHEEL_REDIS_KEY_PREFIX": "lt-approval:"}
+        prefix = f"--topic_prefix={env['FLYWHEEL_KAFKA_TOPIC_PREFIX']}"
+        empty = EmptyServer(self.build, "callback", self.logs)
+        approval = Service("approval", self.build, self.logs, env)
+        try:
+            # The peers first: the empty method closed loop (64 in flight) and
+            # one call at a time.
+            peers = {}
+            for concurrency, calls in ((CONCURRENCY, None), (1, self.size["verify_calls"])):
+                meter = self.meter(empty_server=empty.process.pid)
+                if calls:
+                    args = [self.tool("flywheel-loadtest-submit"),
+                            f"--target=127.0.0.1:{empty.port}", "--method=empty", "--json",
+                            f"--requests={calls}", "--concurrency=1"]
+                    _, out, _ = run_tool(args, meter, "loadgen")
+                    result = last_json(out)
+                else:
+                    result = self.loadgen(meter, f"127.0.0.1:{empty.port}", method="empty")
+                peers[concurrency] = result
+                self.write(self.call_record(f"limit_empty_unary_c{concurrency}", result, meter,
+                                            server_api="callback"))
+
+            chains = self.size["decide_chains"]
+            for rate in (0, DECIDE_RATE_TARGET):
+                count = chains if rate == 0 else DECIDE_RATE_TARGET * self.size["seconds"]
+                meter = self.meter(approval=approval.pid)
+                result = self.approval_tool(meter, f"--approval={approval.target}", prefix,
+                                            "--scenario=decide", f"--chains={count}",
+                                            f"--rate={rate}", f"--concurrency={CONCURRENCY}")
+                decide = result["decide"]
+                limit = peers[CONCURRENCY]["achieved_rate"]
+                self.write({"scenario": "approval_decide" + ("_closed_loop" if rate == 0 else ""),
+                            "offered_rate": rate or None, "achieved_rate": decide["achieved_rate"],
+                            **self.latency(decide), "concurrency": CONCURRENCY,
+                            "calls_ok": decide["ok"], "calls_failed": decide["failed"],
+                            "chains": count, "prepare_seconds": result.get("prepare_seconds"),
+                            "submit_version": result.get("submit_version"),
+                            "limit": "limit_empty_unary_c64", "limit_rate": limit,
+                            "share_of_limit": round(decide["achieved_rate"] / limit, 4),
+                            **meter.result()})
+
+            meter = self.meter(approval=approval.pid)
+            result = self.approval_tool(meter, f"--approval={approval.target}", prefix,
+                                        "--scenario=verify", "--entries=1000",
+                                        f"--calls={self.size['verify_calls']}")
+            verify = result["verify_audit"]
+            peer = peers[1]
+            self.write({"scenario": "approval_verify_audit", "offered_rate": None,
+                        "achieved_rate": verify["achieved_rate"], **self.latency(verify),
+                        "concurrency": 1, "calls_ok": verify["ok"],
+                        "calls_failed": verify["failed"], "entries": result.get("entries"),
+                        "intact": bool(result.get("intact")),
+                        "limit": "limit_empty_unary_c1", "limit_p99_ms": peer["p99_ms"],
+                        "times_limit_p99": round(verify["p99_ms"] / peer["p99_ms"], 1),
+                        **meter.result()})
+
+            rate = 1000
+            meter = self.meter(approval=approval.pid)
+            result = self.approval_tool(meter, f"--approval={approval.target}", prefix,
+                                        "--scenario=started",
+                                        f"--chains={rate * self.size['seconds']}",
+                                        f"--rate={rate}", f"--concurrency={OPEN_CONCURRENCY}")
+            started, call = result["step_started"], result["submit_version"]
+            self.write({"scenario": "approval_version_to_step_started", "offered_rate": rate,
+                        "achieved_rate": call["achieved_rate"], **self.latency(started),
+                        "never_started": result.get("never_started"),
+                        "submit_version_call": self.latency(call),
+                        "calls_failed": call["failed"], **meter.result()})
+        finally:
+            approval.stop()
+            empty.stop()
+
+        # The whole pipeline, in topics and keys of its own again, routing on a
+        # policy whose template begins with the approval stage.
+        env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": "lt-e2e.", "FLYWHEEL_REDIS_KEY_PREFIX": "lt-e2e:"}
+        services = {}
+        try:
+            services["approval"] = Service("approval", self.build, self.logs, env)
+            services["routing"] = Service("routing", self.build, self.logs,
+                                          {**env, "FLYWHEEL_ROUTING_POLICY_FILE":
+                                           ROUTING_APPROVAL_FIRST})
+            services["intake"] = Service("intake", self.build, self.logs, env)
+            # Rising, so a backlog the highest rate leaves behind spoils nothing.
+            for rate in E2E_RATES:
+                meter = self.meter(**{name: s.pid for name, s in services.items()})
+                result = self.approval_tool(
+                    meter, f"--approval={services['approval'].target}",
+                    f"--intake={services['intake'].target}",
+                    f"--topic_prefix={env['FLYWHEEL_KAFKA_TOPIC_PREFIX']}", "--scenario=e2e",
+                    f"--rate={rate}", f"--concurrency={OPEN_CONCURRENCY}",
+                    f"--warmup={self.size['warmup']}s", f"--duration={self.size['seconds']}s")
+                advanced = result["stage_advanced"]
+                call = result["submit_request"]
+                passed = (advanced["p99_ms"] is not None and advanced["p99_ms"] < E2E_P99_LIMIT_MS
+                          and not result.get("never_advanced")
+                          and call["achieved_rate"] >= 0.95 * rate)
+                self.write({"scenario": "approval_end_to_end", "offered_rate": rate,
+                            "achieved_rate": call["achieved_rate"], **self.latency(advanced),
+                            "p99_under_200ms": passed,
+                            "hops": {hop: self.latency(result[hop])
+                                     for hop in ("routed", "step_started", "completed",
+                                                 "stage_advanced", "routed_to_step_started")},
+                            "submit_call": self.latency(call), "calls_failed": call["failed"],
+                            "never_advanced": result.get("never_advanced"),
+                            "version_retries": result.get("version_retries"),
+                            "decide_retries": result.get("decide_retries"),
+                            "reaction_failures": result.get("reaction_failures"),
+                            "peer": "Temporal", "peer_rate": TEMPORAL_WORKFLOWS_PER_SECOND,
+                            "times_peer_rate": round(rate / TEMPORAL_WORKFLOWS_PER_SECOND, 1),
+                            **meter.result()})
+        finally:
+            for service in services.values():
+                service.stop()
+
     def close(self):
         for name in ("routing", "intake"):
             try:
@@ -612,13 +804,14 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
     machine = describe_machine(args.build, root)
-    run = Run(args)
+    run = Run(args, groups, machine["date"])
     busy, started = machine_busy(), time.monotonic()
     failed = []
     try:
         for group in GROUPS:
             if group in groups:
                 say(f"== {group} ==")
+                run.group = group
                 try:
                     getattr(run, group)()
                 except Exception as e:  # record it and go on with the next group
