@@ -1,0 +1,31 @@
+#include "policy.h"
+
+namespace flywheel::scheduler {
+
+const BusinessCalendar* TenantSchedule::FindCalendar(const std::string& calendar_id) const {
+  auto it = calendars.find(calendar_id.empty() ? default_calendar : calendar_id);
+  return it == calendars.end() ? nullptr : &it->second;
+}
+
+const BusinessCalendar* TenantSchedule::CalendarOfTeam(const std::string& team) const {
+  auto own = team_calendars.find(team);
+  return FindCalendar(own == team_calendars.end() ? default_calendar : own->second);
+}
+
+const EscalationChain* TenantSchedule::FindEscalation(common::v1::TimerKind kind,
+                                                      const std::string& stage_id) const {
+  if (!stage_id.empty()) {
+    if (auto it = escalation_by_stage.find(stage_id); it != escalation_by_stage.end()) {
+      return &it->second;
+    }
+  }
+  auto it = escalation_by_kind.find(kind);
+  return it == escalation_by_kind.end() ? nullptr : &it->second;
+}
+
+const TenantSchedule* Policy::FindTenant(const std::string& tenant_id) const {
+  auto it = tenants.find(tenant_id);
+  return it == tenants.end() ? nullptr : &it->second;
+}
+
+}  // namespace flywheel::scheduler

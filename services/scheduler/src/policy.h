@@ -1,0 +1,67 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "business_calendar.h"
+#include "flywheel/common/v1/common.pb.h"
+
+namespace flywheel::scheduler {
+
+/// One step of an escalation chain: `after` the breach, do `action` for
+/// `target_role`.
+struct EscalationStep {
+  /// Business time after the breach, in the timer's calendar; 0 is the
+  /// breach itself.
+  absl::Duration after = absl::ZeroDuration();
+  /// What to do: remind, notify or reassign.
+  std::string action;
+  /// Who it is for: owner, team_lead, manager, requester or ops_admin.
+  std::string target_role;
+  bool operator==(const EscalationStep&) const = default;
+};
+
+/// Steps in the order they fire (`after` never decreases).
+using EscalationChain = std::vector<EscalationStep>;
+
+/// One tenant's calendars, warning share and escalation chains.
+struct TenantSchedule {
+  std::string id;
+  /// calendar id -> calendar.
+  std::map<std::string, BusinessCalendar> calendars;
+  /// The calendar of timers that name none and of teams without their own.
+  std::string default_calendar;
+  /// team id -> calendar id, for teams that do not use the default.
+  std::map<std::string, std::string> team_calendars;
+  /// Share of a timer's duration after which it warns, in (0, 1); a
+  /// TimerRequested with a warn_fraction of its own wins.
+  double warn_share = 0.8;
+  /// Chains per timer kind.
+  std::map<common::v1::TimerKind, EscalationChain> escalation_by_kind;
+  /// Chains per workflow stage id; a stage's chain wins over its kind's.
+  std::map<std::string, EscalationChain> escalation_by_stage;
+
+  /// The calendar `calendar_id`, or the default one when it is empty; null
+  /// when the tenant has no such calendar.
+  const BusinessCalendar* FindCalendar(const std::string& calendar_id) const;
+  /// The calendar of `team`: its own, else the default; null only for a
+  /// hand-built schedule that lacks it (a parsed one never does).
+  const BusinessCalendar* CalendarOfTeam(const std::string& team) const;
+  /// The chain for a timer of `kind` on `stage_id` (may be empty): the
+  /// stage's, else the kind's; null when neither has one.
+  const EscalationChain* FindEscalation(common::v1::TimerKind kind,
+                                        const std::string& stage_id) const;
+};
+
+/// The whole scheduler policy, as parsed from one file. Immutable once
+/// built; any thread.
+struct Policy {
+  std::map<std::string, TenantSchedule> tenants;
+
+  /// Null when `tenant_id` is unknown.
+  const TenantSchedule* FindTenant(const std::string& tenant_id) const;
+};
+
+}  // namespace flywheel::scheduler
