@@ -339,12 +339,12 @@ int Verify(const std::string& run, Report& report) {
   return comments.failed + verified.failed == 0 && after->intact() ? 0 : 1;
 }
 
-// Calls sent again after a pause: a version for a chain approval has not
-// opened yet (it reads the same request.routed the generator reacted to).
-// Kept in due order.
+// Work done again after a pause, on a thread of its own, in due order: a
+// version for a chain approval has not opened yet (it reads the same
+// request.routed the generator reacted to), a decision refused for now.
 class Later {
  public:
-  explicit Later(UnaryCaller& caller) : caller_(caller), thread_([this] { Run(); }) {}
+  Later() : thread_([this] { Run(); }) {}
   ~Later() {
     {
       std::lock_guard lock(mu_);
@@ -352,10 +352,9 @@ class Later {
     }
     thread_.join();
   }
-  void Call(absl::Duration after, std::string path, std::function<::grpc::ByteBuffer()> make,
-            UnaryCaller::Done done) {
+  void Run(absl::Duration after, std::function<void()> work) {
     std::lock_guard lock(mu_);
-    Due due{absl::Now() + after, std::move(path), std::move(make), std::move(done)};
+    Due due{absl::Now() + after, std::move(work)};
     due_.insert(std::upper_bound(due_.begin(), due_.end(), due,
                                  [](const Due& a, const Due& b) { return a.at < b.at; }),
                 std::move(due));
@@ -364,9 +363,7 @@ class Later {
  private:
   struct Due {
     absl::Time at;
-    std::string path;
-    std::function<::grpc::ByteBuffer()> make;
-    UnaryCaller::Done done;
+    std::function<void()> work;
   };
   void Run() {
     while (true) {
@@ -379,17 +376,24 @@ class Later {
           due_.pop_front();
         }
       }
-      for (Due& d : ready) caller_.Call(d.path, d.make(), std::move(d.done));
+      for (Due& d : ready) d.work();
       absl::SleepFor(absl::Milliseconds(1));
     }
   }
 
-  UnaryCaller& caller_;
   std::mutex mu_;
   bool stop_ = false;
   std::deque<Due> due_;
   std::thread thread_;
 };
+
+// Whether a reaction refused with `status` is worth sending again: the
+// server is shedding load or the chain changed under it.
+bool Retryable(const ::grpc::Status& status) {
+  return status.error_code() == ::grpc::StatusCode::ABORTED ||
+         status.error_code() == ::grpc::StatusCode::RESOURCE_EXHAUSTED ||
+         status.error_code() == ::grpc::StatusCode::UNAVAILABLE;
+}
 
 // When each hop of one request's journey happened.
 struct Journey {
@@ -401,9 +405,10 @@ struct Journey {
 int EndToEnd(const std::string& run, Report& report) {
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   UnaryCaller intake(absl::GetFlag(FLAGS_intake), concurrency);
-  // Reactions to events: never full, so a callback may send.
-  UnaryCaller approval(absl::GetFlag(FLAGS_approval), 1 << 20);
-  Later later(approval);
+  // Reactions to events, sent from the consumer's and `later`'s threads,
+  // which wait while as many are in flight as the load itself may have.
+  UnaryCaller approval(absl::GetFlag(FLAGS_approval), concurrency);
+  Later later;
   std::atomic<int64_t> version_retries{0}, decide_retries{0}, reaction_failures{0};
   absl::Mutex mu;
   absl::flat_hash_map<std::string, Journey> journeys;
@@ -415,53 +420,40 @@ int EndToEnd(const std::string& run, Report& report) {
     }
   };
   // A version as soon as the request is routed; while approval has not
-  // opened the chain, again after 10 ms, 20 ms, ... at most 160 ms.
+  // opened the chain (NOT_FOUND) or sheds load, again after 10 ms, 20 ms, ...
+  // at most 160 ms. Retries run on `later`'s thread, never on the caller's.
   std::function<void(const std::string&, absl::Duration)> submit_version =
       [&](const std::string& id, absl::Duration backoff) {
-        auto answered = [&, id, backoff](const ::grpc::Status& status, ::grpc::ByteBuffer&) {
-          if (status.error_code() == ::grpc::StatusCode::NOT_FOUND) {
-            ++version_retries;
-            const absl::Duration next = std::min(backoff * 2, absl::Milliseconds(160));
-            later.Call(
-                backoff, Method("SubmitVersion"), [id] { return VersionRequest(id); },
-                [&, id, next](const ::grpc::Status& again, ::grpc::ByteBuffer&) {
-                  if (again.error_code() == ::grpc::StatusCode::NOT_FOUND) {
-                    submit_version(id, next);
-                  } else if (!again.ok()) {
-                    failed_reaction("SubmitVersion", again);
-                  }
-                });
-          } else if (!status.ok()) {
-            failed_reaction("SubmitVersion", status);
-          }
-        };
-        approval.Call(Method("SubmitVersion"), VersionRequest(id), answered);
+        approval.Call(
+            Method("SubmitVersion"), VersionRequest(id),
+            [&, id, backoff](const ::grpc::Status& status, ::grpc::ByteBuffer&) {
+              if (status.error_code() == ::grpc::StatusCode::NOT_FOUND || Retryable(status)) {
+                ++version_retries;
+                const absl::Duration next = std::min(backoff * 2, absl::Milliseconds(160));
+                later.Run(backoff, [&, id, next] { submit_version(id, next); });
+              } else if (!status.ok()) {
+                failed_reaction("SubmitVersion", status);
+              }
+            });
       };
   // A decision as soon as the step starts; ABORTED (the chain's last change
-  // is still being published, or lost a race) is retried as the API says,
-  // after 5 ms, 10 ms, ... at most 160 ms.
+  // is still being published, or lost a race) or shed load is retried as
+  // the API says, after 5 ms, 10 ms, ... at most 160 ms.
   std::function<void(const std::string&, const std::string&, uint32_t, absl::Duration)> decide =
       [&](const std::string& id, const std::string& step, uint32_t version,
           absl::Duration backoff) {
-        auto answered = [&, id, step, version, backoff](const ::grpc::Status& status,
-                                                        ::grpc::ByteBuffer&) {
-          if (status.error_code() == ::grpc::StatusCode::ABORTED) {
-            ++decide_retries;
-            later.Call(
-                backoff, Method("Decide"),
-                [id, step, version] { return DecideRequest(id, step, version); },
-                [&, id, step, version, backoff](const ::grpc::Status& again, ::grpc::ByteBuffer&) {
-                  if (again.error_code() == ::grpc::StatusCode::ABORTED) {
-                    decide(id, step, version, std::min(backoff * 2, absl::Milliseconds(160)));
-                  } else if (!again.ok()) {
-                    failed_reaction("Decide", again);
-                  }
-                });
-          } else if (!status.ok()) {
-            failed_reaction("Decide", status);
-          }
-        };
-        approval.Call(Method("Decide"), DecideRequest(id, step, version), answered);
+        approval.Call(
+            Method("Decide"), DecideRequest(id, step, version),
+            [&, id, step, version, backoff](const ::grpc::Status& status, ::grpc::ByteBuffer&) {
+              if (Retryable(status)) {
+                ++decide_retries;
+                const absl::Duration next = std::min(backoff * 2, absl::Milliseconds(160));
+                later.Run(backoff,
+                          [&, id, step, version, next] { decide(id, step, version, next); });
+              } else if (!status.ok()) {
+                failed_reaction("Decide", status);
+              }
+            });
       };
   auto follower = FollowTopics(
       absl::GetFlag(FLAGS_kafka), {Topic(events::kWorkflowsTopic), Topic(events::kApprovalsTopic)},

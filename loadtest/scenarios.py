@@ -302,6 +302,7 @@ def kept_results(path, groups, date):
                     record = json.loads(line)
                     if group_of(record) not in groups:
                         record.setdefault("run_date", date)
+                        record["group"] = group_of(record)
                         kept.append(record)
     except OSError:
         pass
