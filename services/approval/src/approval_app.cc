@@ -59,11 +59,7 @@ class App final : public runtime::App {
   ~App() override { Stop(); }
 
   absl::Status Run() {
-    FLYWHEEL_RETURN_IF_ERROR(kit_->WatchPolicy([this](const std::string& path) -> absl::Status {
-      FLYWHEEL_ASSIGN_OR_RETURN(Policy policy, LoadPolicyFile(path));
-      policy_.Set(std::make_shared<const Policy>(std::move(policy)));
-      return absl::OkStatus();
-    }));
+    FLYWHEEL_RETURN_IF_ERROR(kit_->WatchPolicy(policy_, &LoadPolicyFile));
     for (const char* consumer : {"workflows", "sla"}) {
       FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
           consumer, kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) {

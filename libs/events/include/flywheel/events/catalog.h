@@ -34,6 +34,7 @@ inline constexpr char kSlaTopic[] = "flywheel.scheduler.sla.v1";
 inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1";
 inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
 inline constexpr char kApprovalDeadLetterTopic[] = "flywheel.approval.dead-letter.v1";
+inline constexpr char kSchedulerDeadLetterTopic[] = "flywheel.scheduler.dead-letter.v1";
 
 inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";

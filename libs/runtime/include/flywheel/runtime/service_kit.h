@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/consumer.h"
+#include "flywheel/runtime/live_policy.h"
 #include "flywheel/runtime/reloader.h"
 #include "flywheel/runtime/settings.h"
 
@@ -143,6 +144,19 @@ class ServiceKit {
   /// must swap the policy in only when the file is wholly valid. Loads it
   /// once now: an invalid first file fails the start. No-op without a file.
   absl::Status WatchPolicy(Reloader::Load load);
+  /// `WatchPolicy` for the usual case: each valid file `load` reads is
+  /// swapped into `holder` whole; an invalid one leaves it as it was.
+  /// `holder` must outlive the kit's reloader (declare it after the kit).
+  template <typename Policy>
+  absl::Status WatchPolicy(LivePolicy<Policy>& holder,
+                           absl::StatusOr<Policy> (*load)(const std::string&)) {
+    return WatchPolicy([&holder, load](const std::string& path) -> absl::Status {
+      absl::StatusOr<Policy> policy = load(path);
+      if (!policy.ok()) return policy.status();
+      holder.Set(std::make_shared<const Policy>(*std::move(policy)));
+      return absl::OkStatus();
+    });
+  }
   /// Reloads the policy file now, as SIGHUP would. FAILED_PRECONDITION when
   /// the service runs on its shipped policy (no file named).
   absl::Status ReloadPolicyNow();

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "flywheel/core/clock.h"
+#include "timers.h"
+
+namespace flywheel::scheduler {
+
+/// How the claimer paces itself.
+struct ClaimerOptions {
+  /// Most points fired per claim.
+  size_t batch = 1000;
+  /// How long a claimed timer is held before another replica may take it.
+  absl::Duration lease = kDefaultLease;
+  /// The longest it sleeps without looking: timers armed by another
+  /// replica, earlier than anything this one knows of, are seen within it.
+  absl::Duration max_idle = absl::Seconds(5);
+};
+
+/// Fires due SLA points: claims a batch, fires it, and when nothing more is
+/// due sleeps until the next due time (as the store reports it, read again
+/// when this replica arms an earlier timer), never longer than `max_idle`.
+/// Runs as one coroutine on a strand of `io`.
+class Claimer {
+ public:
+  Claimer(Timers& timers, asio::io_context& io, const Clock& clock, ClaimerOptions options = {});
+  ~Claimer() { Stop(); }
+  Claimer(const Claimer&) = delete;
+  Claimer& operator=(const Claimer&) = delete;
+
+  /// Starts the loop.
+  void Start();
+  /// A point is due at `due`: wake now if the claimer sleeps past it. Any
+  /// thread.
+  void DueAt(absl::Time due);
+  /// Wakes the claimer to look again now (after a test moves its clock).
+  /// Any thread.
+  void Wake();
+  /// Ends the loop and waits until it has; `io` must still be running.
+  void Stop();
+
+ private:
+  asio::awaitable<void> Run();
+
+  Timers& timers_;
+  const Clock& clock_;
+  const ClaimerOptions options_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer sleep_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> woken_{false};
+  // When the current sleep ends, in Unix milliseconds; INT64_MAX while awake.
+  std::atomic<int64_t> sleeping_until_ms_{INT64_MAX};
+  absl::Notification done_;
+};
+
+}  // namespace flywheel::scheduler

@@ -1,0 +1,143 @@
+#include "scheduler_app.h"
+
+#include "claimer.h"
+#include "flywheel/core/status.h"
+#include "flywheel/events/catalog.h"
+#include "flywheel/kafka/awaited_handlers.h"
+#include "flywheel/kafka/payload.h"
+#include "flywheel/log/log.h"
+#include "flywheel/runtime/service_kit.h"
+#include "policy_parser.h"
+#include "redis_timer_store.h"
+#include "scheduler_grpc.h"
+#include "scheduler_metrics.h"
+#include "timers.h"
+
+namespace flywheel::scheduler {
+namespace {
+
+runtime::ServiceDeclaration Declaration() {
+  return {
+      .name = "scheduler",
+      .owned_topics = {{.name = events::kTimerRequestsTopic,
+                        .partitions = events::kStreamPartitions},
+                       {.name = events::kSlaTopic, .partitions = events::kStreamPartitions},
+                       {.name = events::kSchedulerDeadLetterTopic, .partitions = 1}},
+      .dead_letter_topic = events::kSchedulerDeadLetterTopic,
+      .consumers = {{.name = "timer_requests",
+                     .topics = {events::kTimerRequestsTopic},
+                     .group = "flywheel-scheduler"}},
+      .policy_file_key = kPolicyFileKey,
+  };
+}
+
+// The most points one claim may take.
+constexpr int64_t kMostPerClaim = static_cast<int64_t>(kMaxClaimBatch);
+
+// The scheduler's own config keys.
+struct OwnSettings {
+  ClaimerOptions claimer;
+  uint32_t shards = 16;
+};
+
+absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
+  own.claimer.batch = static_cast<size_t>(
+      config.Get<int64_t>("scheduler.claimer.batch", static_cast<int64_t>(own.claimer.batch),
+                          config::InRange(int64_t{1}, kMostPerClaim)));
+  own.claimer.lease = config.Get<absl::Duration>("scheduler.claimer.lease", own.claimer.lease,
+                                                 config::InRange(absl::Seconds(1), absl::Hours(1)));
+  own.claimer.max_idle =
+      config.Get<absl::Duration>("scheduler.claimer.max_idle", own.claimer.max_idle,
+                                 config::InRange(absl::Milliseconds(10), absl::Minutes(5)));
+  own.shards = static_cast<uint32_t>(config.Get<int64_t>(
+      "scheduler.timer_shards", own.shards, config::InRange(int64_t{1}, int64_t{1024})));
+  return absl::OkStatus();
+}
+
+// The scheduler's domain objects on the kit's parts.
+class App final : public runtime::App {
+ public:
+  App(std::unique_ptr<runtime::ServiceKit> kit, std::unique_ptr<RedisTimerStore> store,
+      std::shared_ptr<const Policy> shipped, const OwnSettings& own, const Clock& clock)
+      : kit_(std::move(kit)),
+        store_(std::move(store)),
+        policy_(std::move(shipped)),
+        scheduler_metrics_(kit_->metrics()),
+        timers_(policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic),
+                scheduler_metrics_, clock, [this](absl::Time due) { claimer_.DueAt(due); }),
+        claimer_(timers_, kit_->io(), clock, own.claimer) {}
+
+  ~App() override { Stop(); }
+
+  absl::Status Run() {
+    FLYWHEEL_RETURN_IF_ERROR(kit_->WatchPolicy(policy_, &LoadPolicyFile));
+    FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
+        "timer_requests",
+        kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) { return Handle(c); })));
+    claimer_.Start();
+    FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(SchedulerRoles()));
+    grpc_ = std::make_unique<SchedulerGrpc>(timers_, *guard_, kit_->io());
+    return kit_->Serve({grpc_.get()});
+  }
+
+  int grpc_port() const override { return kit_->grpc_port(); }
+  void Stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    claimer_.Stop();
+    kit_->Stop();
+  }
+  void WakeClaimer() { claimer_.Wake(); }
+
+ private:
+  asio::awaitable<absl::Status> Handle(const kafka::ConsumedEvent& consumed) {
+    if (consumed.event.type != events::kTimerRequested) co_return absl::OkStatus();
+    v1::TimerRequested request;
+    FLYWHEEL_CO_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, request));
+    co_return co_await timers_.Apply(request);
+  }
+
+  std::unique_ptr<runtime::ServiceKit> kit_;
+  std::unique_ptr<RedisTimerStore> store_;
+  PolicyHolder policy_;
+  SchedulerMetrics scheduler_metrics_;
+  Timers timers_;
+  Claimer claimer_;
+  std::unique_ptr<rpc::Guard> guard_;
+  std::unique_ptr<SchedulerGrpc> grpc_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+absl::Status ValidatePolicyFile(const std::string& path) { return LoadPolicyFile(path).status(); }
+
+absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
+    const runtime::CommonSettings& settings, config::Config& config, metrics::Metrics& metrics,
+    const Clock& clock) {
+  // The built-in policy is parsed first, so a broken default fails loudly.
+  FLYWHEEL_ASSIGN_OR_RETURN(Policy shipped, ParsePolicy(DefaultPolicyYaml()));
+  OwnSettings own;
+  FLYWHEEL_ASSIGN_OR_RETURN(auto kit, runtime::ServiceKit::Connect(
+                                          Declaration(), settings, config, metrics,
+                                          [&own](config::Config& c) { return ReadOwn(c, own); }));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto store,
+      RedisTimerStore::Create(kit->redis_async(),
+                              {.key_prefix = settings.redis_key_prefix, .shards = own.shards}));
+  auto app = std::make_unique<App>(std::move(kit), std::move(store),
+                                   std::make_shared<const Policy>(std::move(shipped)), own, clock);
+  FLYWHEEL_RETURN_IF_ERROR(app->Run());
+  return app;
+}
+
+absl::StatusOr<std::unique_ptr<runtime::App>> StartScheduler(
+    const runtime::CommonSettings& settings, config::Config& config, metrics::Metrics& metrics) {
+  return StartSchedulerOn(settings, config, metrics, SystemClock::Instance());
+}
+
+void WakeClaimer(runtime::App& app) {
+  if (auto* scheduler = dynamic_cast<App*>(&app)) scheduler->WakeClaimer();
+}
+
+}  // namespace flywheel::scheduler

@@ -1,0 +1,205 @@
+#include "scheduler_grpc.h"
+
+#include "flywheel/core/field_errors.h"
+#include "flywheel/core/proto_time.h"
+#include "flywheel/core/status.h"
+
+namespace flywheel::scheduler {
+namespace {
+
+using auth::Role;
+using rpc::Refuse;
+
+// Exactly one of a timer and a request names what is paused or resumed;
+// every timer of a request is not built yet.
+absl::Status OneTimer(const std::string& timer_id, const std::string& request_id) {
+  if (!timer_id.empty() && !request_id.empty()) {
+    FieldErrors errors;
+    errors.Add("request_id", "give a timer_id or a request_id, not both");
+    return errors.ToStatus();
+  }
+  if (timer_id.empty() && !request_id.empty()) {
+    return absl::UnimplementedError(
+        "pausing or resuming every timer of a request is not built yet; name the timer_id");
+  }
+  if (timer_id.empty()) {
+    FieldErrors errors;
+    errors.Add("timer_id", "is required");
+    return errors.ToStatus();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// Who may call what, per tenant; every caller acts only for its token's
+// tenant. Services (routing, approval) and marketing ops drive timers;
+// everyone working on requests may read them.
+const auth::RoleTable& SchedulerRoles() {
+  static const std::initializer_list<Role> kReaders = {
+      Role::kRequester, Role::kCreator, Role::kApprover, Role::kOpsAdmin, Role::kService};
+  static const auth::RoleTable table(
+      "flywheel.scheduler.v1.SchedulerService",
+      {
+          {"UpsertBusinessCalendar", {Role::kOpsAdmin}},
+          {"GetBusinessCalendar", kReaders},
+          {"ListBusinessCalendars", kReaders},
+          {"ComputeDueTime", kReaders},
+          {"StartTimer", {Role::kOpsAdmin, Role::kService}},
+          {"GetTimer", kReaders},
+          {"GetRemaining", kReaders},
+          {"ListTimers", kReaders},
+          {"PauseTimer", {Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"ResumeTimer", {Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"ExtendTimer", {Role::kOpsAdmin, Role::kService}},
+          {"CancelTimer", {Role::kOpsAdmin, Role::kService}},
+          {"CheckSlot", kReaders},
+          {"ReserveSlot", {Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"RescheduleSlot", {Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"CancelSlot", {Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"ListSlots", kReaders},
+          {"CreateBlackout", {Role::kOpsAdmin}},
+          {"DeleteBlackout", {Role::kOpsAdmin}},
+          {"ListBlackouts", kReaders},
+          {"UpsertRecurringWork", {Role::kOpsAdmin}},
+          {"ListRecurringWork", kReaders},
+          {"DeleteRecurringWork", {Role::kOpsAdmin}},
+      });
+  return table;
+}
+
+asio::awaitable<absl::StatusOr<v1::StartTimerResponse>> SchedulerGrpc::Start(
+    const v1::StartTimerRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer, co_await timers_.Start(r.timer()));
+  v1::StartTimerResponse out;
+  *out.mutable_timer() = std::move(timer);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::GetTimerResponse>> SchedulerGrpc::Get(
+    const v1::GetTimerRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer, co_await timers_.Get(r.tenant_id(), r.timer_id()));
+  v1::GetTimerResponse out;
+  *out.mutable_timer() = std::move(timer);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::PauseTimerResponse>> SchedulerGrpc::Pause(
+    const v1::PauseTimerRequest& r) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(OneTimer(r.timer_id(), r.request_id()));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer,
+                               co_await timers_.Pause(r.tenant_id(), r.timer_id()));
+  v1::PauseTimerResponse out;
+  *out.add_timers() = std::move(timer);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::ResumeTimerResponse>> SchedulerGrpc::Resume(
+    const v1::ResumeTimerRequest& r) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(OneTimer(r.timer_id(), r.request_id()));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer,
+                               co_await timers_.Resume(r.tenant_id(), r.timer_id()));
+  v1::ResumeTimerResponse out;
+  *out.add_timers() = std::move(timer);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::ExtendTimerResponse>> SchedulerGrpc::Extend(
+    const v1::ExtendTimerRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      v1::Timer timer,
+      co_await timers_.Extend(r.tenant_id(), r.timer_id(), FromProtoDuration(r.extend_by())));
+  v1::ExtendTimerResponse out;
+  *out.mutable_timer() = std::move(timer);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::CancelTimerResponse>> SchedulerGrpc::Cancel(
+    const v1::CancelTimerRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(bool cancelled,
+                               co_await timers_.Cancel(r.tenant_id(), r.timer_id()));
+  v1::CancelTimerResponse out;
+  out.set_cancelled(cancelled);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::ComputeDueTimeResponse>> SchedulerGrpc::Compute(
+    const v1::ComputeDueTimeRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      absl::Time due,
+      timers_.ComputeDue(r.tenant_id(), r.calendar_id(), FromProtoTime(r.start_time()),
+                         FromProtoDuration(r.business_duration())));
+  v1::ComputeDueTimeResponse out;
+  *out.mutable_due_time() = ToProtoTime(due);
+  co_return out;
+}
+
+// Admission runs on the gRPC thread (no I/O); `request` lives until the
+// call is finished.
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::StartTimer(::grpc::CallbackServerContext* context,
+                                                      const v1::StartTimerRequest* request,
+                                                      v1::StartTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "StartTimer", request->timer().tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Start(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::GetTimer(::grpc::CallbackServerContext* context,
+                                                    const v1::GetTimerRequest* request,
+                                                    v1::GetTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "GetTimer", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Get(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::GetRemaining(::grpc::CallbackServerContext* context,
+                                                        const v1::GetRemainingRequest* request,
+                                                        v1::GetRemainingResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "GetRemaining", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response,
+                    timers_.Remaining(request->tenant_id(), request->timer_id()));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::PauseTimer(::grpc::CallbackServerContext* context,
+                                                      const v1::PauseTimerRequest* request,
+                                                      v1::PauseTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "PauseTimer", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Pause(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ResumeTimer(::grpc::CallbackServerContext* context,
+                                                       const v1::ResumeTimerRequest* request,
+                                                       v1::ResumeTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ResumeTimer", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Resume(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ExtendTimer(::grpc::CallbackServerContext* context,
+                                                       const v1::ExtendTimerRequest* request,
+                                                       v1::ExtendTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ExtendTimer", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Extend(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::CancelTimer(::grpc::CallbackServerContext* context,
+                                                       const v1::CancelTimerRequest* request,
+                                                       v1::CancelTimerResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "CancelTimer", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Cancel(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ComputeDueTime(::grpc::CallbackServerContext* context,
+                                                          const v1::ComputeDueTimeRequest* request,
+                                                          v1::ComputeDueTimeResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ComputeDueTime", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Compute(*request));
+}
+
+}  // namespace flywheel::scheduler

@@ -1,0 +1,273 @@
+// The scheduler through the real broker and Redis, started as main() starts
+// it but on a fake clock (StartSchedulerOn): timer requests in from the
+// timer-requests topic and over gRPC, sla.warning and sla.breached out.
+// Time moves by the test; nothing here sleeps for it.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "flywheel/core/clock.h"
+#include "flywheel/core/id.h"
+#include "flywheel/core/proto_time.h"
+#include "flywheel/core/testing/wait_for.h"
+#include "flywheel/events/catalog.h"
+#include "flywheel/kafka/cloud_event.h"
+#include "flywheel/kafka/consumer.h"
+#include "flywheel/runtime/testing/service_fixture.h"
+#include "flywheel/scheduler/v1/events.pb.h"
+#include "flywheel/scheduler/v1/scheduler_service.grpc.pb.h"
+#include "scheduler_app.h"
+
+namespace flywheel::scheduler {
+namespace {
+
+using ::flywheel::testing::WaitFor;
+using ::testing::HasSubstr;
+
+// 2026-12-04 16:00 in Berlin (CET, UTC+1): a Friday an hour and a half
+// before the office closes.
+absl::Time BerlinFridayAfternoon() {
+  return absl::FromCivil(absl::CivilSecond(2026, 12, 4, 16, 0, 0), absl::FixedTimeZone(3600));
+}
+
+absl::Time Berlin(int year, int month, int day, int hour, int minute) {
+  return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0),
+                         absl::FixedTimeZone(3600));
+}
+
+class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
+ protected:
+  SchedulerIntegrationTest()
+      : ServiceFixture([this](const runtime::CommonSettings& s, config::Config& c,
+                              metrics::Metrics& m) { return StartSchedulerOn(s, c, m, clock_); },
+                       "scheduler:\n  claimer:\n    max_idle: 100ms\n"),
+        clock_(BerlinFridayAfternoon()) {}
+
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
+    stub_ = v1::SchedulerService::NewStub(channel());
+  }
+
+  std::unique_ptr<::grpc::ClientContext> AsOps() const {
+    std::vector<std::string> roles = {"ops-admin"};
+    return auth().Call(auth().Token("acme", roles, "ops"));
+  }
+
+  static v1::TimerRequested StartRequest(const std::string& timer_id, absl::Duration budget,
+                                         const std::string& calendar) {
+    v1::TimerRequested r;
+    r.set_tenant_id("acme");
+    r.set_request_id("req_" + timer_id);
+    r.set_timer_id(timer_id);
+    r.set_action(v1::TIMER_ACTION_START);
+    r.set_kind(common::v1::TIMER_KIND_STAGE_SLA);
+    r.set_stage_id("creation");
+    *r.mutable_duration() = ToProtoDuration(budget);
+    r.set_calendar_id(calendar);
+    r.set_reason("stage entered");
+    return r;
+  }
+
+  void PublishCommand(const v1::TimerRequested& r, const std::string& event_id) {
+    Publish(events::kTimerRequestsTopic, {.id = event_id,
+                                          .source = "//tests/routing",
+                                          .type = events::kTimerRequested,
+                                          .data_content_type = kafka::kProtobufContentType,
+                                          .key = r.request_id(),
+                                          .data = r.SerializeAsString()});
+  }
+
+  ::grpc::Status GetTimer(const std::string& timer_id, v1::Timer* out) {
+    v1::GetTimerRequest request;
+    request.set_tenant_id("acme");
+    request.set_timer_id(timer_id);
+    v1::GetTimerResponse response;
+    ::grpc::Status status = stub_->GetTimer(AsOps().get(), request, &response);
+    *out = response.timer();
+    return status;
+  }
+
+  // Moves the clock and has the scheduler look for what became due.
+  void Advance(absl::Duration by) {
+    clock_.Advance(by);
+    WakeClaimer(app());
+  }
+
+  // The SLA events published so far, decoded, once there are `at_least`.
+  std::vector<kafka::CloudEvent> SlaEvents(size_t at_least) {
+    std::vector<kafka::CloudEvent> out;
+    for (const kafka::Record& record : RecordsOn(events::kSlaTopic, at_least)) {
+      auto event = kafka::Decode(record);
+      EXPECT_TRUE(event.ok()) << event.status();
+      if (event.ok()) out.push_back(*std::move(event));
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<v1::SchedulerService::Stub> stub_;
+};
+
+TEST_F(SchedulerIntegrationTest, WarnsThenBreachesThenEscalatesAsTheClockMoves) {
+  const std::string timer = "t_" + NewRandomId();
+  PublishCommand(StartRequest(timer, absl::Hours(1), "always_open"), "evt_start_" + timer);
+  v1::Timer armed;
+  ASSERT_TRUE(WaitFor([&] { return GetTimer(timer, &armed).ok(); })) << "never armed";
+  const absl::Time start = clock_.Now();
+  EXPECT_EQ(armed.state(), v1::TIMER_STATE_RUNNING);
+  EXPECT_EQ(FromProtoTime(armed.warn_time()), start + absl::Minutes(48));  // 80 % of 1 h
+  EXPECT_EQ(FromProtoTime(armed.due_time()), start + absl::Hours(1));
+
+  Advance(absl::Minutes(47));
+  Advance(absl::Minutes(1));
+  std::vector<kafka::CloudEvent> fired = SlaEvents(1);
+  ASSERT_EQ(fired.size(), 1u) << "only the warning is due";
+  EXPECT_EQ(fired[0].type, events::kSlaWarning);
+  EXPECT_EQ(fired[0].key, "req_" + timer);
+  v1::SlaWarning warning;
+  ASSERT_TRUE(warning.ParseFromString(fired[0].data));
+  EXPECT_EQ(warning.timer_id(), timer);
+  EXPECT_EQ(FromProtoTime(warning.due_time()), start + absl::Hours(1));
+  EXPECT_EQ(FromProtoDuration(warning.remaining()), absl::Minutes(12));
+  ASSERT_TRUE(GetTimer(timer, &armed).ok());
+  EXPECT_EQ(armed.state(), v1::TIMER_STATE_WARNED);
+
+  // The breach, then the stage_sla chain of the shipped policy: remind the
+  // owner at the breach, tell the manager 4 h later, reassign after 1 day.
+  Advance(absl::Minutes(12));
+  Advance(absl::Hours(4));
+  Advance(absl::Hours(20));
+  fired = SlaEvents(4);
+  ASSERT_EQ(fired.size(), 4u);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"remind", "owner"}, {"notify", "manager"}, {"reassign", "team_lead"}};
+  const std::vector<absl::Duration> at = {absl::Hours(1), absl::Hours(5), absl::Hours(25)};
+  for (size_t level = 0; level < 3; ++level) {
+    const kafka::CloudEvent& event = fired[level + 1];
+    EXPECT_EQ(event.type, events::kSlaBreached);
+    v1::SlaBreached breached;
+    ASSERT_TRUE(breached.ParseFromString(event.data));
+    EXPECT_EQ(breached.escalation_level(), level);
+    EXPECT_EQ(breached.action(), expected[level].first) << "level " << level;
+    EXPECT_EQ(breached.target_role(), expected[level].second) << "level " << level;
+    EXPECT_EQ(FromProtoTime(breached.due_time()), start + at[level]) << "level " << level;
+  }
+  // Every point fired once, under its own id; the timer is done.
+  std::set<std::string> ids;
+  for (const kafka::CloudEvent& e : fired) ids.insert(e.id);
+  EXPECT_EQ(ids.size(), 4u);
+  v1::Timer gone;
+  EXPECT_EQ(GetTimer(timer, &gone).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  Advance(absl::Hours(48));
+  EXPECT_EQ(SlaEvents(0).size(), 4u) << "nothing fires after the last escalation";
+}
+
+TEST_F(SchedulerIntegrationTest, CountsOnlyBusinessHoursAndStopsWhilePaused) {
+  const std::string timer = "t_" + NewRandomId();
+  v1::StartTimerRequest start;
+  *start.mutable_timer() = StartRequest(timer, absl::Hours(4), "emea");
+  v1::StartTimerResponse started;
+  ::grpc::Status status = stub_->StartTimer(AsOps().get(), start, &started);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Friday 16:00 + 4 business hours: 1.5 h on Friday, 2.5 h on Monday.
+  EXPECT_EQ(FromProtoTime(started.timer().due_time()), Berlin(2026, 12, 7, 11, 30));
+
+  clock_.Set(Berlin(2026, 12, 4, 17, 0));  // one business hour used
+  v1::PauseTimerRequest pause;
+  pause.set_tenant_id("acme");
+  pause.set_timer_id(timer);
+  pause.set_reason("waiting on the requester for product photos");
+  v1::PauseTimerResponse paused;
+  ASSERT_TRUE(stub_->PauseTimer(AsOps().get(), pause, &paused).ok());
+  ASSERT_EQ(paused.timers_size(), 1);
+  EXPECT_EQ(paused.timers(0).state(), v1::TIMER_STATE_PAUSED);
+  EXPECT_EQ(FromProtoDuration(paused.timers(0).remaining()), absl::Hours(3));
+
+  // The weekend and Monday morning pass while paused; nothing fires.
+  Advance(absl::Hours(65));  // Monday 10:00
+  v1::GetRemainingRequest ask;
+  ask.set_tenant_id("acme");
+  ask.set_timer_id(timer);
+  v1::GetRemainingResponse remaining;
+  ASSERT_TRUE(stub_->GetRemaining(AsOps().get(), ask, &remaining).ok());
+  EXPECT_EQ(remaining.state(), v1::TIMER_STATE_PAUSED);
+  EXPECT_EQ(FromProtoDuration(remaining.business_remaining()), absl::Hours(3));
+
+  v1::ResumeTimerRequest resume;
+  resume.set_tenant_id("acme");
+  resume.set_timer_id(timer);
+  v1::ResumeTimerResponse resumed;
+  ASSERT_TRUE(stub_->ResumeTimer(AsOps().get(), resume, &resumed).ok());
+  // Monday 10:00 + 3 h: 10:00-12:30, lunch, 13:30-14:00.
+  EXPECT_EQ(FromProtoTime(resumed.timers(0).due_time()), Berlin(2026, 12, 7, 14, 0));
+  ASSERT_TRUE(stub_->GetRemaining(AsOps().get(), ask, &remaining).ok());
+  EXPECT_EQ(remaining.state(), v1::TIMER_STATE_RUNNING);
+  EXPECT_EQ(FromProtoDuration(remaining.business_remaining()), absl::Hours(3));
+  EXPECT_EQ(FromProtoDuration(remaining.remaining()), absl::Hours(4));  // lunch included
+  EXPECT_TRUE(SlaEvents(0).empty());
+
+  v1::ComputeDueTimeRequest compute;
+  compute.set_tenant_id("acme");
+  compute.set_calendar_id("emea");
+  *compute.mutable_start_time() = ToProtoTime(Berlin(2026, 12, 24, 17, 0));
+  *compute.mutable_business_duration() = ToProtoDuration(absl::Hours(1));
+  v1::ComputeDueTimeResponse due;
+  ASSERT_TRUE(stub_->ComputeDueTime(AsOps().get(), compute, &due).ok());
+  // Christmas Day and Boxing Day are holidays, then a weekend: Monday 28th.
+  EXPECT_EQ(FromProtoTime(due.due_time()), Berlin(2026, 12, 28, 9, 30));
+
+  v1::CancelTimerRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_timer_id(timer);
+  v1::CancelTimerResponse cancelled;
+  ASSERT_TRUE(stub_->CancelTimer(AsOps().get(), cancel, &cancelled).ok());
+  EXPECT_TRUE(cancelled.cancelled());
+  Advance(absl::Hours(8));
+  EXPECT_TRUE(SlaEvents(0).empty()) << "a cancelled timer never fires";
+}
+
+TEST_F(SchedulerIntegrationTest, ARepeatedStartChangesNothingAndABadOneIsDeadLettered) {
+  const std::string timer = "t_" + NewRandomId();
+  const v1::TimerRequested request = StartRequest(timer, absl::Hours(2), "always_open");
+  PublishCommand(request, "evt_start_" + timer);
+  v1::Timer first;
+  ASSERT_TRUE(WaitFor([&] { return GetTimer(timer, &first).ok(); }));
+  clock_.Advance(absl::Minutes(30));
+  PublishCommand(request, "evt_start_again_" + timer);
+
+  // On the repeat's key, so it is handled after the repeat.
+  v1::TimerRequested bad = StartRequest("t_" + NewRandomId(), absl::ZeroDuration(), "nowhere");
+  bad.set_request_id(request.request_id());
+  PublishCommand(bad, "evt_bad_" + timer);
+  std::vector<kafka::Record> dead = RecordsOn(events::kSchedulerDeadLetterTopic, 1);
+  ASSERT_EQ(dead.size(), 1u);
+  std::string reason;
+  for (const kafka::Header& header : dead[0].headers) {
+    if (header.key == kafka::kDeadLetterReasonHeader) reason = header.value;
+  }
+  EXPECT_THAT(reason, HasSubstr("duration"));
+  EXPECT_THAT(reason, HasSubstr("calendar_id"));
+  v1::Timer after;
+  ASSERT_TRUE(GetTimer(timer, &after).ok());
+  EXPECT_EQ(FromProtoTime(after.due_time()), FromProtoTime(first.due_time()));
+
+  v1::StartTimerRequest unknown;
+  *unknown.mutable_timer() = StartRequest("t_" + NewRandomId(), absl::Hours(1), "");
+  unknown.mutable_timer()->set_tenant_id("globex");
+  v1::StartTimerResponse response;
+  ::grpc::Status refused = stub_->StartTimer(AsOps().get(), unknown, &response);
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::PERMISSION_DENIED)
+      << "acme's token does not act for globex";
+  *unknown.mutable_timer() = StartRequest("t_" + NewRandomId(), absl::Hours(1), "mars");
+  refused = stub_->StartTimer(AsOps().get(), unknown, &response);
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("mars"));
+}
+
+}  // namespace
+}  // namespace flywheel::scheduler

@@ -1,0 +1,27 @@
+#include "scheduler_metrics.h"
+
+namespace flywheel::scheduler {
+
+SchedulerMetrics::SchedulerMetrics(metrics::Metrics& metrics)
+    : commands_(metrics.Counter("flywheel_scheduler_timer_commands_total",
+                                "Timer commands taken in from events and gRPC, by result.")),
+      fired_(metrics.Counter("flywheel_scheduler_fired_total",
+                             "SLA points fired: warnings, breaches and escalations.")),
+      fire_lag_(metrics
+                    .Histogram("flywheel_scheduler_fire_lag_seconds",
+                               "How long after its due time a point's event was published.")
+                    .Add({}, metrics::LatencyBuckets())) {}
+
+void SchedulerMetrics::CountCommand(const std::string& action, const std::string& result) {
+  commands_.Add({{"action", action}, {"result", result}}).Increment();
+}
+
+void SchedulerMetrics::CountFired(const std::string& point) {
+  fired_.Add({{"point", point}}).Increment();
+}
+
+void SchedulerMetrics::ObserveFireLag(absl::Duration lag) {
+  fire_lag_.Observe(absl::ToDoubleSeconds(std::max(lag, absl::ZeroDuration())));
+}
+
+}  // namespace flywheel::scheduler

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "flywheel/metrics/metrics.h"
+
+namespace flywheel::scheduler {
+
+/// Every metric the scheduler exports besides the shared gRPC, Kafka and
+/// policy-reload ones. Labels never carry a timer, request or tenant id.
+/// Thread-safe.
+class SchedulerMetrics {
+ public:
+  explicit SchedulerMetrics(metrics::Metrics& metrics);
+
+  /// `flywheel_scheduler_timer_commands_total{action,result}`: start, pause,
+  /// resume, extend, cancel, from events or gRPC; `result` applied or the
+  /// refusal's code in lower case.
+  void CountCommand(const std::string& action, const std::string& result);
+
+  /// `flywheel_scheduler_fired_total{point}`: warning, breach, escalation.
+  void CountFired(const std::string& point);
+
+  /// `flywheel_scheduler_fire_lag_seconds`: how long after its due time a
+  /// point's event was published.
+  void ObserveFireLag(absl::Duration lag);
+
+ private:
+  prometheus::Family<prometheus::Counter>& commands_;
+  prometheus::Family<prometheus::Counter>& fired_;
+  prometheus::Histogram& fire_lag_;
+};
+
+}  // namespace flywheel::scheduler
