@@ -5,16 +5,19 @@
 # brand and legal), moves the work to the approval stage, and takes it
 # through approval: version 1, brand approves, legal asks for changes,
 # version 2, two of legal approve; routing then moves the workflow past
-# approval by itself. Ends with the audit trail verified. Called by run.sh
+# approval by itself. Ends with the audit trail verified, and a stage SLA
+# timer on a 10-second budget at the scheduler that warns at 80 % (the
+# scheduler's policy) and then breaches. Called by run.sh
 # once the services answer; safe to run again by hand while `./flywheel dev`
 # is up (dev mode: no tokens, so each call names who acts).
 #
-#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR]
+#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
 routing="${2:-127.0.0.1:8082}"
 approval="${3:-127.0.0.1:8083}"
+scheduler="${4:-127.0.0.1:8084}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -101,4 +104,20 @@ say "waiting for routing to move the workflow past approval"
 wait_for "routing moving past approval" 20 stage_is scheduling_qa
 echo "$workflow" | grep -E '"current_stage_id"' | head -1
 call "$approval" flywheel.approval.v1.ApprovalService/VerifyAudit "{$ids}"
+
+say "a stage SLA timer of 10 s for $request_id at the scheduler ($scheduler)"
+timer_id="$request_id/demo/scheduling_qa"
+call "$scheduler" flywheel.scheduler.v1.SchedulerService/StartTimer \
+  "{\"timer\": {$ids, \"timer_id\": \"$timer_id\", \"kind\": \"TIMER_KIND_STAGE_SLA\",
+    \"stage_id\": \"scheduling_qa\", \"duration\": \"10s\", \"calendar_id\": \"always_open\"}}" |
+  grep -E '"(state|warn_time|due_time)"'
+timer_state() {
+  call "$scheduler" flywheel.scheduler.v1.SchedulerService/GetTimer \
+    "{\"tenant_id\": \"acme\", \"timer_id\": \"$timer_id\"}" 2>/dev/null |
+    grep -q "\"state\": \"$1\""
+}
+wait_for "the SLA warning" 20 timer_state TIMER_STATE_WARNED
+say "the scheduler published sla.warning at 8 s (80 % of the budget)"
+wait_for "the SLA breach" 20 timer_state TIMER_STATE_BREACHED
+say "the scheduler published sla.breached at 10 s; the owner is reminded, escalations follow"
 say "done: request $request_id went through a tier-2 approval with one change request"

@@ -37,6 +37,7 @@ services=(
   "intake 8081 9461"
   "routing 8082 9462"
   "approval 8083 9463"
+  "scheduler 8084 9464"
 )
 
 max_crashes="${FLYWHEEL_DEV_MAX_CRASHES:-5}"
@@ -249,7 +250,7 @@ run_demo() {
   fi
   # In the background so that Ctrl-C does not wait for it.
   "$here/demo.sh" "127.0.0.1:${grpc_port[intake]}" "127.0.0.1:${grpc_port[routing]}" \
-    "127.0.0.1:${grpc_port[approval]}" &
+    "127.0.0.1:${grpc_port[approval]}" "127.0.0.1:${grpc_port[scheduler]}" &
   local demo=$! status=0
   wait "$demo" || status=$?
   if [[ -n "$stopping" ]]; then
@@ -265,13 +266,13 @@ banner() {
   {
     echo "flywheel dev: ready"
     for name in "${names[@]}"; do
-      printf '  %-8s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
+      printf '  %-9s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
         "$name" "${grpc_port[$name]}" "${metrics_port[$name]}"
     done
-    printf '  %-8s bootstrap %s\n' kafka "$FLYWHEEL_TEST_KAFKA"
-    printf '  %-8s %s\n' redis "$FLYWHEEL_TEST_REDIS"
+    printf '  %-9s bootstrap %s\n' kafka "$FLYWHEEL_TEST_KAFKA"
+    printf '  %-9s %s\n' redis "$FLYWHEEL_TEST_REDIS"
     if [[ -n "${FLYWHEEL_DEV_STATE:-}" ]]; then
-      printf '  %-8s %s (kept across runs; ./flywheel dev --clean starts empty)\n' \
+      printf '  %-9s %s (kept across runs; ./flywheel dev --clean starts empty)\n' \
         state "$FLYWHEEL_DEV_STATE"
     fi
     echo "  Ctrl-C drains the services and stops Kafka and Redis"

@@ -118,7 +118,7 @@ TEST_P(ConfigExitTest, AMissingCertificateFileIsNamedWithItsKey) {
 
 INSTANTIATE_TEST_SUITE_P(Services, ConfigExitTest,
                          ::testing::Values(FLYWHEEL_INTAKE_BIN, FLYWHEEL_ROUTING_BIN,
-                                           FLYWHEEL_APPROVAL_BIN),
+                                           FLYWHEEL_APPROVAL_BIN, FLYWHEEL_SCHEDULER_BIN),
                          [](const auto& info) {
                            // .../services/<name>/flywheel-<name>
                            const std::string path = info.param;
