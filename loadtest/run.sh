@@ -12,7 +12,7 @@
 #                  20,000-event backlog, a 100,000-event topic); also
 #                  FLYWHEEL_LOADTEST_QUICK=1. Writes under build/loadtest-quick
 #                  unless --out is given, so docs/ keeps the full run's figures.
-#   --only         some of: empty,routed,submit,backlog,consume,approval; the
+#   --only         some of: empty,routed,submit,backlog,consume,approval,timers; the
 #                  other groups' results are kept from the existing results
 #   --preset       the build to measure (default release)
 #   --out DIR      DIR/benchmarks.md and DIR/benchmarks/ (results.jsonl,
@@ -83,7 +83,7 @@ lock=()
 "${lock[@]}" cmake --preset "$preset" >/dev/null
 "${lock[@]}" cmake --build --preset "$preset" --target flywheel-intake flywheel-routing \
   flywheel-approval flywheel-loadtest-submit flywheel-loadtest-empty flywheel-loadtest-consume \
-  flywheel-loadtest-approval >&2
+  flywheel-loadtest-approval flywheel-scheduler flywheel-loadtest-timers >&2
 
 args=(--build "$root/$build" --results "$out/benchmarks" --work "$root/build/loadtest-work")
 ((quick)) && args+=(--quick)

@@ -37,7 +37,14 @@ import urllib.request
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 REQUESTS_TOPIC = "flywheel.intake.requests.v1"
 NOOP_TOPIC = "loadtest.noop.v1"
-GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval"]
+GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval", "timers"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BULLMQ = os.path.join(ROOT, "loadtest", "bullmq")
+# The scheduler's targets (issue 11).
+TIMER_ARM_TARGET = 50_000
+TIMER_BYTES_TARGET = 200
+TIMER_DUE_RATE = 10_000
+TIMER_LAG_P99_MS = 50.0
 ROUTING_APPROVAL_FIRST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies",
                                       "routing-approval-first.yaml")
 # Approval's targets (issue 10) and the peer the end-to-end rate is put beside:
@@ -52,10 +59,10 @@ E2E_P99_LIMIT_MS = 200.0
 SIZES = {
     "full": {"warmup": 3, "seconds": 20, "step_seconds": 20, "backlog": 200_000,
              "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180,
-             "decide_chains": 60_000, "verify_calls": 1000},
+             "decide_chains": 60_000, "verify_calls": 1000, "armed_timers": 1_000_000},
     "quick": {"warmup": 1, "seconds": 5, "step_seconds": 5, "backlog": 20_000,
               "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60,
-              "decide_chains": 10_000, "verify_calls": 200},
+              "decide_chains": 10_000, "verify_calls": 200, "armed_timers": 100_000},
 }
 CONCURRENCY = 64        # closed loop: calls in flight
 OPEN_CONCURRENCY = 512  # open loop: most calls in flight
@@ -233,6 +240,15 @@ class EmptyServer:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
         self.log.close()
+
+
+def redis_command(*args):
+    """One command to the test bed's Redis; its reply's first line."""
+    host, port = os.environ["FLYWHEEL_TEST_REDIS"].rsplit(":", 1)
+    payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a))}\r\n{a}\r\n" for a in args)
+    with socket.create_connection((host, int(port)), timeout=60) as s:
+        s.sendall(payload.encode())
+        return s.recv(65536).split(b"\r\n", 1)[0].decode()
 
 
 def redis_pid():
@@ -718,6 +734,94 @@ class Run:
         finally:
             for service in services.values():
                 service.stop()
+
+    # -- timers: arming, memory per timer, fire lag, two replicas, beside BullMQ
+    def timers_tool(self, meter, *flags):
+        args = [self.tool("flywheel-loadtest-timers"), f"--redis={os.environ['FLYWHEEL_TEST_REDIS']}",
+                f"--kafka={kafka()}", "--json", *flags]
+        code, out, _ = run_tool(args, meter, "loadgen")
+        result = last_json(out)
+        if result is None or code != 0:
+            raise RuntimeError(f"the timer load generator failed: {' '.join(args)}")
+        return result
+
+    def bullmq(self, meter, *args):
+        code, out, _ = run_tool(["node", os.path.join(BULLMQ, "timers.mjs"), *args,], meter,
+                                "bullmq")
+        result = last_json(out)
+        if result is None or code != 0:
+            raise RuntimeError(f"BullMQ's script failed: {' '.join(args)}")
+        return result
+
+    def timers(self):
+        for name in ("intake", "routing"):
+            self.stop_service(name)
+        if not os.path.isdir(os.path.join(BULLMQ, "node_modules", "bullmq")):
+            say("installing BullMQ (npm ci)")
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BULLMQ, check=True,
+                           stdout=subprocess.DEVNULL)
+        redis = os.environ["FLYWHEEL_TEST_REDIS"]
+        count = self.size["armed_timers"]
+        # Each side on an empty Redis, so used_memory counts its own keys.
+        redis_command("FLUSHALL")
+        meter = self.meter()
+        ours = self.timers_tool(meter, "--mode=arm", f"--timers={count}", "--key_prefix=lt-arm:")
+        ours_cpu = meter.result()
+        redis_command("FLUSHALL")
+        meter = self.meter()
+        theirs = self.bullmq(meter, "arm", redis, str(count))
+        theirs_cpu = meter.result()
+        redis_command("FLUSHALL")
+        self.write({"scenario": "timers_arm", "offered_rate": None, "achieved_rate": ours["rate"],
+                    "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                    "timers": count, "bytes_per_timer": round(ours["bytes_per_timer"], 1),
+                    "peer": "BullMQ delayed jobs", "peer_rate": round(theirs["rate"], 1),
+                    "peer_bytes": round(theirs["bytes_per_job"], 1),
+                    "times_peer_rate": round(ours["rate"] / theirs["rate"], 2),
+                    "share_of_peer_bytes": round(ours["bytes_per_timer"] / theirs["bytes_per_job"], 2),
+                    "peer_cpu_seconds": theirs_cpu["cpu_seconds"], **ours_cpu})
+
+        seconds = self.size["seconds"]
+        env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": "lt-timers.", "FLYWHEEL_REDIS_KEY_PREFIX": "lt-timers:"}
+        replicas = []
+        try:
+            for wanted in (1, 2):
+                while len(replicas) < wanted:
+                    replicas.append(Service("scheduler", self.build, self.logs, env))
+                before = [self.fired(r) for r in replicas]
+                meter = self.meter(**{f"scheduler_{i + 1}": r.pid for i, r in enumerate(replicas)})
+                result = self.timers_tool(meter, "--mode=due", f"--rate={TIMER_DUE_RATE}",
+                                          f"--seconds={seconds}", "--key_prefix=lt-timers:",
+                                          "--topic_prefix=lt-timers.")
+                shares = [self.fired(r) - b for r, b in zip(replicas, before)]
+                lag = result["lag"]
+                self.write({"scenario": f"timers_fire_lag_{wanted}_replica" + ("s" if wanted > 1 else ""),
+                            "offered_rate": TIMER_DUE_RATE, "achieved_rate": None,
+                            **{k: lag[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                            "timers": result["timers"], "fired": result["fired"],
+                            "never_fired": result["never_fired"],
+                            "fired_twice": result["fired_twice"], "fired_per_replica": shares,
+                            **meter.result()})
+        finally:
+            for r in replicas:
+                r.stop()
+        redis_command("FLUSHALL")
+        meter = self.meter()
+        theirs = self.bullmq(meter, "due", redis, str(TIMER_DUE_RATE), str(seconds))
+        lag = theirs["lag"]
+        self.write({"scenario": "bullmq_fire_lag", "offered_rate": TIMER_DUE_RATE,
+                    "achieved_rate": None,
+                    **{k: lag[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                    "timers": theirs["jobs"], "fired": theirs["fired"],
+                    "never_fired": theirs["never_fired"], **meter.result()})
+
+    @staticmethod
+    def fired(service):
+        total = 0.0
+        for line in service.metrics().splitlines():
+            if line.startswith("flywheel_scheduler_fired_total{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
 
     def close(self):
         for name in ("routing", "intake"):

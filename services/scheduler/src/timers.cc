@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/when_all.h"
 #include "flywheel/core/field_errors.h"
 #include "flywheel/core/proto_time.h"
 #include "flywheel/core/status.h"
@@ -441,16 +442,25 @@ asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Durati
   // under the same ids.
   if (!published.ok()) co_return published.status();
   const absl::Time sent = clock_.Now();
+  std::vector<std::optional<FirePoint>> nexts;
+  nexts.reserve(claimed->size());
+  std::vector<asio::awaitable<absl::Status>> completions;
+  completions.reserve(claimed->size());
   for (const ClaimedTimer& c : *claimed) {
     const FirePoint& point = c.timer.next;
     metrics_.CountFired(point.kind == PointKind::kWarning ? "warning"
                         : point.escalation_level == 0     ? "breach"
                                                           : "escalation");
     metrics_.ObserveFireLag(sent - point.due);
-    const std::optional<FirePoint> next = After(c.timer);
+    nexts.push_back(After(c.timer));
+  }
+  for (size_t i = 0; i < claimed->size(); ++i) {
+    completions.push_back(store_.Complete((*claimed)[i], nexts[i]));
+  }
+  // All at once: a batch's completions are independent round trips.
+  for (const absl::Status& completed : co_await async::WhenAll(std::move(completions))) {
     // ABORTED: the timer changed since the claim (re-armed, paused,
     // cancelled); its new state stands.
-    absl::Status completed = co_await store_.Complete(c, next);
     if (!completed.ok() && !absl::IsAborted(completed)) co_return completed;
   }
   co_return claimed->size();
