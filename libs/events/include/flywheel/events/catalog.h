@@ -28,6 +28,11 @@ inline constexpr char kCapacityTopic[] = "flywheel.routing.capacity.v1";
 inline constexpr char kApprovalsTopic[] = "flywheel.approval.approvals.v1";
 /// SLA warnings and breaches of the scheduler's timers.
 inline constexpr char kSlaTopic[] = "flywheel.scheduler.sla.v1";
+/// PublishDue of the scheduler's publishing slots, keyed by request id.
+inline constexpr char kPublishingTopic[] = "flywheel.scheduler.publishing.v1";
+/// PublishDone and PublishFailed from the publishing connectors, keyed by
+/// request id.
+inline constexpr char kPublishResultsTopic[] = "flywheel.scheduler.publish-results.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
@@ -55,5 +60,8 @@ inline constexpr char kApprovalVersionSubmitted[] = "dev.flywheel.approval.versi
 inline constexpr char kApprovalStepEscalated[] = "dev.flywheel.approval.step-escalated.v1";
 inline constexpr char kSlaWarning[] = "dev.flywheel.sla.warning.v1";
 inline constexpr char kSlaBreached[] = "dev.flywheel.sla.breached.v1";
+inline constexpr char kPublishDue[] = "dev.flywheel.publish.due.v1";
+inline constexpr char kPublishDone[] = "dev.flywheel.publish.done.v1";
+inline constexpr char kPublishFailed[] = "dev.flywheel.publish.failed.v1";
 
 }  // namespace flywheel::events
