@@ -2,6 +2,15 @@
 
 namespace flywheel::scheduler {
 
+std::string PlatformOf(const std::string& destination) {
+  return destination.substr(0, destination.find(':'));
+}
+
+absl::Duration PublishingRules::MinGapFor(const std::string& destination) const {
+  auto it = min_gap.find(PlatformOf(destination));
+  return it == min_gap.end() ? default_min_gap : it->second;
+}
+
 const BusinessCalendar* TenantSchedule::FindCalendar(const std::string& calendar_id) const {
   auto it = calendars.find(calendar_id.empty() ? default_calendar : calendar_id);
   return it == calendars.end() ? nullptr : &it->second;

@@ -26,7 +26,24 @@ struct EscalationStep {
 /// Steps in the order they fire (`after` never decreases).
 using EscalationChain = std::vector<EscalationStep>;
 
-/// One tenant's calendars, warning share and escalation chains.
+/// One tenant's rules for its publishing calendar.
+struct PublishingRules {
+  /// Platform -> the least time between two slots on one destination of
+  /// it. A destination's platform is what comes before its first ':'
+  /// (`linkedin:acme-corp` is on `linkedin`), or the whole destination.
+  std::map<std::string, absl::Duration> min_gap;
+  /// The gap on platforms `min_gap` does not name; zero lets slots touch.
+  absl::Duration default_min_gap = absl::ZeroDuration();
+
+  /// The gap that applies on `destination`.
+  absl::Duration MinGapFor(const std::string& destination) const;
+};
+
+/// The platform of `destination`: the part before its first ':', or all of it.
+std::string PlatformOf(const std::string& destination);
+
+/// One tenant's calendars, warning share, escalation chains and publishing
+/// rules.
 struct TenantSchedule {
   std::string id;
   /// calendar id -> calendar.
@@ -42,6 +59,8 @@ struct TenantSchedule {
   std::map<common::v1::TimerKind, EscalationChain> escalation_by_kind;
   /// Chains per workflow stage id; a stage's chain wins over its kind's.
   std::map<std::string, EscalationChain> escalation_by_stage;
+  /// Spacing between publishing slots.
+  PublishingRules publishing;
 
   /// The calendar `calendar_id`, or the default one when it is empty; null
   /// when the tenant has no such calendar.

@@ -213,10 +213,33 @@ void ReadEscalation(const PolicyNode& e, TenantSchedule& tenant) {
   }
 }
 
+void ReadPublishing(const PolicyNode& p, PublishingRules& rules) {
+  if (!p.Keys({"min_gap", "default_min_gap"})) {
+    if (p) p.Problem("must be a mapping with min_gap, default_min_gap or both");
+    return;
+  }
+  for (const auto& [platform, gap] : p["min_gap"].Entries()) {
+    std::optional<std::string> name = platform.String();
+    std::optional<absl::Duration> least = gap.Duration();
+    if (name && name->find(':') != std::string::npos) {
+      platform.Problem(
+          absl::StrCat("a platform has no ':' (it is what comes before the ':' of a "
+                       "destination like linkedin:acme-corp), got \"",
+                       *name, "\""));
+      continue;
+    }
+    if (name && least) rules.min_gap[*name] = *least;
+  }
+  if (std::optional<absl::Duration> least = p["default_min_gap"].Duration()) {
+    rules.default_min_gap = *least;
+  }
+}
+
 TenantSchedule ReadTenant(const PolicyNode& key, const PolicyNode& t) {
   TenantSchedule tenant;
   tenant.id = key.String().value_or("");
-  if (!t.Keys({"calendars", "default_calendar", "team_calendars", "warn_percent", "escalation"})) {
+  if (!t.Keys({"calendars", "default_calendar", "team_calendars", "warn_percent", "escalation",
+               "publishing"})) {
     t.Problem("must be a mapping with calendars and default_calendar");
     return tenant;
   }
@@ -250,6 +273,7 @@ TenantSchedule ReadTenant(const PolicyNode& key, const PolicyNode& t) {
     tenant.warn_share = static_cast<double>(*percent) / 100.0;
   }
   ReadEscalation(t["escalation"], tenant);
+  ReadPublishing(t["publishing"], tenant.publishing);
   return tenant;
 }
 

@@ -135,6 +135,10 @@ TEST(PolicyParserTest, ShippedFileParsesAndIsWhatIsCompiledIn) {
                   ->back()
                   .target_role,
               "ops_admin");
+    EXPECT_EQ(schedule->publishing.MinGapFor("linkedin:acme-corp"), absl::Hours(4));
+    EXPECT_EQ(schedule->publishing.MinGapFor("x:acme"), absl::Minutes(30));
+    EXPECT_EQ(schedule->publishing.MinGapFor("email:newsletter-de"), absl::Hours(24));
+    EXPECT_EQ(schedule->publishing.MinGapFor("podcast:weekly"), absl::Hours(1)) << "the default";
   }
   ASSERT_TRUE(LoadPolicyFile(FLYWHEEL_SCHEDULER_DEFAULT_POLICY_PATH).ok());
   EXPECT_EQ(LoadPolicyFile("/nonexistent/scheduler.yaml").status().code(),
@@ -209,6 +213,33 @@ TEST(PolicyParserTest, EachKindOfErrorIsNamed) {
   for (const Case& c : cases) {
     EXPECT_THAT(ErrorOf(ReplaceOnce(kMinimal, c.from, c.to)), HasSubstr(c.problem)) << c.to;
   }
+}
+
+TEST(PolicyParserTest, PublishingGapsArePerPlatform) {
+  const std::string with = std::string(kMinimal) +
+                           "    publishing:\n"
+                           "      min_gap: {linkedin: 4h, x: 30m}\n"
+                           "      default_min_gap: 15m\n";
+  auto policy = ParsePolicy(with);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const PublishingRules& rules = policy->FindTenant("acme")->publishing;
+  EXPECT_EQ(rules.MinGapFor("linkedin:acme-corp"), absl::Hours(4));
+  EXPECT_EQ(rules.MinGapFor("linkedin:acme-careers"), absl::Hours(4)) << "per platform";
+  EXPECT_EQ(rules.MinGapFor("x"), absl::Minutes(30)) << "a destination without ':'";
+  EXPECT_EQ(rules.MinGapFor("blog:main"), absl::Minutes(15));
+
+  auto without = ParsePolicy(kMinimal);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(without->FindTenant("acme")->publishing.MinGapFor("linkedin:a"), absl::ZeroDuration())
+      << "no publishing section: slots may touch";
+
+  EXPECT_THAT(ErrorOf(ReplaceOnce(with, "x: 30m", "x: soon")),
+              HasSubstr("tenants.acme.publishing.min_gap.x: "));
+  EXPECT_THAT(ErrorOf(ReplaceOnce(with, "x: 30m", "\"x:acme\": 30m")),
+              HasSubstr("tenants.acme.publishing.min_gap.x:acme: a platform has no ':'"));
+  EXPECT_THAT(
+      ErrorOf(ReplaceOnce(with, "default_min_gap", "default_gap")),
+      HasSubstr("publishing.default_gap: unknown key; expected one of min_gap, default_min_gap"));
 }
 
 TEST(PolicyParserTest, EveryProblemIsReportedAtOnce) {
