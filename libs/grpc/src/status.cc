@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "flywheel/core/retry_delay.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -33,7 +34,15 @@ absl::StatusCode ToAbslCode(::grpc::StatusCode code) {
   std::string message(status.message());
   const std::vector<FieldViolation> violations = FieldViolationsOf(status);
   const std::optional<absl::Duration> retry_delay = RetryDelayOf(status);
-  if (violations.empty() && !retry_delay) return ::grpc::Status(code, message);
+  // Payloads that are protobuf messages of a contract travel as they are.
+  std::vector<google::protobuf::Any> messages;
+  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& value) {
+    if (!absl::StartsWith(type_url, kContractPayloadPrefix)) return;
+    google::protobuf::Any& any = messages.emplace_back();
+    any.set_type_url(std::string(type_url));
+    any.set_value(std::string(value));
+  });
+  if (violations.empty() && !retry_delay && messages.empty()) return ::grpc::Status(code, message);
 
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
@@ -54,6 +63,7 @@ absl::StatusCode ToAbslCode(::grpc::StatusCode code) {
     retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
     details.add_details()->PackFrom(retry);
   }
+  for (google::protobuf::Any& any : messages) *details.add_details() = std::move(any);
   return ::grpc::Status(code, message, details.SerializeAsString());
 }
 

@@ -81,6 +81,23 @@ TEST(ToGrpcStatusTest, FieldViolationsBecomeBadRequestDetail) {
                           FieldViolation{"request_type", "is required"}));
 }
 
+TEST(ToGrpcStatusTest, ContractMessagesInThePayloadBecomeDetails) {
+  google::rpc::RetryInfo message;  // any message of a contract will do
+  message.mutable_retry_delay()->set_seconds(7);
+  absl::Status status = absl::FailedPreconditionError("taken");
+  status.SetPayload("type.googleapis.com/google.rpc.RetryInfo",
+                    absl::Cord(message.SerializeAsString()));
+  status.SetPayload("type.flywheel.dev/flywheel.redis.ServerError", absl::Cord("internal"));
+  const ::grpc::Status out = ToGrpcStatus(status);
+  EXPECT_EQ(out.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(out.error_details()));
+  ASSERT_EQ(details.details_size(), 1) << "our own payloads stay inside";
+  google::rpc::RetryInfo back;
+  ASSERT_TRUE(details.details(0).UnpackTo(&back));
+  EXPECT_EQ(back.retry_delay().seconds(), 7);
+}
+
 TEST(FromGrpcStatusTest, RoundTripRestoresViolations) {
   FieldErrors errors;
   errors.Add("a", "bad");

@@ -11,6 +11,11 @@
 
 namespace flywheel::rpc {
 
+/// The type URL prefix of an absl::Status payload that is a serialized
+/// protobuf message of a contract (`type.googleapis.com/flywheel.scheduler.v1.
+/// CheckSlotResponse`): `ToGrpcStatus` passes it on as a detail.
+inline constexpr char kContractPayloadPrefix[] = "type.googleapis.com/";
+
 /// The one mapping from our statuses to gRPC's, used by every handler at the
 /// edge. Codes map one to one (a code outside the canonical set becomes
 /// UNKNOWN); the message is kept. When `status` carries field violations
@@ -18,7 +23,8 @@ namespace flywheel::rpc {
 /// one `google.rpc.BadRequest` detail listing every field, in the binary error
 /// details that travel as the `grpc-status-details-bin` trailer. A retry
 /// delay (`WithRetryDelay`, set by rate limits) travels the same way, as a
-/// `google.rpc.RetryInfo` detail.
+/// `google.rpc.RetryInfo` detail. Payloads under kContractPayloadPrefix
+/// are added as details too, type URL and bytes as they are.
 /// Pure function; any thread.
 ::grpc::Status ToGrpcStatus(const absl::Status& status);
 
