@@ -8,6 +8,8 @@
 #include "flywheel/log/log.h"
 #include "flywheel/runtime/service_kit.h"
 #include "policy_parser.h"
+#include "publishing.h"
+#include "redis_slot_store.h"
 #include "redis_timer_store.h"
 #include "scheduler_grpc.h"
 #include "scheduler_metrics.h"
@@ -22,11 +24,22 @@ runtime::ServiceDeclaration Declaration() {
       .owned_topics = {{.name = events::kTimerRequestsTopic,
                         .partitions = events::kStreamPartitions},
                        {.name = events::kSlaTopic, .partitions = events::kStreamPartitions},
+                       {.name = events::kPublishingTopic, .partitions = events::kStreamPartitions},
+                       {.name = events::kPublishResultsTopic,
+                        .partitions = events::kStreamPartitions},
                        {.name = events::kSchedulerDeadLetterTopic, .partitions = 1}},
       .dead_letter_topic = events::kSchedulerDeadLetterTopic,
       .consumers = {{.name = "timer_requests",
                      .topics = {events::kTimerRequestsTopic},
-                     .group = "flywheel-scheduler"}},
+                     .group = "flywheel-scheduler"},
+                    // approval.completed releases slots; approval owns the topic.
+                    {.name = "approvals",
+                     .topics = {events::kApprovalsTopic},
+                     .group = "flywheel-scheduler-approvals",
+                     .properties = {{"topic.metadata.refresh.interval.ms", "2000"}}},
+                    {.name = "publish_results",
+                     .topics = {events::kPublishResultsTopic},
+                     .group = "flywheel-scheduler-publish-results"}},
       .policy_file_key = kPolicyFileKey,
   };
 }
@@ -58,14 +71,17 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
 class App final : public runtime::App {
  public:
   App(std::unique_ptr<runtime::ServiceKit> kit, std::unique_ptr<RedisTimerStore> store,
-      std::shared_ptr<const Policy> shipped, const OwnSettings& own, const Clock& clock)
+      std::shared_ptr<const Policy> shipped, const OwnSettings& own, const Clock& clock,
+      const std::string& key_prefix)
       : kit_(std::move(kit)),
         store_(std::move(store)),
+        slots_(kit_->redis_async(), key_prefix),
         policy_(std::move(shipped)),
         scheduler_metrics_(kit_->metrics()),
         timers_(policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic),
                 scheduler_metrics_, clock, [this](absl::Time due) { claimer_.DueAt(due); }),
-        claimer_(timers_, kit_->io(), clock, own.claimer) {}
+        claimer_(timers_, kit_->io(), clock, own.claimer),
+        publishing_(policy_, slots_, kit_->Topic(events::kPublishingTopic), clock) {}
 
   ~App() override { Stop(); }
 
@@ -74,9 +90,17 @@ class App final : public runtime::App {
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
         "timer_requests",
         kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) { return Handle(c); })));
+    FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
+        "approvals", kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) {
+          return HandleApproval(c);
+        })));
+    FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
+        "publish_results", kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& c) {
+          return HandlePublishResult(c);
+        })));
     claimer_.Start();
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(SchedulerRoles()));
-    grpc_ = std::make_unique<SchedulerGrpc>(timers_, *guard_, kit_->io());
+    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, *guard_, kit_->io());
     return kit_->Serve({grpc_.get()});
   }
 
@@ -97,12 +121,37 @@ class App final : public runtime::App {
     co_return co_await timers_.Apply(request);
   }
 
+  // approval.completed: which requests may publish.
+  asio::awaitable<absl::Status> HandleApproval(const kafka::ConsumedEvent& consumed) {
+    if (consumed.event.type != events::kApprovalCompleted) co_return absl::OkStatus();
+    approval::v1::ApprovalCompleted completed;
+    FLYWHEEL_CO_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, completed));
+    co_return co_await publishing_.ApprovalCompleted(completed);
+  }
+
+  // publish.done and publish.failed from the connectors.
+  asio::awaitable<absl::Status> HandlePublishResult(const kafka::ConsumedEvent& consumed) {
+    if (consumed.event.type == events::kPublishDone) {
+      v1::PublishDone done;
+      FLYWHEEL_CO_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, done));
+      co_return co_await publishing_.Done(done);
+    }
+    if (consumed.event.type == events::kPublishFailed) {
+      v1::PublishFailed failed;
+      FLYWHEEL_CO_RETURN_IF_ERROR(kafka::DecodeData(consumed.event, failed));
+      co_return co_await publishing_.Failed(failed);
+    }
+    co_return absl::OkStatus();
+  }
+
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
+  RedisSlotStore slots_;
   PolicyHolder policy_;
   SchedulerMetrics scheduler_metrics_;
   Timers timers_;
   Claimer claimer_;
+  Publishing publishing_;
   std::unique_ptr<rpc::Guard> guard_;
   std::unique_ptr<SchedulerGrpc> grpc_;
   bool stopped_ = false;
@@ -126,7 +175,8 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
       RedisTimerStore::Create(kit->redis_async(),
                               {.key_prefix = settings.redis_key_prefix, .shards = own.shards}));
   auto app = std::make_unique<App>(std::move(kit), std::move(store),
-                                   std::make_shared<const Policy>(std::move(shipped)), own, clock);
+                                   std::make_shared<const Policy>(std::move(shipped)), own, clock,
+                                   settings.redis_key_prefix);
   FLYWHEEL_RETURN_IF_ERROR(app->Run());
   return app;
 }

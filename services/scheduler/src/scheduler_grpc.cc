@@ -134,6 +134,44 @@ asio::awaitable<absl::StatusOr<v1::ComputeDueTimeResponse>> SchedulerGrpc::Compu
   co_return out;
 }
 
+asio::awaitable<absl::StatusOr<v1::CheckSlotResponse>> SchedulerGrpc::Check(
+    const v1::CheckSlotRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Conflict> conflicts, co_await publishing_.Check(r));
+  v1::CheckSlotResponse out;
+  for (v1::Conflict& c : conflicts) *out.add_conflicts() = std::move(c);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::ReserveSlotResponse>> SchedulerGrpc::Reserve(
+    const v1::ReserveSlotRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::PublishingSlot slot, co_await publishing_.Reserve(r));
+  v1::ReserveSlotResponse out;
+  *out.mutable_slot() = std::move(slot);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::RescheduleSlotResponse>> SchedulerGrpc::Reschedule(
+    const v1::RescheduleSlotRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::PublishingSlot slot, co_await publishing_.Reschedule(r));
+  v1::RescheduleSlotResponse out;
+  *out.mutable_slot() = std::move(slot);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::CancelSlotResponse>> SchedulerGrpc::CancelOne(
+    const v1::CancelSlotRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::PublishingSlot slot, co_await publishing_.Cancel(r));
+  v1::CancelSlotResponse out;
+  *out.mutable_slot() = std::move(slot);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> SchedulerGrpc::Delete(
+    const v1::DeleteBlackoutRequest& r) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(co_await publishing_.DeleteBlackout(r));
+  co_return v1::DeleteBlackoutResponse{};
+}
+
 // Admission runs on the gRPC thread (no I/O); `request` lives until the
 // call is finished.
 
@@ -200,6 +238,70 @@ asio::awaitable<absl::StatusOr<v1::ComputeDueTimeResponse>> SchedulerGrpc::Compu
   auto caller = guard_.AdmitFor(*context, "ComputeDueTime", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
   return calls_.Run(context, response, Compute(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::CheckSlot(::grpc::CallbackServerContext* context,
+                                                     const v1::CheckSlotRequest* request,
+                                                     v1::CheckSlotResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "CheckSlot", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Check(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ReserveSlot(::grpc::CallbackServerContext* context,
+                                                       const v1::ReserveSlotRequest* request,
+                                                       v1::ReserveSlotResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ReserveSlot", request->slot().tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Reserve(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::RescheduleSlot(::grpc::CallbackServerContext* context,
+                                                          const v1::RescheduleSlotRequest* request,
+                                                          v1::RescheduleSlotResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "RescheduleSlot", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Reschedule(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::CancelSlot(::grpc::CallbackServerContext* context,
+                                                      const v1::CancelSlotRequest* request,
+                                                      v1::CancelSlotResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "CancelSlot", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, CancelOne(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ListSlots(::grpc::CallbackServerContext* context,
+                                                     const v1::ListSlotsRequest* request,
+                                                     v1::ListSlotsResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ListSlots", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, publishing_.List(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::CreateBlackout(::grpc::CallbackServerContext* context,
+                                                          const v1::CreateBlackoutRequest* request,
+                                                          v1::CreateBlackoutResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "CreateBlackout", request->blackout().tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, publishing_.CreateBlackout(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::DeleteBlackout(::grpc::CallbackServerContext* context,
+                                                          const v1::DeleteBlackoutRequest* request,
+                                                          v1::DeleteBlackoutResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "DeleteBlackout", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, Delete(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ListBlackouts(::grpc::CallbackServerContext* context,
+                                                         const v1::ListBlackoutsRequest* request,
+                                                         v1::ListBlackoutsResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ListBlackouts", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, publishing_.ListBlackouts(*request));
 }
 
 }  // namespace flywheel::scheduler

@@ -4,6 +4,7 @@
 #include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/guard.h"
 #include "flywheel/scheduler/v1/scheduler_service.grpc.pb.h"
+#include "publishing.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -11,19 +12,21 @@ namespace flywheel::scheduler {
 /// Which roles may call each SchedulerService method (see scheduler_grpc.cc).
 const auth::RoleTable& SchedulerRoles();
 
-/// The gRPC edge of the SLA timers, intake's shape: each call is admitted by
-/// `guard` on the gRPC thread (token, role table, rate limits, the tenant
-/// named must be the caller's), then runs as a coroutine of `Timers` on
-/// `io`. The calendar, slot, blackout and recurring-work methods are not
-/// built yet and answer UNIMPLEMENTED (gRPC's default); ListTimers too.
+/// The gRPC edge of the SLA timers and the publishing calendar, intake's
+/// shape: each call is admitted by `guard` on the gRPC thread (token, role
+/// table, rate limits, the tenant named must be the caller's), then runs as
+/// a coroutine of `Timers` or `Publishing` on `io`. A slot refused for its
+/// conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing
+/// them. The business-calendar and recurring-work methods are not built yet
+/// and answer UNIMPLEMENTED (gRPC's default); ListTimers too.
 ///
 /// Destroy it only after the server serving it has shut down and `io`'s
 /// threads have stopped.
 class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
  public:
-  SchedulerGrpc(Timers& timers, rpc::Guard& guard, asio::io_context& io,
+  SchedulerGrpc(Timers& timers, Publishing& publishing, rpc::Guard& guard, asio::io_context& io,
                 rpc::CoroutineCallsOptions calls = {})
-      : timers_(timers), guard_(guard), calls_(io, calls) {}
+      : timers_(timers), publishing_(publishing), guard_(guard), calls_(io, calls) {}
 
   ::grpc::ServerUnaryReactor* StartTimer(::grpc::CallbackServerContext* context,
                                          const v1::StartTimerRequest* request,
@@ -49,6 +52,30 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   ::grpc::ServerUnaryReactor* ComputeDueTime(::grpc::CallbackServerContext* context,
                                              const v1::ComputeDueTimeRequest* request,
                                              v1::ComputeDueTimeResponse* response) override;
+  ::grpc::ServerUnaryReactor* CheckSlot(::grpc::CallbackServerContext* context,
+                                        const v1::CheckSlotRequest* request,
+                                        v1::CheckSlotResponse* response) override;
+  ::grpc::ServerUnaryReactor* ReserveSlot(::grpc::CallbackServerContext* context,
+                                          const v1::ReserveSlotRequest* request,
+                                          v1::ReserveSlotResponse* response) override;
+  ::grpc::ServerUnaryReactor* RescheduleSlot(::grpc::CallbackServerContext* context,
+                                             const v1::RescheduleSlotRequest* request,
+                                             v1::RescheduleSlotResponse* response) override;
+  ::grpc::ServerUnaryReactor* CancelSlot(::grpc::CallbackServerContext* context,
+                                         const v1::CancelSlotRequest* request,
+                                         v1::CancelSlotResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListSlots(::grpc::CallbackServerContext* context,
+                                        const v1::ListSlotsRequest* request,
+                                        v1::ListSlotsResponse* response) override;
+  ::grpc::ServerUnaryReactor* CreateBlackout(::grpc::CallbackServerContext* context,
+                                             const v1::CreateBlackoutRequest* request,
+                                             v1::CreateBlackoutResponse* response) override;
+  ::grpc::ServerUnaryReactor* DeleteBlackout(::grpc::CallbackServerContext* context,
+                                             const v1::DeleteBlackoutRequest* request,
+                                             v1::DeleteBlackoutResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListBlackouts(::grpc::CallbackServerContext* context,
+                                            const v1::ListBlackoutsRequest* request,
+                                            v1::ListBlackoutsResponse* response) override;
 
  private:
   // Each call's logic, as a coroutine over the request (which lives until
@@ -61,8 +88,16 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   asio::awaitable<absl::StatusOr<v1::CancelTimerResponse>> Cancel(const v1::CancelTimerRequest& r);
   asio::awaitable<absl::StatusOr<v1::ComputeDueTimeResponse>> Compute(
       const v1::ComputeDueTimeRequest& r);
+  asio::awaitable<absl::StatusOr<v1::CheckSlotResponse>> Check(const v1::CheckSlotRequest& r);
+  asio::awaitable<absl::StatusOr<v1::ReserveSlotResponse>> Reserve(const v1::ReserveSlotRequest& r);
+  asio::awaitable<absl::StatusOr<v1::RescheduleSlotResponse>> Reschedule(
+      const v1::RescheduleSlotRequest& r);
+  asio::awaitable<absl::StatusOr<v1::CancelSlotResponse>> CancelOne(const v1::CancelSlotRequest& r);
+  asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> Delete(
+      const v1::DeleteBlackoutRequest& r);
 
   Timers& timers_;
+  Publishing& publishing_;
   rpc::Guard& guard_;
   rpc::CoroutineCalls calls_;
 };

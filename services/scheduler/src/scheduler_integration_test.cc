@@ -10,16 +10,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "flywheel/approval/v1/events.pb.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/core/id.h"
 #include "flywheel/core/proto_time.h"
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/grpc/status.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/runtime/testing/service_fixture.h"
 #include "flywheel/scheduler/v1/events.pb.h"
 #include "flywheel/scheduler/v1/scheduler_service.grpc.pb.h"
+#include "google/rpc/status.pb.h"
 #include "scheduler_app.h"
 
 namespace flywheel::scheduler {
@@ -45,7 +48,11 @@ class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
       : ServiceFixture([this](const runtime::CommonSettings& s, config::Config& c,
                               metrics::Metrics& m) { return StartSchedulerOn(s, c, m, clock_); },
                        "scheduler:\n  claimer:\n    max_idle: 100ms\n"),
-        clock_(BerlinFridayAfternoon()) {}
+        clock_(BerlinFridayAfternoon()) {
+    // Approval owns the approvals topic; this test stands in for it.
+    CreateTopicsBeforeStart(
+        {{.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions}});
+  }
 
   void SetUp() override {
     ServiceFixture::SetUp();
@@ -267,6 +274,68 @@ TEST_F(SchedulerIntegrationTest, ARepeatedStartChangesNothingAndABadOneIsDeadLet
   refused = stub_->StartTimer(AsOps().get(), unknown, &response);
   EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(refused.error_message(), HasSubstr("mars"));
+}
+
+TEST_F(SchedulerIntegrationTest, SlotsAreSpacedOverGrpcAndReleasedByTheApproval) {
+  const absl::Time at = clock_.Now() + absl::Hours(24);
+  v1::ReserveSlotRequest reserve;
+  v1::PublishingSlot& slot = *reserve.mutable_slot();
+  slot.set_tenant_id("acme");
+  slot.set_request_id("req_" + NewRandomId());
+  slot.set_channel(common::v1::CHANNEL_SOCIAL_ORGANIC);
+  slot.set_destination("linkedin:acme-corp");
+  *slot.mutable_publish_time() = ToProtoTime(at);
+  v1::ReserveSlotResponse reserved;
+  ::grpc::Status status = stub_->ReserveSlot(AsOps().get(), reserve, &reserved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(reserved.slot().holds_size(), 1);
+  EXPECT_EQ(reserved.slot().holds(0).kind(), v1::HOLD_KIND_AWAITING_APPROVAL);
+
+  // The shipped policy keeps LinkedIn posts 4h apart.
+  v1::ReserveSlotRequest close = reserve;
+  *close.mutable_slot()->mutable_publish_time() = ToProtoTime(at + absl::Hours(1));
+  v1::ReserveSlotResponse refused;
+  status = stub_->ReserveSlot(AsOps().get(), close, &refused);
+  ASSERT_EQ(status.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  v1::CheckSlotResponse conflicts;
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&conflicts));
+  ASSERT_EQ(conflicts.conflicts_size(), 1);
+  EXPECT_EQ(conflicts.conflicts(0).kind(), v1::CONFLICT_KIND_SLOT_TOO_CLOSE);
+  EXPECT_EQ(conflicts.conflicts(0).slot_id(), reserved.slot().slot_id());
+  EXPECT_EQ(FromProtoTime(conflicts.conflicts(0).suggested_time()), at + absl::Hours(4));
+
+  v1::ReserveSlotRequest past = reserve;
+  *past.mutable_slot()->mutable_publish_time() = ToProtoTime(clock_.Now() - absl::Minutes(5));
+  status = stub_->ReserveSlot(AsOps().get(), past, &refused);
+  ASSERT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<FieldViolation> fields = rpc::BadRequestFields(status);
+  ASSERT_EQ(fields.size(), 1u);
+  EXPECT_EQ(fields[0].field, "slot.publish_time");
+
+  approval::v1::ApprovalCompleted approved;
+  approved.set_tenant_id("acme");
+  approved.set_request_id(slot.request_id());
+  approved.set_outcome(approval::v1::CHAIN_STATUS_APPROVED);
+  Publish(events::kApprovalsTopic, {.id = "evt_approval_" + slot.request_id(),
+                                    .source = "//tests/approval",
+                                    .type = events::kApprovalCompleted,
+                                    .data_content_type = kafka::kProtobufContentType,
+                                    .key = slot.request_id(),
+                                    .data = approved.SerializeAsString()});
+  v1::ListSlotsRequest list;
+  list.set_tenant_id("acme");
+  *list.mutable_range()->mutable_start_time() = ToProtoTime(at - absl::Hours(1));
+  *list.mutable_range()->mutable_end_time() = ToProtoTime(at + absl::Hours(1));
+  v1::ListSlotsResponse listed;
+  EXPECT_TRUE(WaitFor([&] {
+    listed.Clear();
+    return stub_->ListSlots(AsOps().get(), list, &listed).ok() && listed.slots_size() == 1 &&
+           listed.slots(0).holds().empty();
+  })) << "the approval never released the slot: "
+      << listed.DebugString();
 }
 
 }  // namespace
