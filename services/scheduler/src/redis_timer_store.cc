@@ -9,7 +9,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "flywheel/async/when_all.h"
 #include "flywheel/core/status.h"
 #include "stored_timer.pb.h"
 
@@ -478,73 +477,33 @@ asio::awaitable<absl::StatusOr<std::optional<StoredTimer>>> RedisTimerStore::Get
   co_return timer;
 }
 
-asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> RedisTimerStore::ClaimShard(
-    uint32_t shard, int64_t now_ms, size_t quota, int64_t lease_end_ms) {
-  std::vector<std::string> keys = {ShardKey(shard, "h"), ShardKey(shard, "l"),
-                                   ShardKey(shard, "n")};
-  std::vector<std::string> args = {ShardKey(shard, ""), absl::StrCat(options_.buckets_per_shard),
-                                   absl::StrCat(now_ms), absl::StrCat(quota),
-                                   absl::StrCat(lease_end_ms)};
-  std::string script = "sched_claim";
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args)));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> records, reply.AsArray());
-  std::vector<ClaimedTimer> out;
-  out.reserve(records.size());
-  const absl::Time lease_until = absl::FromUnixMillis(lease_end_ms);
-  for (const redis::Reply& record : records) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(StoredTimer timer, ParseRecord(record));
-    out.push_back({.timer = std::move(timer), .lease_until = lease_until});
-  }
-  co_return out;
-}
-
 asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> RedisTimerStore::Claim(
     absl::Time now, size_t max, absl::Duration lease) {
   if (lease <= absl::ZeroDuration()) {
     co_return absl::InvalidArgumentError("lease: must be positive");
   }
   max = std::min(max, kMaxClaimBatch);
+  std::vector<ClaimedTimer> out;
   const int64_t now_ms = absl::ToUnixMillis(now);
   const int64_t lease_end_ms = absl::ToUnixMillis(now + lease);
+  const absl::Time lease_until = absl::FromUnixMillis(lease_end_ms);
   const uint32_t first = next_shard_.fetch_add(1, std::memory_order_relaxed);
-  // Every shard at once, each for its share of `max` (the first shards of
-  // this turn one more when it does not divide)...
-  std::vector<uint32_t> shards;
-  std::vector<size_t> quotas;
-  std::vector<asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>>> claims;
-  for (uint32_t i = 0; i < options_.shards; ++i) {
-    const size_t quota = max / options_.shards + (i < max % options_.shards ? 1 : 0);
-    if (quota == 0) continue;
+  for (uint32_t i = 0; i < options_.shards && out.size() < max; ++i) {
     const uint32_t shard = (first + i) % options_.shards;
-    shards.push_back(shard);
-    quotas.push_back(quota);
-    claims.push_back(ClaimShard(shard, now_ms, quota, lease_end_ms));
-  }
-  std::vector<ClaimedTimer> out;
-  std::vector<uint32_t> full;
-  absl::Status failed;
-  std::vector<absl::StatusOr<std::vector<ClaimedTimer>>> claimed =
-      co_await async::WhenAll(std::move(claims));
-  for (size_t i = 0; i < claimed.size(); ++i) {
-    if (!claimed[i].ok()) {
-      failed.Update(claimed[i].status());
-      continue;
-    }
-    if (claimed[i]->size() == quotas[i]) full.push_back(shards[i]);
-    for (ClaimedTimer& c : *claimed[i]) out.push_back(std::move(c));
-  }
-  // What is claimed stays leased and fires again after its lease.
-  if (!failed.ok()) co_return failed;
-  // ...then the rest of `max` from the shards that filled their share, one
-  // after another, as they may hold more.
-  for (uint32_t shard : full) {
-    if (out.size() >= max) break;
+    std::vector<std::string> keys = {ShardKey(shard, "h"), ShardKey(shard, "l"),
+                                     ShardKey(shard, "n")};
+    std::vector<std::string> args = {ShardKey(shard, ""), absl::StrCat(options_.buckets_per_shard),
+                                     absl::StrCat(now_ms), absl::StrCat(max - out.size()),
+                                     absl::StrCat(lease_end_ms)};
+    std::string script = "sched_claim";
     FLYWHEEL_CO_ASSIGN_OR_RETURN(
-        std::vector<ClaimedTimer> more,
-        co_await ClaimShard(shard, now_ms, max - out.size(), lease_end_ms));
-    for (ClaimedTimer& c : more) out.push_back(std::move(c));
+        redis::Reply reply,
+        co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args)));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> records, reply.AsArray());
+    for (const redis::Reply& record : records) {
+      FLYWHEEL_CO_ASSIGN_OR_RETURN(StoredTimer timer, ParseRecord(record));
+      out.push_back({.timer = std::move(timer), .lease_until = lease_until});
+    }
   }
   std::sort(out.begin(), out.end(), [](const ClaimedTimer& a, const ClaimedTimer& b) {
     return std::tie(a.timer.next.due, a.timer.tenant_id, a.timer.timer_id) <
@@ -573,31 +532,22 @@ asio::awaitable<absl::Status> RedisTimerStore::Complete(const ClaimedTimer& clai
   co_return absl::InternalError("sched_complete returned " + reply.DebugString());
 }
 
-asio::awaitable<absl::StatusOr<std::optional<int64_t>>> RedisTimerStore::NextDueOf(uint32_t shard) {
-  std::vector<std::string> keys = {ShardKey(shard, "h"), ShardKey(shard, "l")};
-  std::vector<std::string> args;
-  std::string script = "sched_next_due";
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args)));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> both, reply.AsArray());
-  if (both.size() != 2)
-    co_return absl::InternalError("sched_next_due returned " + reply.DebugString());
-  std::optional<int64_t> earliest;
-  for (const redis::Reply& score : both) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<int64_t> ms, ParseScore(score));
-    if (ms.has_value() && (!earliest.has_value() || *ms < *earliest)) earliest = ms;
-  }
-  co_return earliest;
-}
-
 asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> RedisTimerStore::NextDue() {
-  std::vector<asio::awaitable<absl::StatusOr<std::optional<int64_t>>>> asks;
-  for (uint32_t shard = 0; shard < options_.shards; ++shard) asks.push_back(NextDueOf(shard));
   std::optional<int64_t> earliest;
-  for (absl::StatusOr<std::optional<int64_t>>& ms : co_await async::WhenAll(std::move(asks))) {
-    if (!ms.ok()) co_return ms.status();
-    if (ms->has_value() && (!earliest.has_value() || **ms < *earliest)) earliest = *ms;
+  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+    std::vector<std::string> keys = {ShardKey(shard, "h"), ShardKey(shard, "l")};
+    std::vector<std::string> args;
+    std::string script = "sched_next_due";
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(
+        redis::Reply reply,
+        co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args)));
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<redis::Reply> both, reply.AsArray());
+    if (both.size() != 2)
+      co_return absl::InternalError("sched_next_due returned " + reply.DebugString());
+    for (const redis::Reply& score : both) {
+      FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<int64_t> ms, ParseScore(score));
+      if (ms.has_value() && (!earliest.has_value() || *ms < *earliest)) earliest = ms;
+    }
   }
   if (!earliest.has_value()) co_return std::nullopt;
   co_return absl::FromUnixMillis(*earliest);

@@ -89,13 +89,6 @@ class RedisTimerStore final : public TimerStore {
                                                             const std::string& tenant_id,
                                                             const std::string& timer_id,
                                                             std::vector<std::string> args);
-  // One shard's claim script: at most `quota` of its due timers, leased.
-  asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> ClaimShard(uint32_t shard,
-                                                                        int64_t now_ms,
-                                                                        size_t quota,
-                                                                        int64_t lease_end_ms);
-  // One shard's earliest due point or lease end, in Unix milliseconds.
-  asio::awaitable<absl::StatusOr<std::optional<int64_t>>> NextDueOf(uint32_t shard);
 
   redis::AsyncClient& redis_;
   const RedisTimerStoreOptions options_;
