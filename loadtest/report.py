@@ -351,7 +351,7 @@ class Page:
                          (f"BullMQ, one worker: p99 {ms(bull['p99_ms'])}, "
                           f"{num(bull.get('fired'))} of {num(bull.get('timers'))} fired"
                           if bull else "–"),
-                         (f"{bull['p99_ms'] / p99:.0f}× lower p99" if bull and p99 and
+                         (f"{p99 / bull['p99_ms']:.2f}× BullMQ's p99" if bull and p99 and
                           bull.get("p99_ms") else "–"),
                          verdict(not problems, ", ".join(problems))])
 
