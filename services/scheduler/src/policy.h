@@ -2,11 +2,13 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "business_calendar.h"
 #include "flywheel/common/v1/common.pb.h"
+#include "flywheel/core/field_errors.h"
 
 namespace flywheel::scheduler {
 
@@ -65,6 +67,10 @@ struct TenantSchedule {
   /// The calendar `calendar_id`, or the default one when it is empty; null
   /// when the tenant has no such calendar.
   const BusinessCalendar* FindCalendar(const std::string& calendar_id) const;
+  /// `FindCalendar`, with "tenant ... has no calendar ..." added to
+  /// `errors` under `field` when it is null.
+  const BusinessCalendar* CheckCalendar(const std::string& calendar_id, std::string_view field,
+                                        FieldErrors& errors) const;
   /// The calendar of `team`: its own, else the default; null only for a
   /// hand-built schedule that lacks it (a parsed one never does).
   const BusinessCalendar* CalendarOfTeam(const std::string& team) const;
@@ -81,6 +87,11 @@ struct Policy {
 
   /// Null when `tenant_id` is unknown.
   const TenantSchedule* FindTenant(const std::string& tenant_id) const;
+  /// The tenant a request names in `field`; null, with "is required" or
+  /// "is not in the scheduler's policy" added to `errors`, when there is
+  /// none.
+  const TenantSchedule* CheckTenant(const std::string& tenant_id, std::string_view field,
+                                    FieldErrors& errors) const;
 };
 
 }  // namespace flywheel::scheduler

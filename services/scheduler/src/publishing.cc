@@ -240,12 +240,7 @@ asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::Reserve(
     const v1::ReserveSlotRequest& r) {
   const v1::PublishingSlot& given = r.slot();
   FieldErrors errors;
-  if (given.tenant_id().empty()) {
-    errors.Add("slot.tenant_id", "is required");
-  } else if (policy_.Get()->FindTenant(given.tenant_id()) == nullptr) {
-    errors.Add("slot.tenant_id",
-               absl::StrCat("tenant '", given.tenant_id(), "' is not in the scheduler's policy"));
-  }
+  policy_.Get()->CheckTenant(given.tenant_id(), "slot.tenant_id", errors);
   if (given.request_id().empty()) errors.Add("slot.request_id", "is required");
   if (given.channel() == common::v1::CHANNEL_UNSPECIFIED) errors.Add("slot.channel", "is required");
   if (given.destination().empty()) errors.Add("slot.destination", "is required");
@@ -413,12 +408,7 @@ asio::awaitable<absl::StatusOr<v1::CreateBlackoutResponse>> Publishing::CreateBl
     const v1::CreateBlackoutRequest& r) {
   const v1::Blackout& given = r.blackout();
   FieldErrors errors;
-  if (given.tenant_id().empty()) {
-    errors.Add("blackout.tenant_id", "is required");
-  } else if (policy_.Get()->FindTenant(given.tenant_id()) == nullptr) {
-    errors.Add("blackout.tenant_id",
-               absl::StrCat("tenant '", given.tenant_id(), "' is not in the scheduler's policy"));
-  }
+  policy_.Get()->CheckTenant(given.tenant_id(), "blackout.tenant_id", errors);
   CheckRange(given.range(), "blackout.range", errors);
   for (int i = 0; i < given.channels_size(); ++i) {
     if (given.channels(i) == common::v1::CHANNEL_UNSPECIFIED) {

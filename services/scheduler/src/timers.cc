@@ -53,33 +53,36 @@ void Timers::Armed(absl::Time due) const {
   if (on_armed_) on_armed_(due);
 }
 
-BusinessCalendar Timers::CalendarOf(const std::string& tenant_id, const TimerSpec& spec) const {
-  const std::shared_ptr<const Policy> policy = policy_.Get();
+std::shared_ptr<const BusinessCalendar> Timers::CalendarOf(const std::string& tenant_id,
+                                                           const TimerSpec& spec) const {
+  std::shared_ptr<const Policy> policy = policy_.Get();
   if (const TenantSchedule* tenant = policy->FindTenant(tenant_id)) {
     if (const BusinessCalendar* calendar = tenant->FindCalendar(spec.calendar_id)) {
-      return *calendar;
+      return std::shared_ptr<const BusinessCalendar>(std::move(policy), calendar);
     }
   }
-  return BusinessCalendar::AlwaysOpen();
+  static const std::shared_ptr<const BusinessCalendar> always_open =
+      std::make_shared<const BusinessCalendar>(BusinessCalendar::AlwaysOpen());
+  return always_open;
 }
 
 std::optional<absl::Time> Timers::BreachDue(const StoredTimer& timer) const {
   if (timer.next.kind == PointKind::kWarning) {
     return CalendarOf(timer.tenant_id, timer.spec)
-        .AddBusinessTime(timer.next.due, timer.spec.duration - timer.spec.warn_after);
+        ->AddBusinessTime(timer.next.due, timer.spec.duration - timer.spec.warn_after);
   }
   if (timer.next.escalation_level == 0) return timer.next.due;
   return std::nullopt;
 }
 
 std::optional<FirePoint> Timers::After(const StoredTimer& timer) const {
-  const BusinessCalendar calendar = CalendarOf(timer.tenant_id, timer.spec);
+  const std::shared_ptr<const BusinessCalendar> calendar = CalendarOf(timer.tenant_id, timer.spec);
   const FirePoint& at = timer.next;
   if (at.kind == PointKind::kWarning) {
     return FirePoint{
         .kind = PointKind::kBreach,
         .escalation_level = 0,
-        .due = calendar.AddBusinessTime(at.due, timer.spec.duration - timer.spec.warn_after)};
+        .due = calendar->AddBusinessTime(at.due, timer.spec.duration - timer.spec.warn_after)};
   }
   const std::vector<absl::Duration>& delays = timer.spec.escalate_after;
   const size_t level = at.escalation_level;
@@ -88,7 +91,7 @@ std::optional<FirePoint> Timers::After(const StoredTimer& timer) const {
       delays[level] - (level == 0 ? absl::ZeroDuration() : delays[level - 1]);
   return FirePoint{.kind = PointKind::kBreach,
                    .escalation_level = static_cast<uint32_t>(level + 1),
-                   .due = calendar.AddBusinessTime(at.due, since_last)};
+                   .due = calendar->AddBusinessTime(at.due, since_last)};
 }
 
 v1::Timer Timers::ToProto(const StoredTimer& t) const {
@@ -107,7 +110,7 @@ v1::Timer Timers::ToProto(const StoredTimer& t) const {
     // between a warning and the breach.
     absl::Duration left =
         std::max(absl::ZeroDuration(),
-                 CalendarOf(t.tenant_id, t.spec).BusinessTimeBetween(*t.paused_at, t.next.due));
+                 CalendarOf(t.tenant_id, t.spec)->BusinessTimeBetween(*t.paused_at, t.next.due));
     if (t.next.kind == PointKind::kWarning) left += t.spec.duration - t.spec.warn_after;
     if (t.next.kind == PointKind::kBreach && t.next.escalation_level > 0) {
       left = absl::ZeroDuration();
@@ -193,7 +196,8 @@ asio::awaitable<absl::StatusOr<StoredTimer>> Timers::Read(const std::string& ten
 
 asio::awaitable<absl::StatusOr<v1::Timer>> Timers::Start(const v1::TimerRequested& request) {
   FieldErrors errors;
-  if (request.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  const std::shared_ptr<const Policy> policy = policy_.Get();
+  const TenantSchedule* tenant = policy->CheckTenant(request.tenant_id(), "tenant_id", errors);
   if (request.timer_id().empty()) errors.Add("timer_id", "is required");
   if (request.request_id().empty()) errors.Add("request_id", "is required");
   const absl::Duration duration = FromProtoDuration(request.duration());
@@ -212,19 +216,9 @@ asio::awaitable<absl::StatusOr<v1::Timer>> Timers::Start(const v1::TimerRequeste
     }
     delays.push_back(d);
   }
-  const std::shared_ptr<const Policy> policy = policy_.Get();
-  const TenantSchedule* tenant = policy->FindTenant(request.tenant_id());
-  const BusinessCalendar* calendar = nullptr;
-  if (!request.tenant_id().empty() && tenant == nullptr) {
-    errors.Add("tenant_id",
-               absl::StrCat("tenant '", request.tenant_id(), "' is not in the scheduler's policy"));
-  } else if (tenant != nullptr) {
-    calendar = tenant->FindCalendar(request.calendar_id());
-    if (calendar == nullptr) {
-      errors.Add("calendar_id", absl::StrCat("tenant '", request.tenant_id(), "' has no calendar '",
-                                             request.calendar_id(), "'"));
-    }
-  }
+  const BusinessCalendar* calendar =
+      tenant == nullptr ? nullptr
+                        : tenant->CheckCalendar(request.calendar_id(), "calendar_id", errors);
   if (!errors.empty()) {
     metrics_.CountCommand("start", "invalid_argument");
     co_return errors.ToStatus();
@@ -292,11 +286,11 @@ asio::awaitable<absl::StatusOr<v1::Timer>> Timers::Resume(const std::string& ten
       last = absl::FailedPreconditionError(absl::StrCat("timer '", timer_id, "' is not paused"));
       break;
     }
-    const BusinessCalendar calendar = CalendarOf(tenant_id, timer->spec);
+    const std::shared_ptr<const BusinessCalendar> calendar = CalendarOf(tenant_id, timer->spec);
     const absl::Duration left = std::max(
-        absl::ZeroDuration(), calendar.BusinessTimeBetween(*timer->paused_at, timer->next.due));
+        absl::ZeroDuration(), calendar->BusinessTimeBetween(*timer->paused_at, timer->next.due));
     FirePoint next = timer->next;
-    next.due = calendar.AddBusinessTime(clock_.Now(), left);
+    next.due = calendar->AddBusinessTime(clock_.Now(), left);
     auto resumed = co_await store_.Resume(tenant_id, timer_id, next, timer->revision);
     if (resumed.ok()) {
       metrics_.CountCommand("resume", "applied");
@@ -336,7 +330,7 @@ asio::awaitable<absl::StatusOr<v1::Timer>> Timers::Extend(const std::string& ten
   TimerArm arm{
       .tenant_id = tenant_id, .timer_id = timer_id, .spec = timer->spec, .next = timer->next};
   arm.spec.duration += by;
-  arm.next.due = CalendarOf(tenant_id, timer->spec).AddBusinessTime(timer->next.due, by);
+  arm.next.due = CalendarOf(tenant_id, timer->spec)->AddBusinessTime(timer->next.due, by);
   if (arm.next.kind == PointKind::kWarning) arm.spec.warn_after += by;
   auto stored = co_await store_.Arm(arm);
   metrics_.CountCommand("extend", CodeOf(stored.status()));
@@ -373,12 +367,12 @@ asio::awaitable<absl::StatusOr<v1::GetRemainingResponse>> Timers::Remaining(
   }
   const absl::Time now = clock_.Now();
   if (auto due = BreachDue(*timer)) {
-    const BusinessCalendar calendar = CalendarOf(tenant_id, timer->spec);
+    const std::shared_ptr<const BusinessCalendar> calendar = CalendarOf(tenant_id, timer->spec);
     *out.mutable_due_time() = ToProtoTime(*due);
     *out.mutable_remaining() = ToProtoDuration(*due - now);
     *out.mutable_business_remaining() =
-        ToProtoDuration(now <= *due ? calendar.BusinessTimeBetween(now, *due)
-                                    : -calendar.BusinessTimeBetween(*due, now));
+        ToProtoDuration(now <= *due ? calendar->BusinessTimeBetween(now, *due)
+                                    : -calendar->BusinessTimeBetween(*due, now));
   }
   co_return out;
 }
@@ -387,18 +381,13 @@ absl::StatusOr<absl::Time> Timers::ComputeDue(const std::string& tenant_id,
                                               const std::string& calendar_id, absl::Time start,
                                               absl::Duration duration) const {
   const std::shared_ptr<const Policy> policy = policy_.Get();
-  const TenantSchedule* tenant = policy->FindTenant(tenant_id);
   FieldErrors errors;
-  if (tenant == nullptr) {
-    errors.Add("tenant_id",
-               absl::StrCat("tenant '", tenant_id, "' is not in the scheduler's policy"));
-  } else if (tenant->FindCalendar(calendar_id) == nullptr) {
-    errors.Add("calendar_id",
-               absl::StrCat("tenant '", tenant_id, "' has no calendar '", calendar_id, "'"));
-  }
+  const TenantSchedule* tenant = policy->CheckTenant(tenant_id, "tenant_id", errors);
+  const BusinessCalendar* calendar =
+      tenant == nullptr ? nullptr : tenant->CheckCalendar(calendar_id, "calendar_id", errors);
   if (duration < absl::ZeroDuration()) errors.Add("business_duration", "must not be negative");
   if (!errors.empty()) return errors.ToStatus();
-  return tenant->FindCalendar(calendar_id)->AddBusinessTime(start, duration);
+  return calendar->AddBusinessTime(start, duration);
 }
 
 asio::awaitable<absl::Status> Timers::Apply(const v1::TimerRequested& request) {

@@ -95,9 +95,11 @@ class Timers {
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue();
 
  private:
-  // The calendar a stored timer counts in; always-open when the policy no
+  // The calendar a stored timer counts in, kept alive with the policy that
+  // holds it (no copy per fired point); always-open when the policy no
   // longer has it (a reload removed it), so the timer still fires.
-  BusinessCalendar CalendarOf(const std::string& tenant_id, const TimerSpec& spec) const;
+  std::shared_ptr<const BusinessCalendar> CalendarOf(const std::string& tenant_id,
+                                                     const TimerSpec& spec) const;
   // When the breach is (or was) due, seen from the timer's next point; none
   // while it escalates (the breach is past and not kept).
   std::optional<absl::Time> BreachDue(const StoredTimer& timer) const;
