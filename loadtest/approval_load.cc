@@ -213,17 +213,24 @@ class Report {
   std::string json_;
 };
 
+// PrepareChains, its seconds reported; false (and why, on stderr) when it
+// failed.
+bool Prepare(UnaryCaller& caller, const std::vector<std::string>& ids, Report& report) {
+  auto opened = PrepareChains(caller, ids);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "cannot prepare chains: %s\n", opened.status().ToString().c_str());
+    return false;
+  }
+  report.Number("prepare_seconds", *opened);
+  return true;
+}
+
 LoopOptions Counted(int64_t calls, double rate) { return {.rate = rate, .calls = calls}; }
 
 int Decide(const std::string& run, Report& report) {
   UnaryCaller caller(absl::GetFlag(FLAGS_approval), absl::GetFlag(FLAGS_concurrency));
   const std::vector<std::string> ids = RequestIds(run, absl::GetFlag(FLAGS_chains));
-  auto opened = PrepareChains(caller, ids);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "cannot prepare chains: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
-  report.Number("prepare_seconds", *opened);
+  if (!Prepare(caller, ids, report)) return 1;
   Samples version_latency, decide_latency;
   const LoopResult versions = RunLoop(
       caller, Counted(ids.size(), 0),
@@ -246,12 +253,7 @@ int Decide(const std::string& run, Report& report) {
 int Started(const std::string& run, Report& report) {
   UnaryCaller caller(absl::GetFlag(FLAGS_approval), absl::GetFlag(FLAGS_concurrency));
   const std::vector<std::string> ids = RequestIds(run, absl::GetFlag(FLAGS_chains));
-  auto opened = PrepareChains(caller, ids);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "cannot prepare chains: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
-  report.Number("prepare_seconds", *opened);
+  if (!Prepare(caller, ids, report)) return 1;
   Arrivals started;
   auto follower = FollowTopics(absl::GetFlag(FLAGS_kafka), {Topic(events::kApprovalsTopic)},
                                [&started](const kafka::CloudEvent& event) {
@@ -288,10 +290,7 @@ int Verify(const std::string& run, Report& report) {
   // One call at a time: comments on one request would race for its revision.
   UnaryCaller caller(absl::GetFlag(FLAGS_approval), 1);
   const std::string id = RequestIds(run, 1).front();
-  if (auto opened = PrepareChains(caller, {id}); !opened.ok()) {
-    std::fprintf(stderr, "cannot prepare the chain: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
+  if (!Prepare(caller, {id}, report)) return 1;
   ::grpc::ByteBuffer response;
   if (!caller.CallAndWait(Method("SubmitVersion"), VersionRequest(id), response).ok()) return 1;
   auto entries = [&]() -> std::optional<av1::VerifyAuditResponse> {
