@@ -1,8 +1,10 @@
 #include "scheduler_app.h"
 
+#include "calendar_feeds.h"
 #include "claimer.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/http/server.h"
 #include "flywheel/kafka/awaited_handlers.h"
 #include "flywheel/kafka/payload.h"
 #include "flywheel/log/log.h"
@@ -51,6 +53,10 @@ constexpr int64_t kMostPerClaim = static_cast<int64_t>(kMaxClaimBatch);
 struct OwnSettings {
   ClaimerOptions claimer;
   uint32_t shards = 16;
+  // Where calendar apps fetch signed feeds; empty serves none.
+  std::string feeds_listen;
+  // What signs their addresses; set when feeds_listen is.
+  std::optional<FeedLinks> feed_links;
 };
 
 absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
@@ -64,6 +70,16 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
                                  config::InRange(absl::Milliseconds(10), absl::Minutes(5)));
   own.shards = static_cast<uint32_t>(config.Get<int64_t>(
       "scheduler.timer_shards", own.shards, config::InRange(int64_t{1}, int64_t{1024})));
+  own.feeds_listen = config.Get<std::string>("scheduler.feeds.listen", "");
+  const std::string secret_file = config.Get<std::string>("scheduler.feeds.secret_file", "");
+  if (own.feeds_listen.empty()) return absl::OkStatus();
+  if (secret_file.empty()) {
+    return absl::InvalidArgumentError(
+        "scheduler.feeds.secret_file: is required when scheduler.feeds.listen is set (the "
+        "secret that signs feed addresses)");
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string secret, ReadFeedSecret(secret_file));
+  own.feed_links.emplace(std::move(secret));
   return absl::OkStatus();
 }
 
@@ -81,7 +97,9 @@ class App final : public runtime::App {
         timers_(policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic),
                 scheduler_metrics_, clock, [this](absl::Time due) { claimer_.DueAt(due); }),
         claimer_(timers_, kit_->io(), clock, own.claimer),
-        publishing_(policy_, slots_, kit_->Topic(events::kPublishingTopic), clock) {}
+        publishing_(policy_, slots_, kit_->Topic(events::kPublishingTopic), clock),
+        feeds_(publishing_, clock, own.feed_links),
+        feeds_listen_(own.feeds_listen) {}
 
   ~App() override { Stop(); }
 
@@ -100,14 +118,26 @@ class App final : public runtime::App {
         })));
     claimer_.Start();
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(SchedulerRoles()));
-    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, *guard_, kit_->io());
+    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, feeds_, *guard_, kit_->io());
+    if (!feeds_listen_.empty()) {
+      FLYWHEEL_ASSIGN_OR_RETURN(
+          feed_server_,
+          http::Server::Start(feeds_listen_, {{kFeedPath, [this](const http::Request& r) {
+                                                 return feeds_.Serve(kit_->io(), r);
+                                               }}}));
+      log::Info("serving calendar feeds", {{"port", feed_server_->port()}});
+    }
     return kit_->Serve({grpc_.get()});
   }
+
+  int feed_port() const { return feed_server_ ? feed_server_->port() : 0; }
 
   int grpc_port() const override { return kit_->grpc_port(); }
   void Stop() override {
     if (stopped_) return;
     stopped_ = true;
+    // Feed requests wait on io(): they end before it stops.
+    feed_server_.reset();
     claimer_.Stop();
     kit_->Stop();
   }
@@ -152,6 +182,9 @@ class App final : public runtime::App {
   Timers timers_;
   Claimer claimer_;
   Publishing publishing_;
+  CalendarFeeds feeds_;
+  const std::string feeds_listen_;
+  std::unique_ptr<http::Server> feed_server_;
   std::unique_ptr<rpc::Guard> guard_;
   std::unique_ptr<SchedulerGrpc> grpc_;
   bool stopped_ = false;
@@ -188,6 +221,11 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartScheduler(
 
 void WakeClaimer(runtime::App& app) {
   if (auto* scheduler = dynamic_cast<App*>(&app)) scheduler->WakeClaimer();
+}
+
+int FeedPort(runtime::App& app) {
+  auto* scheduler = dynamic_cast<App*>(&app);
+  return scheduler ? scheduler->feed_port() : 0;
 }
 
 }  // namespace flywheel::scheduler

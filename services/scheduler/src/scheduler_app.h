@@ -33,6 +33,10 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
 /// points now (after its clock moved). Does nothing for another app.
 void WakeClaimer(runtime::App& app);
 
+/// The port a scheduler app serves calendar feeds on
+/// (`scheduler.feeds.listen`); 0 when it serves none or is another app.
+int FeedPort(runtime::App& app);
+
 /// `flywheel-scheduler --validate FILE`: OK, or INVALID_ARGUMENT listing
 /// every problem of the file with its path and line.
 absl::Status ValidatePolicyFile(const std::string& path);

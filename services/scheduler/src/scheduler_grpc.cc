@@ -61,6 +61,7 @@ const auth::RoleTable& SchedulerRoles() {
           {"CreateBlackout", {Role::kOpsAdmin}},
           {"DeleteBlackout", {Role::kOpsAdmin}},
           {"ListBlackouts", kReaders},
+          {"GetCalendarFeed", kReaders},
           {"UpsertRecurringWork", {Role::kOpsAdmin}},
           {"ListRecurringWork", kReaders},
           {"DeleteRecurringWork", {Role::kOpsAdmin}},
@@ -302,6 +303,14 @@ asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> SchedulerGrpc::Delet
   auto caller = guard_.AdmitFor(*context, "ListBlackouts", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
   return calls_.Run(context, response, publishing_.ListBlackouts(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::GetCalendarFeed(
+    ::grpc::CallbackServerContext* context, const v1::GetCalendarFeedRequest* request,
+    v1::GetCalendarFeedResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "GetCalendarFeed", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, feeds_.Get(*request));
 }
 
 }  // namespace flywheel::scheduler

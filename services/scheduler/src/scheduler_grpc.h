@@ -1,5 +1,6 @@
 #pragma once
 
+#include "calendar_feeds.h"
 #include "flywheel/auth/role_table.h"
 #include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/guard.h"
@@ -15,7 +16,7 @@ const auth::RoleTable& SchedulerRoles();
 /// The gRPC edge of the SLA timers and the publishing calendar, intake's
 /// shape: each call is admitted by `guard` on the gRPC thread (token, role
 /// table, rate limits, the tenant named must be the caller's), then runs as
-/// a coroutine of `Timers` or `Publishing` on `io`. A slot refused for its
+/// a coroutine of `Timers`, `Publishing` or `CalendarFeeds` on `io`. A slot refused for its
 /// conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing
 /// them. The business-calendar and recurring-work methods are not built yet
 /// and answer UNIMPLEMENTED (gRPC's default); ListTimers too.
@@ -24,9 +25,9 @@ const auth::RoleTable& SchedulerRoles();
 /// threads have stopped.
 class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
  public:
-  SchedulerGrpc(Timers& timers, Publishing& publishing, rpc::Guard& guard, asio::io_context& io,
-                rpc::CoroutineCallsOptions calls = {})
-      : timers_(timers), publishing_(publishing), guard_(guard), calls_(io, calls) {}
+  SchedulerGrpc(Timers& timers, Publishing& publishing, CalendarFeeds& feeds, rpc::Guard& guard,
+                asio::io_context& io, rpc::CoroutineCallsOptions calls = {})
+      : timers_(timers), publishing_(publishing), feeds_(feeds), guard_(guard), calls_(io, calls) {}
 
   ::grpc::ServerUnaryReactor* StartTimer(::grpc::CallbackServerContext* context,
                                          const v1::StartTimerRequest* request,
@@ -76,6 +77,9 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   ::grpc::ServerUnaryReactor* ListBlackouts(::grpc::CallbackServerContext* context,
                                             const v1::ListBlackoutsRequest* request,
                                             v1::ListBlackoutsResponse* response) override;
+  ::grpc::ServerUnaryReactor* GetCalendarFeed(::grpc::CallbackServerContext* context,
+                                              const v1::GetCalendarFeedRequest* request,
+                                              v1::GetCalendarFeedResponse* response) override;
 
  private:
   // Each call's logic, as a coroutine over the request (which lives until
@@ -98,6 +102,7 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
 
   Timers& timers_;
   Publishing& publishing_;
+  CalendarFeeds& feeds_;
   rpc::Guard& guard_;
   rpc::CoroutineCalls calls_;
 };

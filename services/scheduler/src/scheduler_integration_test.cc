@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <libical/ical.h>
 
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,8 @@
 #include "flywheel/core/testing/wait_for.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/grpc/status.h"
+#include "flywheel/http/server.h"
+#include "flywheel/http/testing/fetch.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/runtime/testing/service_fixture.h"
@@ -42,12 +46,23 @@ absl::Time Berlin(int year, int month, int day, int hour, int minute) {
                          absl::FixedTimeZone(3600));
 }
 
+// The scheduler's config here: a short idle bound, and calendar feeds on a
+// free port, signed with a secret written for the test.
+std::string TestConfig() {
+  const std::string secret = ::testing::TempDir() + "/scheduler-feed-secret";
+  std::ofstream(secret) << "a secret of forty bytes, for tests only\n";
+  return absl::StrCat(
+      "scheduler:\n  claimer:\n    max_idle: 100ms\n  feeds:\n    listen: 127.0.0.1:0\n"
+      "    secret_file: ",
+      secret, "\n");
+}
+
 class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
  protected:
   SchedulerIntegrationTest()
       : ServiceFixture([this](const runtime::CommonSettings& s, config::Config& c,
                               metrics::Metrics& m) { return StartSchedulerOn(s, c, m, clock_); },
-                       "scheduler:\n  claimer:\n    max_idle: 100ms\n"),
+                       TestConfig()),
         clock_(BerlinFridayAfternoon()) {
     // Approval owns the approvals topic; this test stands in for it.
     CreateTopicsBeforeStart(
@@ -336,6 +351,89 @@ TEST_F(SchedulerIntegrationTest, SlotsAreSpacedOverGrpcAndReleasedByTheApproval)
            listed.slots(0).holds().empty();
   })) << "the approval never released the slot: "
       << listed.DebugString();
+}
+
+// The UIDs of the events of an iCalendar text, parsed by libical.
+std::set<std::string> EventUids(const std::string& ics) {
+  std::set<std::string> uids;
+  icalcomponent* calendar = icalparser_parse_string(ics.c_str());
+  EXPECT_NE(calendar, nullptr) << ics;
+  if (calendar == nullptr) return uids;
+  EXPECT_EQ(icalcomponent_count_errors(calendar), 0) << ics;
+  for (icalcomponent* e = icalcomponent_get_first_component(calendar, ICAL_VEVENT_COMPONENT);
+       e != nullptr; e = icalcomponent_get_next_component(calendar, ICAL_VEVENT_COMPONENT)) {
+    uids.insert(icalcomponent_get_uid(e));
+  }
+  icalcomponent_free(calendar);
+  return uids;
+}
+
+TEST_F(SchedulerIntegrationTest, ATeamsCalendarFeedParsesAndItsSignedAddressServesIt) {
+  const std::string team = "team_" + NewRandomId();
+  const absl::Time at = clock_.Now() + absl::Hours(48);
+  auto reserve = [&](const std::string& team_id, common::v1::Channel channel,
+                     const std::string& destination) {
+    v1::ReserveSlotRequest request;
+    v1::PublishingSlot& slot = *request.mutable_slot();
+    slot.set_tenant_id("acme");
+    slot.set_request_id("req_" + NewRandomId());
+    slot.set_channel(channel);
+    slot.set_destination(destination);
+    slot.set_team_id(team_id);
+    slot.set_note("Launch post; partners, webinar");
+    *slot.mutable_publish_time() = ToProtoTime(at);
+    v1::ReserveSlotResponse reserved;
+    ::grpc::Status status = stub_->ReserveSlot(AsOps().get(), request, &reserved);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reserved.slot().slot_id();
+  };
+  const std::string ours = reserve(team, common::v1::CHANNEL_EMAIL, "email:" + team);
+  reserve("team_other_" + NewRandomId(), common::v1::CHANNEL_EMAIL, "email:other-" + team);
+  v1::CreateBlackoutRequest freeze;
+  freeze.mutable_blackout()->set_tenant_id("acme");
+  *freeze.mutable_blackout()->mutable_range()->mutable_start_time() =
+      ToProtoTime(at - absl::Hours(1));
+  *freeze.mutable_blackout()->mutable_range()->mutable_end_time() =
+      ToProtoTime(at + absl::Hours(1));
+  freeze.mutable_blackout()->add_destinations("email:" + team);
+  freeze.mutable_blackout()->set_reason("brand freeze");
+  v1::CreateBlackoutResponse frozen;
+  ASSERT_TRUE(stub_->CreateBlackout(AsOps().get(), freeze, &frozen).ok());
+
+  v1::GetCalendarFeedRequest request;
+  request.set_tenant_id("acme");
+  request.set_team_id(team);
+  request.add_destinations("email:" + team);
+  v1::GetCalendarFeedResponse feed;
+  ::grpc::Status status = stub_->GetCalendarFeed(AsOps().get(), request, &feed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(feed.content_type(), "text/calendar; charset=utf-8");
+  EXPECT_EQ(feed.slot_count(), 1) << "only the team's slot";
+  EXPECT_EQ(feed.blackout_count(), 1);
+  EXPECT_EQ(EventUids(feed.ics()),
+            (std::set<std::string>{ours + ".acme@flywheel",
+                                   frozen.blackout().blackout_id() + ".acme@flywheel"}));
+
+  // A calendar app sends no token: the signed address is its credential.
+  ASSERT_FALSE(feed.subscription_path().empty());
+  const int port = FeedPort(app());
+  http::testing::Fetched served = http::testing::Fetch(port, "GET", feed.subscription_path());
+  EXPECT_EQ(served.status, 200) << served.body;
+  EXPECT_EQ(served.content_type, "text/calendar; charset=utf-8");
+  EXPECT_EQ(served.body, feed.ics()) << "the same clock, the same feed";
+
+  std::string widened = feed.subscription_path();
+  widened.replace(widened.find("team=" + team), 5 + team.size(), "team=team_other");
+  EXPECT_EQ(http::testing::Fetch(port, "GET", widened).status, 403);
+
+  v1::GetCalendarFeedRequest inverted = request;
+  *inverted.mutable_range()->mutable_start_time() = ToProtoTime(at);
+  *inverted.mutable_range()->mutable_end_time() = ToProtoTime(at - absl::Hours(1));
+  status = stub_->GetCalendarFeed(AsOps().get(), inverted, &feed);
+  ASSERT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<FieldViolation> fields = rpc::BadRequestFields(status);
+  ASSERT_EQ(fields.size(), 1u);
+  EXPECT_EQ(fields[0].field, "range.end_time");
 }
 
 }  // namespace
