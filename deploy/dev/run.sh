@@ -12,6 +12,7 @@
 # start, or on a configuration error (exit code 2), it stops the rest and
 # exits 1. Once every service answers it prints one banner with every address.
 #
+# FLYWHEEL_DEV_FEEDS_PORT (8184) moves the scheduler's calendar feeds.
 # FLYWHEEL_DEV_<SERVICE>_GRPC_PORT and FLYWHEEL_DEV_<SERVICE>_METRICS_PORT
 # move a service (FLYWHEEL_DEV_ROUTING_GRPC_PORT=9082); FLYWHEEL_DEV_DEMO=0
 # skips the demo request; FLYWHEEL_DEV_STATE (set by the test bed) is shown.
@@ -30,6 +31,17 @@ export FLYWHEEL_REDIS_ENDPOINT="$FLYWHEEL_TEST_REDIS"
 # The services refuse this unless they listen on loopback (they do here),
 # log it as a warning and export flywheel_<service>_auth_dev_mode 1.
 export FLYWHEEL_AUTH_DEV_MODE=true
+
+# The scheduler serves iCalendar feeds of the publishing calendar at signed
+# addresses; the secret that signs them is kept with the state, so an
+# address subscribed to in a calendar app keeps working across runs.
+feeds_port="${FLYWHEEL_DEV_FEEDS_PORT:-8184}"
+feeds_secret="${FLYWHEEL_DEV_STATE:-${TMPDIR:-/tmp}}/scheduler-feeds.secret"
+if [[ ! -s "$feeds_secret" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$feeds_secret")
+fi
+export FLYWHEEL_SCHEDULER_FEEDS_LISTEN="127.0.0.1:$feeds_port"
+export FLYWHEEL_SCHEDULER_FEEDS_SECRET_FILE="$feeds_secret"
 
 # Every service, one line each: name, gRPC port, metrics port. The binary is
 # BUILD_DIR/services/NAME/flywheel-NAME; a new service is one more line.
@@ -269,6 +281,8 @@ banner() {
       printf '  %-9s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
         "$name" "${grpc_port[$name]}" "${metrics_port[$name]}"
     done
+    printf '  %-9s http://127.0.0.1:%s (GetCalendarFeed gives each feed'"'"'s signed address)\n' \
+      feeds "$feeds_port"
     printf '  %-9s bootstrap %s\n' kafka "$FLYWHEEL_TEST_KAFKA"
     printf '  %-9s %s\n' redis "$FLYWHEEL_TEST_REDIS"
     if [[ -n "${FLYWHEEL_DEV_STATE:-}" ]]; then
