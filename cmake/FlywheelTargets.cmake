@@ -104,6 +104,13 @@ function(flywheel_service name)
   add_executable(flywheel-${name} main.cc)
   target_link_libraries(flywheel-${name} PRIVATE ${lib})
   _flywheel_common(flywheel-${name})
+  # `cmake --install` lays out what an image ships: bin/flywheel-<name> and
+  # share/flywheel/<name>/policy.yaml (the compiled-in default, for an
+  # operator to copy and change).
+  install(TARGETS flywheel-${name} RUNTIME DESTINATION bin)
+  if(ARG_DEFAULT_POLICY)
+    install(FILES ${ARG_DEFAULT_POLICY} DESTINATION share/flywheel/${name} RENAME policy.yaml)
+  endif()
 endfunction()
 
 # flywheel_test(<name> LABEL unit|integration SOURCES ... [DEPS ...])
@@ -114,6 +121,9 @@ function(flywheel_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_LABEL MATCHES "^(unit|integration)$")
     message(FATAL_ERROR "flywheel_test(${name}): LABEL must be unit or integration")
+  endif()
+  if(NOT FLYWHEEL_BUILD_TESTS)
+    return()
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
