@@ -83,10 +83,18 @@ def depends_closure(packages):
 
 
 def owning_package(path):
-    out = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True)
-    if out.returncode != 0:
-        return None
-    return out.stdout.split(":")[0].strip()
+    """The package that installed `path`. With Debian's merged /usr, dpkg
+    may know a library by its /lib or its /usr/lib name, and the loader
+    reports either, through symlinks; try each."""
+    real = os.path.realpath(path)
+    candidates = [path, real]
+    for p in (path, real):
+        candidates.append(p[len("/usr"):] if p.startswith("/usr/") else "/usr" + p)
+    for candidate in candidates:
+        out = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if out.returncode == 0:
+            return out.stdout.split(":")[0].strip()
+    return None
 
 
 class DockerfileTest(unittest.TestCase):

@@ -71,6 +71,16 @@ def free_port():
                 continue
 
 
+def free_ports():
+    """A distinct free port for everything a dev run listens on."""
+    names = ["kafka", "controller", "redis", "feeds"] + [f"{n}_{k}" for n in SERVICES
+                                                         for k in ("grpc", "metrics")]
+    ports = {}
+    while len(set(ports.values())) < len(names):
+        ports = {name: free_port() for name in names}
+    return ports
+
+
 def answers(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -241,6 +251,9 @@ class DevRun:
         for name in SERVICES:
             env[f"FLYWHEEL_DEV_{name.upper()}_GRPC_PORT"] = str(ports[f"{name}_grpc"])
             env[f"FLYWHEEL_DEV_{name.upper()}_METRICS_PORT"] = str(ports[f"{name}_metrics"])
+        env["FLYWHEEL_DEV_FEEDS_PORT"] = str(ports["feeds"])
+        # The supervisor is under test here; tests/deploy runs the demo.
+        env["FLYWHEEL_DEV_DEMO"] = "0"
         env.update(extra_env or {})
         argv = [args.testbed, "run", "--state", state] + (["--clean"] if clean else [])
         argv += ["--"] + (command or [args.run, args.build])
@@ -469,11 +482,7 @@ def main():
         return 0
     for binary in args.binary:
         check(os.access(binary, os.X_OK), f"{binary} is not built")
-    names = ["kafka", "controller", "redis"] + [f"{n}_{k}" for n in SERVICES
-                                                  for k in ("grpc", "metrics")]
-    ports = {}
-    while len(set(ports.values())) < len(names):
-        ports = {name: free_port() for name in names}
+    ports = free_ports()
     state = tempfile.mkdtemp(prefix="flywheel-dev-test-")
     args.logs = tempfile.mkdtemp(prefix="flywheel-dev-test-logs-")
     try:

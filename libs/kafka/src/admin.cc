@@ -84,14 +84,13 @@ absl::Status AwaitTopicsVisible(rd_kafka_t* client, const std::vector<TopicSpec>
 }  // namespace
 
 absl::Status EnsureTopics(const std::string& bootstrap_servers,
-                          const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout) {
+                          const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout,
+                          const std::map<std::string, std::string>& properties) {
   if (topics.empty()) return absl::OkStatus();
-  ConfHandle conf(rd_kafka_conf_new());
-  FLYWHEEL_RETURN_IF_ERROR(SetProperties(conf.get(), {{"bootstrap.servers", bootstrap_servers}}));
+  std::map<std::string, std::string> with_servers = properties;
+  with_servers["bootstrap.servers"] = bootstrap_servers;
+  FLYWHEEL_ASSIGN_OR_RETURN(KafkaHandle admin, NewClient(RD_KAFKA_PRODUCER, with_servers));
   char error[512];
-  KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error)));
-  if (!admin) return absl::InvalidArgumentError(std::string("kafka admin: ") + error);
-  (void)conf.release();
 
   std::vector<NewTopicHandle> owned;
   std::vector<rd_kafka_NewTopic_t*> raw;

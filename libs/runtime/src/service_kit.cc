@@ -10,6 +10,7 @@
 #include "flywheel/async/io_threads.h"
 #include "flywheel/auth/authenticator.h"
 #include "flywheel/core/clock.h"
+#include "flywheel/core/secret_file.h"
 #include "flywheel/core/status.h"
 #include "flywheel/grpc/guard.h"
 #include "flywheel/grpc/server.h"
@@ -143,15 +144,27 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   parts->relay_interval =
       config.Get<absl::Duration>("outbox.relay_interval", absl::Seconds(5),
                                  config::InRange(absl::Milliseconds(50), absl::Minutes(10)));
-  std::map<std::string, std::string> producer_defaults = declaration.producer_properties;
-  producer_defaults.try_emplace("message.timeout.ms", absl::StrCat(kDefaultDeliveryTimeoutMs));
+  // Every Kafka client (producer, consumers, topic creation) starts from
+  // `kafka.client`: TLS and SASL settings are said once. Secrets come
+  // from files (a mounted Kubernetes Secret), never from the config text.
   using PropertyMap = std::map<std::string, std::string>;
+  FLYWHEEL_ASSIGN_OR_RETURN(PropertyMap client, Properties(config, "kafka.client", {}));
+  const std::string sasl_password_file = config.Get<std::string>("kafka.sasl.password_file", "");
+  const std::string redis_username = config.Get<std::string>("redis.username", "");
+  const std::string redis_password_file = config.Get<std::string>("redis.password_file", "");
+  auto over_client = [&client](const PropertyMap& own) {
+    PropertyMap merged = client;
+    for (const auto& [key, value] : own) merged[key] = value;
+    return merged;
+  };
+  PropertyMap producer_defaults = over_client(declaration.producer_properties);
+  producer_defaults.try_emplace("message.timeout.ms", absl::StrCat(kDefaultDeliveryTimeoutMs));
   FLYWHEEL_ASSIGN_OR_RETURN(PropertyMap producer_properties,
                             Properties(config, "kafka.producer", producer_defaults));
   for (const ConsumerDeclaration& consumer : declaration.consumers) {
     FLYWHEEL_ASSIGN_OR_RETURN(
         parts->consumer_properties[consumer.name],
-        Properties(config, "kafka.consumer." + consumer.name, consumer.properties));
+        Properties(config, "kafka.consumer." + consumer.name, over_client(consumer.properties)));
   }
   parts->io_threads = static_cast<int>(
       config.Get<int64_t>("io.threads", 2, config::InRange(int64_t{1}, int64_t{64})));
@@ -159,6 +172,20 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   parts->tls = ReadTlsSettings(config);
   if (read_own) FLYWHEEL_RETURN_IF_ERROR(read_own(config));
   FLYWHEEL_RETURN_IF_ERROR(config.Check());
+  if (!sasl_password_file.empty()) {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::string password,
+                              ReadSecretFile(sasl_password_file, "kafka.sasl.password_file"));
+    client["sasl.password"] = password;
+    producer_properties["sasl.password"] = password;
+    for (auto& [name, properties] : parts->consumer_properties) {
+      properties["sasl.password"] = password;
+    }
+  }
+  redis::ConnectionOptions redis_connection{.username = redis_username};
+  if (!redis_password_file.empty()) {
+    FLYWHEEL_ASSIGN_OR_RETURN(redis_connection.password,
+                              ReadSecretFile(redis_password_file, "redis.password_file"));
+  }
 
   int64_t delivery_timeout_ms = kDefaultDeliveryTimeoutMs;
   if (!absl::SimpleAtoi(producer_properties["message.timeout.ms"], &delivery_timeout_ms) ||
@@ -171,19 +198,19 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   FLYWHEEL_RETURN_IF_ERROR(StartAuth(*parts, declaration.name, metrics));
 
   // Then connect, in order.
-  FLYWHEEL_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
+  FLYWHEEL_ASSIGN_OR_RETURN(redis_connection.endpoint,
                             redis::ParseEndpoint(settings.redis_endpoint));
-  FLYWHEEL_ASSIGN_OR_RETURN(parts->pool,
-                            redis::Pool::Create({.connection = {.endpoint = endpoint}}));
+  FLYWHEEL_ASSIGN_OR_RETURN(parts->pool, redis::Pool::Create({.connection = redis_connection}));
   parts->io = std::make_unique<async::IoThreads>(parts->io_threads);
   FLYWHEEL_ASSIGN_OR_RETURN(
       parts->redis_async,
-      redis::AsyncClient::Create(parts->io->context(), {.connection = {.endpoint = endpoint}}));
+      redis::AsyncClient::Create(parts->io->context(), {.connection = redis_connection}));
   // Stopped last: the server and consumers that run coroutines stop first.
   parts->stops.push_back([p = parts.get()] { p->io->Stop(); });
   std::vector<kafka::TopicSpec> topics = declaration.owned_topics;
   for (kafka::TopicSpec& topic : topics) topic.name = settings.Topic(topic.name);
-  FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(settings.kafka_bootstrap_servers, topics));
+  FLYWHEEL_RETURN_IF_ERROR(kafka::EnsureTopics(settings.kafka_bootstrap_servers, topics,
+                                               kafka::kEnsureTopicsTimeout, client));
   FLYWHEEL_ASSIGN_OR_RETURN(
       parts->producer,
       kafka::Producer::Create({.bootstrap_servers = settings.kafka_bootstrap_servers,

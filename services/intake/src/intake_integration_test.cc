@@ -4,9 +4,13 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "flywheel/async/io_threads.h"
 #include "flywheel/async/spawn.h"
 #include "flywheel/core/id.h"
@@ -23,6 +27,7 @@
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/outbox/outbox.h"
 #include "flywheel/redis/async_client.h"
+#include "flywheel/redis/connection.h"
 #include "flywheel/redis/pool.h"
 #include "flywheel/redis/testing/redis_test_env.h"
 #include "flywheel/routing/v1/events.pb.h"
@@ -485,6 +490,55 @@ TEST_F(IntakeIntegrationTest, PolicyFileIsReloadedAndABrokenOneIsRefused) {
   EXPECT_TRUE(WaitFor([&] { return submit("webinar", "p4") == ::grpc::StatusCode::OK; }));
   (*app)->Stop();
   std::remove(path.c_str());
+}
+
+// A Redis that asks for a user and a password, as a managed one does: the
+// kit reads them from `redis.username` and the file `redis.password_file`
+// names (a mounted Secret), and every connection of the service logs in.
+class IntakeOnAPasswordedRedisTest : public IntakeIntegrationTest {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<redis::Endpoint> endpoint = redis::TestRedisEndpointFromEnv();
+    ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+    absl::StatusOr<redis::Connection> admin = redis::Connection::Connect({.endpoint = *endpoint});
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    admin_.emplace(*std::move(admin));
+    const std::string password = "pw-" + NewRandomId();
+    ASSERT_TRUE(
+        admin_->Command({"ACL", "SETUSER", user_, "on", ">" + password, "~*", "&*", "+@all"}).ok());
+    std::ofstream(password_file_) << password << "\n";
+    SetConfigYaml(absl::StrCat("outbox:\n  relay_interval: 200ms\nredis:\n  username: ", user_,
+                               "\n  password_file: ", password_file_, "\n"));
+    IntakeIntegrationTest::SetUp();
+  }
+
+  void TearDown() override {
+    IntakeIntegrationTest::TearDown();
+    if (admin_) (void)admin_->Command({"ACL", "DELUSER", user_});
+    std::filesystem::remove(password_file_);
+  }
+
+  // How many connections Redis holds for `user_` now.
+  int ConnectionsOfTheUser() {
+    absl::StatusOr<redis::Reply> clients = admin_->Command({"CLIENT", "LIST"});
+    if (!clients.ok()) return -1;
+    int count = 0;
+    for (absl::string_view line : absl::StrSplit(clients->str(), '\n')) {
+      if (absl::StrContains(line, absl::StrCat(" user=", user_, " "))) ++count;
+    }
+    return count;
+  }
+
+  const std::string user_ = "flywheel-test-" + NewRandomId();
+  const std::string password_file_ =
+      (std::filesystem::temp_directory_path() / ("redis-password-" + NewRandomId())).string();
+  std::optional<redis::Connection> admin_;
+};
+
+TEST_F(IntakeOnAPasswordedRedisTest, LogsInWithTheUserAndThePasswordFromItsFile) {
+  const std::string id = SubmitOk(Valid("k-acl"));
+  EXPECT_FALSE(id.empty());
+  EXPECT_GE(ConnectionsOfTheUser(), 1) << "the service's connections are not the ACL user's";
 }
 
 }  // namespace

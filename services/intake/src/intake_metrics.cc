@@ -10,6 +10,9 @@ IntakeMetrics::IntakeMetrics(metrics::Metrics& metrics)
           "Submission events refused and sent to the dead-letter topic, by reason.")),
       lifecycle_(metrics.Counter("flywheel_intake_lifecycle_events_total",
                                  "Routing events applied to request status, by type and result.")) {
+  // Every reason at zero from the start, so that rate() and increase() see
+  // the first rejection too.
+  for (const char* reason : {"invalid", "conflict"}) rejected_events_.Add({{"reason", reason}});
 }
 
 void IntakeMetrics::CountSubmission(const std::string& request_type, const std::string& result) {

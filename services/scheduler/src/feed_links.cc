@@ -4,12 +4,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "flywheel/core/secret_file.h"
+#include "flywheel/core/status.h"
 
 namespace flywheel::scheduler {
 namespace {
@@ -82,11 +81,8 @@ absl::StatusOr<v1::GetCalendarFeedRequest> FeedLinks::Read(const http::Query& qu
 }
 
 absl::StatusOr<std::string> ReadFeedSecret(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read the feed secret ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string secret(absl::StripAsciiWhitespace(text.str()));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string secret,
+                            ReadSecretFile(path, "scheduler.feeds.secret_file"));
   if (secret.size() < kLeastSecret) {
     return absl::InvalidArgumentError(absl::StrCat("the feed secret in ", path, " holds ",
                                                    secret.size(), " bytes; it needs at least ",

@@ -39,8 +39,8 @@ class FeedLinks {
   const std::string secret_;
 };
 
-/// The feed secret from `path`: INVALID_ARGUMENT when it cannot be read or
-/// holds fewer than 32 bytes (surrounding white space is dropped).
+/// The feed secret from `path` (ReadSecretFile): FAILED_PRECONDITION when it
+/// cannot be read, INVALID_ARGUMENT when it holds fewer than 32 bytes.
 absl::StatusOr<std::string> ReadFeedSecret(const std::string& path);
 
 }  // namespace flywheel::scheduler

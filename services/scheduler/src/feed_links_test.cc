@@ -63,7 +63,8 @@ TEST(FeedLinksTest, AShortSecretIsRefused) {
   auto secret = ReadFeedSecret(path);
   EXPECT_EQ(secret.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(secret.status().message().find("at least 32"), std::string::npos);
-  EXPECT_EQ(ReadFeedSecret(path + ".missing").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFeedSecret(path + ".missing").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -20,14 +20,19 @@ struct TopicSpec {
   std::map<std::string, std::string> configs;
 };
 
+/// How long EnsureTopics waits by default.
+inline constexpr std::chrono::milliseconds kEnsureTopicsTimeout = std::chrono::seconds(30);
+
 /// Creates the topics that do not exist yet; existing ones are left as they
 /// are. Returns once every topic shows in the cluster's metadata with its
 /// partitions, so what starts producing next finds them (DEADLINE_EXCEEDED
 /// when they do not within `timeout`). Used at start-up by every service
 /// and by tests.
+/// `properties` are librdkafka properties for the admin client (TLS, SASL).
 absl::Status EnsureTopics(const std::string& bootstrap_servers,
                           const std::vector<TopicSpec>& topics,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                          std::chrono::milliseconds timeout = kEnsureTopicsTimeout,
+                          const std::map<std::string, std::string>& properties = {});
 
 /// How many records each partition of `topic` holds now: its high watermark
 /// minus its low watermark, by partition. For tests and operator tools.
