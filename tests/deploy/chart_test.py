@@ -8,7 +8,9 @@ restricted Pod Security profile on every pod, Secrets referenced and never
 rendered, gRPC health probes, disruption budgets that let nodes drain, and
 wrong values refused at install time with the value named.
 
-  python3 chart_test.py           run the checks
+  python3 chart_test.py [--build BUILD_DIR]
+                                  run the checks (with the services' binaries
+                                  from BUILD_DIR, also their configs)
   python3 chart_test.py --update  rewrite golden/ from the chart as it is
 """
 
@@ -216,6 +218,34 @@ class ChartTest(unittest.TestCase):
             self.assertIn(named, out.stderr, f"--set {setting}: {out.stderr}")
 
 
+class RenderedConfigTest(unittest.TestCase):
+    """Every config the chart renders is one the services accept: run each
+    service's binary on it. Outside a pod the files it names (keys,
+    certificates) are missing, so a service stops there; what must never
+    appear is a key it does not know or a value it refuses."""
+
+    def test_every_service_accepts_every_config_the_chart_renders(self):
+        self.assertTrue(BUILD_DIR, "chart_test.py --build BUILD_DIR runs this check")
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, path in cases():
+                for doc in documents(render(path).stdout):
+                    if doc["kind"] != "ConfigMap" or "config.yaml" not in doc.get("data", {}):
+                        continue
+                    service = doc["metadata"]["labels"]["app.kubernetes.io/component"]
+                    config = os.path.join(scratch, f"{name}-{service}.yaml")
+                    with open(config, "w") as f:
+                        f.write(doc["data"]["config.yaml"])
+                    binary = os.path.join(BUILD_DIR, "services", service, "flywheel-" + service)
+                    out = subprocess.run([binary, "--config", config], capture_output=True,
+                                         text=True, timeout=60, stdin=subprocess.DEVNULL)
+                    where = f"{name}: {service}"
+                    self.assertNotEqual(out.returncode, 0, f"{where} started outside a pod?")
+                    for line in out.stderr.splitlines():
+                        if line.startswith("config: "):
+                            self.assertIn("cannot be read", line, where)
+                    self.assertNotIn("unknown key", out.stderr, where)
+
+
 def update_golden():
     os.makedirs(GOLDEN, exist_ok=True)
     for path in glob.glob(os.path.join(GOLDEN, "*.yaml")):
@@ -226,8 +256,14 @@ def update_golden():
         print("wrote", os.path.relpath(os.path.join(GOLDEN, name + ".yaml"), ROOT))
 
 
+BUILD_DIR = None
+
 if __name__ == "__main__":
     if "--update" in sys.argv:
         update_golden()
     else:
+        if "--build" in sys.argv:
+            i = sys.argv.index("--build")
+            BUILD_DIR = sys.argv[i + 1]
+            del sys.argv[i:i + 2]
         unittest.main()
