@@ -573,8 +573,17 @@ asio::awaitable<absl::StatusOr<std::optional<FireOutcome>>> Publishing::Fire(
     const SlotPoint& point) {
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<v1::PublishingSlot> found,
                                co_await store_.Get(point.tenant_id, point.slot_id));
-  if (!found) co_return std::nullopt;
   const int64_t revision = point.revision;
+  // The point of a time only moments ahead can come before the write that
+  // follows its arming: while young it is tried again (after its lease);
+  // older, the write never happened.
+  if (!found || found->revision() < revision) {
+    if (clock_.Now() - point.at < kUnwrittenPointLife) {
+      co_return absl::UnavailableError(
+          absl::StrCat("slot ", point.slot_id, " revision ", revision, " is not written yet"));
+    }
+    co_return std::nullopt;
+  }
   const v1::SlotStatus was = found->status();
   FireOutcome out;
   // The approved asset version, read with the holds (or on its own for a

@@ -31,6 +31,10 @@ std::vector<v1::Conflict> ConflictsOf(const absl::Status& status);
 /// How far ahead of a refused time a suggestion is looked for.
 inline constexpr absl::Duration kSuggestionHorizon = absl::Hours(24 * 90);
 
+/// How long after its time a slot point whose revision is not written yet
+/// (its write is still under way) is tried again before it is dropped.
+inline constexpr absl::Duration kUnwrittenPointLife = absl::Minutes(1);
+
 /// What `Fire` decided at a slot's time.
 struct FireOutcome {
   /// The slot after the decision: DUE, or HELD with its holds.
@@ -121,7 +125,9 @@ class Publishing {
   /// PublishDue when nothing holds it now, else HELD (a blackout over it
   /// arms a point at the blackout's end). A slot moved or cancelled since
   /// gives nullopt (nothing to do); a point already decided gives the same
-  /// outcome again, with the same event id.
+  /// outcome again, with the same event id. A revision not written yet is
+  /// UNAVAILABLE (fired again after its lease) up to kUnwrittenPointLife
+  /// after the point's time, then nullopt.
   asio::awaitable<absl::StatusOr<std::optional<FireOutcome>>> Fire(const SlotPoint& point);
 
   /// `Fire` for the publish point `timer` (the claimer's hook): the event to

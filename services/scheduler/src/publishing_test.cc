@@ -428,6 +428,26 @@ TEST_F(PublishingTest, EachSlotGoesOutOnceAtItsTimeAndOnlyAtItsLatestTime) {
   EXPECT_THAT(FireDue(), IsEmpty()) << "each once";
 }
 
+TEST_F(PublishingTest, APointThatComesBeforeItsSlotIsWrittenIsTriedAgainWhileYoung) {
+  const SlotPoint early{.tenant_id = "acme", .slot_id = "slot_1", .revision = 1, .at = kT};
+  clock_.Set(kT);
+  EXPECT_EQ(Await(publishing_.Fire(early)).status().code(), absl::StatusCode::kUnavailable)
+      << "the reserve that armed it may not have written the slot yet";
+  clock_.Set(kNow);
+  const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
+  Approve("req_1");
+  clock_.Set(kT + absl::Seconds(30));
+  auto fired = Await(publishing_.Fire(PointOf(slot)));
+  ASSERT_TRUE(fired.ok() && fired->has_value()) << fired.status();
+  EXPECT_EQ((*fired)->slot.status(), v1::SLOT_STATUS_DUE) << "written now: it goes out";
+
+  const SlotPoint lost{.tenant_id = "acme", .slot_id = "slot_9", .revision = 1, .at = kT};
+  clock_.Set(kT + kUnwrittenPointLife);
+  auto dropped = Await(publishing_.Fire(lost));
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_FALSE(dropped->has_value()) << "a write that never came: the point does nothing";
+}
+
 TEST_F(PublishingTest, ASlotHeldByABlackoutGoesOutWhenTheBlackoutEnds) {
   const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
   Approve("req_1");
