@@ -7,17 +7,22 @@
 # version 2, two of legal approve; routing then moves the workflow past
 # approval by itself. Ends with the audit trail verified, and a stage SLA
 # timer on a 10-second budget at the scheduler that warns at 80 % (the
-# scheduler's policy) and then breaches. Called by run.sh
+# scheduler's policy) and then breaches. Then the post goes out: the work
+# passes scheduling QA to launch, a slot is reserved a few seconds ahead, the
+# scheduler publishes publish.due at its time, the demo plays the blog's
+# connector (publish.done onto the broker with kcat), and the slot shows
+# PUBLISHED while routing moves the workflow past launch. Called by run.sh
 # once the services answer; safe to run again by hand while `./flywheel dev`
 # is up (dev mode: no tokens, so each call names who acts).
 #
-#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR]
+#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR] [KAFKA]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
 routing="${2:-127.0.0.1:8082}"
 approval="${3:-127.0.0.1:8083}"
 scheduler="${4:-127.0.0.1:8084}"
+kafka="${5:-${FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -120,4 +125,49 @@ wait_for "the SLA warning" 20 timer_state TIMER_STATE_WARNED
 say "the scheduler published sla.warning at 8 s (80 % of the budget)"
 wait_for "the SLA breach" 20 timer_state TIMER_STATE_BREACHED
 say "the scheduler published sla.breached at 10 s; the owner is reminded, escalations follow"
-say "done: request $request_id went through a tier-2 approval with one change request"
+
+say "the owner ($owner) tags the post's links and moves it through scheduling QA to launch"
+links="https://blog.example/spring-pricing?utm_source=blog&utm_medium=owned&utm_campaign=spring-pricing-2026q2"
+call "$routing" flywheel.routing.v1.RoutingService/AdvanceStage \
+  "{$ids, \"expected_stage_id\": \"scheduling_qa\", \"actor_id\": \"$owner\",
+    \"fields\": {\"asset_links\": \"$links\"}, \"note\": \"demo: links tagged\"}" |
+  grep -E '"current_stage_id"'
+
+# A destination of its own per run, so that running the demo again within
+# the blog's 1h spacing is not refused.
+destination="blog:demo-$request_id"
+publish_at="$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+say "reserving a slot on $destination at $publish_at"
+reserved="$(call "$scheduler" flywheel.scheduler.v1.SchedulerService/ReserveSlot \
+  "{\"slot\": {$ids, \"channel\": \"CHANNEL_WEB\", \"destination\": \"$destination\",
+    \"publish_time\": \"$publish_at\", \"owner_id\": \"$owner\", \"note\": \"demo post\"}}")"
+echo "$reserved" | grep -E '"(slot_id|status|publish_time)"'
+slot_id="$(echo "$reserved" | sed -n 's/.*"slot_\{0,1\}[iI]d": "\([^"]*\)".*/\1/p' | head -1)"
+[[ -n "$slot_id" ]] || { say "the scheduler did not return a slot id"; exit 1; }
+slot_is() {
+  slot="$(call "$scheduler" flywheel.scheduler.v1.SchedulerService/ListSlots \
+    "{\"tenant_id\": \"acme\", \"destinations\": [\"$destination\"],
+      \"range\": {\"start_time\": \"$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)\",
+                  \"end_time\": \"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}}" 2>/dev/null)" &&
+    echo "$slot" | grep -q "\"status\": \"$1\""
+}
+wait_for "publish.due for the slot" 30 slot_is SLOT_STATUS_DUE
+revision="$(echo "$slot" | sed -n 's/.*"revision": "\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' | head -1)"
+say "the scheduler published publish.due at the slot's time (slot $slot_id, revision $revision)"
+
+say "the blog's connector answers publish.done (kcat onto $kafka)"
+command -v kcat >/dev/null || { say "no kcat (./flywheel deps installs it)"; exit 1; }
+done_json="$(echo "{\"tenant_id\": \"acme\", \"request_id\": \"$request_id\",
+  \"slot_id\": \"$slot_id\", \"slot_revision\": \"$revision\",
+  \"url\": \"https://blog.example/spring-pricing\"}" | tr -d '\n')"
+printf '%s\n' "$done_json" |
+  kcat -P -b "$kafka" -t flywheel.scheduler.publish-results.v1 -k "$request_id" \
+    -H ce_specversion=1.0 -H "ce_id=evt_demo_done_$slot_id" -H ce_source=//demo/blog-connector \
+    -H ce_type=dev.flywheel.publish.done.v1 -H content-type=application/json
+wait_for "the slot published" 20 slot_is SLOT_STATUS_PUBLISHED
+echo "$slot" | grep -E '"(status|outcome_detail)"'
+say "the slot is PUBLISHED"
+wait_for "routing moving past launch" 20 stage_is measurement
+echo "$workflow" | grep -E '"current_stage_id"' | head -1
+say "routing moved the workflow past launch on publish.done"
+say "done: request $request_id went through a tier-2 approval with one change request and went live"

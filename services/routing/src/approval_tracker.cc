@@ -54,6 +54,11 @@ absl::Status ApprovalTracker::Handle(const kafka::ConsumedEvent& consumed) {
     FLYWHEEL_RETURN_IF_ERROR(DecodeAddressed(consumed, "approval.changes-requested", requested));
     return ChangesRequested(requested, consumed.event.id);
   }
+  if (type == events::kPublishDone) {
+    scheduler::v1::PublishDone done;
+    FLYWHEEL_RETURN_IF_ERROR(DecodeAddressed(consumed, "publish.done", done));
+    return Published(done, consumed.event.id);
+  }
   return absl::OkStatus();
 }
 
@@ -82,8 +87,6 @@ absl::Status ApprovalTracker::Completed(const approval::v1::ApprovalCompleted& c
                  record.set_rounds(read.rounds());
                  next.approval_event_ids.push_back(event_id);
                  ForgetLastAdvance(next);
-                 const std::string id = next.workflow.request_id() + "/advance/" +
-                                        std::to_string(next.workflow.revision());
                  const RoutingTopics& topics = assigner_.topics();
 
                  if (outcome == approval::v1::CHAIN_STATUS_REJECTED) {
@@ -100,25 +103,10 @@ absl::Status ApprovalTracker::Completed(const approval::v1::ApprovalCompleted& c
                  if (active < 0 || !AwaitsApproval(next.workflow, next.workflow.stages(active))) {
                    return change;  // passed through when the workflow gets there
                  }
-                 const WorkflowTemplate* tmpl = TemplateOf(policy, next.workflow);
-                 FLYWHEEL_ASSIGN_OR_RETURN(Transition t, PlanAdvance(next.workflow, "", ""));
-                 if (absl::Status check = CheckMove(tmpl, next, t, {}); !check.ok()) {
-                   log::Info("approval recorded; the approval stage waits for a person",
-                             {{"request_id", next.workflow.request_id()},
-                              {"unmet", std::string(check.message())},
-                              {"event_id", event_id}});
-                   return change;
-                 }
-                 const StageMove move = MoveForward(next, tmpl, t, "", now);
-                 if (move.entered() >= 0) {
-                   FLYWHEEL_ASSIGN_OR_RETURN(change.spec, assigner_.SpecFor(policy, next));
-                 }
-                 change.kind = Change::Kind::kMove;
-                 change.result = "advanced";
-                 change.events = [&topics, move, id](const StoredWorkflow& after,
-                                                     const AssignResult& result) {
-                   return MoveEvents(topics, after, move, result, id);
-                 };
+                 FLYWHEEL_RETURN_IF_ERROR(MoveOn(policy, change, "advanced",
+                                                 "approval recorded; the approval stage waits "
+                                                 "for a person",
+                                                 event_id, now));
                  return change;
                });
 }
@@ -173,6 +161,58 @@ absl::Status ApprovalTracker::ChangesRequested(const approval::v1::ChangesReques
       });
 }
 
+absl::Status ApprovalTracker::Published(const scheduler::v1::PublishDone& done,
+                                        const std::string& event_id) {
+  return Apply(
+      done.tenant_id(), done.request_id(), event_id, "publish.done",
+      [&](const Policy& policy, StoredWorkflow wf) -> absl::StatusOr<Change> {
+        const int active = ActiveStage(wf.workflow);
+        if (active < 0 || wf.workflow.stages(active).stage() != common::v1::STAGE_LAUNCH) {
+          log::Info("published while the workflow is not at launch; nothing moves",
+                    {{"request_id", wf.workflow.request_id()},
+                     {"stage_id", wf.workflow.current_stage_id()},
+                     {"event_id", event_id}});
+          return Change{};
+        }
+        Change change;
+        change.next = std::move(wf);
+        change.next.approval_event_ids.push_back(event_id);
+        ForgetLastAdvance(change.next);
+        FLYWHEEL_RETURN_IF_ERROR(MoveOn(policy, change, "launched",
+                                        "published; the launch stage waits for a person", event_id,
+                                        clock_.Now()));
+        return change;
+      },
+      &RoutingMetrics::CountPublishEvent);
+}
+
+absl::Status ApprovalTracker::MoveOn(const Policy& policy, Change& change, const char* result,
+                                     const char* waiting, const std::string& event_id,
+                                     absl::Time now) {
+  StoredWorkflow& next = change.next;
+  const std::string id =
+      next.workflow.request_id() + "/advance/" + std::to_string(next.workflow.revision());
+  const WorkflowTemplate* tmpl = TemplateOf(policy, next.workflow);
+  FLYWHEEL_ASSIGN_OR_RETURN(Transition t, PlanAdvance(next.workflow, "", ""));
+  if (absl::Status check = CheckMove(tmpl, next, t, {}); !check.ok()) {
+    log::Info(waiting, {{"request_id", next.workflow.request_id()},
+                        {"unmet", std::string(check.message())},
+                        {"event_id", event_id}});
+    return absl::OkStatus();
+  }
+  const StageMove move = MoveForward(next, tmpl, t, "", now);
+  if (move.entered() >= 0) {
+    FLYWHEEL_ASSIGN_OR_RETURN(change.spec, assigner_.SpecFor(policy, next));
+  }
+  change.kind = Change::Kind::kMove;
+  change.result = result;
+  const RoutingTopics& topics = assigner_.topics();
+  change.events = [&topics, move, id](const StoredWorkflow& after, const AssignResult& r) {
+    return MoveEvents(topics, after, move, r, id);
+  };
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AssignSpec> ApprovalTracker::Prefer(AssignSpec spec, const StoredWorkflow& wf,
                                                    const std::string& preferred,
                                                    const std::string& current) {
@@ -192,7 +232,7 @@ absl::StatusOr<AssignSpec> ApprovalTracker::Prefer(AssignSpec spec, const Stored
 
 absl::Status ApprovalTracker::Apply(const std::string& tenant_id, const std::string& request_id,
                                     const std::string& event_id, const char* what,
-                                    const Planner& plan) {
+                                    const Planner& plan, Counter count) {
   WorkflowStore& store = assigner_.store();
   RoutingMetrics& metrics = assigner_.metrics();
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
@@ -203,7 +243,7 @@ absl::Status ApprovalTracker::Apply(const std::string& tenant_id, const std::str
     }
     const std::vector<std::string>& seen = found->approval_event_ids;
     if (std::find(seen.begin(), seen.end(), event_id) != seen.end()) {
-      metrics.CountApprovalEvent("duplicate");
+      (metrics.*count)("duplicate");
       return absl::OkStatus();
     }
     if (found->workflow.status() != routing::v1::WORKFLOW_STATUS_ACTIVE) {
@@ -212,14 +252,14 @@ absl::Status ApprovalTracker::Apply(const std::string& tenant_id, const std::str
                  {"type", what},
                  {"status", routing::v1::WorkflowStatus_Name(found->workflow.status())},
                  {"event_id", event_id}});
-      metrics.CountApprovalEvent("ignored");
+      (metrics.*count)("ignored");
       return absl::OkStatus();
     }
     const int64_t revision = found->workflow.revision();
     FLYWHEEL_ASSIGN_OR_RETURN(Change change, plan(*policy_.Get(), *std::move(found)));
     switch (change.kind) {
       case Change::Kind::kNone:
-        metrics.CountApprovalEvent(change.result);
+        (metrics.*count)(change.result);
         return absl::OkStatus();
       case Change::Kind::kRecord: {
         absl::Status st = store.Refresh(change.next, revision);
@@ -248,7 +288,7 @@ absl::Status ApprovalTracker::Apply(const std::string& tenant_id, const std::str
         break;
       }
     }
-    metrics.CountApprovalEvent(change.result);
+    (metrics.*count)(change.result);
     log::Info("approval event handled", {{"request_id", request_id},
                                          {"tenant_id", tenant_id},
                                          {"type", what},

@@ -37,6 +37,12 @@ runtime::ServiceDeclaration Declaration() {
                     {.name = "approvals",
                      .topics = {events::kApprovalsTopic},
                      .group = "flywheel-routing-approvals",
+                     .properties = {{"topic.metadata.refresh.interval.ms", "2000"}}},
+                    // publish.done moves the workflow past launch; the
+                    // scheduler owns the topic.
+                    {.name = "publish_results",
+                     .topics = {events::kPublishResultsTopic},
+                     .group = "flywheel-routing-publish-results",
                      .properties = {{"topic.metadata.refresh.interval.ms", "2000"}}}},
       .policy_file_key = "routing.policy_file",
   };
@@ -71,6 +77,10 @@ class App final : public RoutingApp {
         kit_->Consume("approvals", kafka::PerEvent([this](const kafka::ConsumedEvent& consumed) {
                         return approvals_.Handle(consumed);
                       })));
+    FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
+        "publish_results", kafka::PerEvent([this](const kafka::ConsumedEvent& consumed) {
+          return approvals_.Handle(consumed);
+        })));
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(RoutingRoles()));
     grpc_ = std::make_unique<RoutingGrpc>(ops_, *guard_);
     return kit_->Serve({grpc_.get()});

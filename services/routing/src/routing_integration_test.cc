@@ -43,6 +43,7 @@ templates:
       - {stage: creation, owner_role: creator, sla: 2h}
       - {stage: approval, owner_role: approver, sla: 3h}
       - {stage: launch, owner_role: ops, sla: 1h}
+      - {stage: measurement, owner_role: ops, sla: 14d}
 request_types:
   landing_page: with_approval
 default_template: t
@@ -65,11 +66,12 @@ tiering:
 class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
  protected:
   RoutingIntegrationTest() : ServiceFixture(StartRouting) {
-    // Intake owns the requests topic, approval the approvals topic; this
-    // test stands in for both.
+    // Intake owns the requests topic, approval the approvals topic, the
+    // scheduler the publish results; this test stands in for all three.
     CreateTopicsBeforeStart(
         {{.name = events::kRequestsTopic, .partitions = events::kStreamPartitions},
-         {.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions}});
+         {.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions},
+         {.name = events::kPublishResultsTopic, .partitions = events::kStreamPartitions}});
   }
 
   void SetUp() override {
@@ -156,6 +158,23 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
               payload.SerializeAsString());
   }
 
+  // What a connector publishes once the work is live.
+  void PublishDone(const std::string& request_id, const std::string& event_id) {
+    scheduler::v1::PublishDone payload;
+    payload.set_tenant_id("acme");
+    payload.set_request_id(request_id);
+    payload.set_slot_id("slot_1");
+    payload.set_slot_revision(2);
+    payload.set_url("https://blog.example/spring-offer");
+    PublishOn(events::kPublishResultsTopic, events::kPublishDone, request_id, event_id,
+              payload.SerializeAsString());
+  }
+
+  // Whether the publish results consumer has counted `count` as `result`.
+  bool PublishEventsCounted(const std::string& result, int count) {
+    return Counted("flywheel_routing_publish_events_total", result, count);
+  }
+
   // Routes a landing page and advances it by hand to its approval stage.
   void RouteToApproval(const std::string& request_id) {
     Submit(request_id, "landing_page", "Spring offer");
@@ -186,12 +205,17 @@ class RoutingIntegrationTest : public runtime::testing::ServiceFixture {
     return out;
   }
 
+  // Whether the counter `metric` has reached `count` for `result`.
+  bool Counted(const std::string& metric, const std::string& result, int count) {
+    return WaitFor([&] {
+      return metrics().Render().find(metric + "{result=\"" + result + "\"} " +
+                                     std::to_string(count)) != std::string::npos;
+    });
+  }
+
   // Whether the approvals consumer has counted `count` events as `result`.
   bool ApprovalEventsCounted(const std::string& result, int count) {
-    return WaitFor([&] {
-      return metrics().Render().find("flywheel_routing_approval_events_total{result=\"" + result +
-                                     "\"} " + std::to_string(count)) != std::string::npos;
-    });
+    return Counted("flywheel_routing_approval_events_total", result, count);
   }
 
   // The timer commands routing has published, decoded, once `at_least` are in.
@@ -525,6 +549,35 @@ TEST_F(RoutingIntegrationTest, AnApprovedChainMovesTheApprovalStageOnOnce) {
   EXPECT_EQ(Advanced("req_ok", "approval", "launch", 1).size(), 1u);
   v1::WorkflowInstance after;
   ASSERT_TRUE(GetWorkflow("req_ok", &after).ok());
+  EXPECT_EQ(after.revision(), wf.revision());
+}
+
+TEST_F(RoutingIntegrationTest, PublishDoneMovesTheWorkflowPastLaunchOnce) {
+  ASSERT_NO_FATAL_FAILURE(RouteToApproval("req_live"));
+  PublishDone("req_live", "evt_done_early");
+  ASSERT_TRUE(PublishEventsCounted("ignored", 1)) << metrics().Render();
+  v1::WorkflowInstance early;
+  ASSERT_TRUE(GetWorkflow("req_live", &early).ok());
+  EXPECT_EQ(early.current_stage_id(), "approval") << "not at launch: nothing moves";
+
+  CompleteApproval("req_live", approval::v1::CHAIN_STATUS_APPROVED, "evt_approved_live");
+  WaitForWorkflow("req_live",
+                  [](const v1::WorkflowInstance& w) { return w.current_stage_id() == "launch"; });
+  PublishDone("req_live", "evt_done_live");
+  v1::WorkflowInstance wf = WaitForWorkflow("req_live", [](const v1::WorkflowInstance& w) {
+    return w.current_stage_id() == "measurement";
+  });
+  EXPECT_EQ(wf.stages(2).status(), v1::STAGE_STATUS_DONE);
+  std::vector<v1::StageAdvanced> moved = Advanced("req_live", "launch", "measurement", 1);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].actor_id(), "") << "routing moved it, on the connector's word";
+
+  // Delivered again: acknowledged as a duplicate, nothing published again.
+  PublishDone("req_live", "evt_done_live");
+  ASSERT_TRUE(PublishEventsCounted("duplicate", 1)) << metrics().Render();
+  EXPECT_EQ(Advanced("req_live", "launch", "measurement", 1).size(), 1u);
+  v1::WorkflowInstance after;
+  ASSERT_TRUE(GetWorkflow("req_live", &after).ok());
   EXPECT_EQ(after.revision(), wf.revision());
 }
 

@@ -12,6 +12,9 @@ RoutingMetrics::RoutingMetrics(metrics::Metrics& metrics)
       approval_events_(
           metrics.Counter("flywheel_routing_approval_events_total",
                           "Approval events handled, by what they did to the workflow.")),
+      publish_events_(
+          metrics.Counter("flywheel_routing_publish_events_total",
+                          "publish.done events handled, by what they did to the workflow.")),
       queued_(metrics.Gauge("flywheel_routing_queued_requests",
                             "Requests waiting unassigned in a team queue, by team.")) {}
 
@@ -29,6 +32,10 @@ void RoutingMetrics::CountAdvance(const std::string& result) {
 
 void RoutingMetrics::CountApprovalEvent(const std::string& result) {
   approval_events_.Add({{"result", result}}).Increment();
+}
+
+void RoutingMetrics::CountPublishEvent(const std::string& result) {
+  publish_events_.Add({{"result", result}}).Increment();
 }
 
 void RoutingMetrics::SetQueued(const std::string& tenant_id, const std::string& team_id,

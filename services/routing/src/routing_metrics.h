@@ -28,6 +28,8 @@ class RoutingMetrics {
   /// `result` of an approval event: advanced, recorded, rejected, returned,
   /// ignored or duplicate.
   void CountApprovalEvent(const std::string& result);
+  /// `result` of a publish.done: launched, ignored or duplicate.
+  void CountPublishEvent(const std::string& result);
   /// Records the queue length of one tenant's team; the gauge
   /// `flywheel_routing_queued_requests{team}` shows the sum over tenants.
   void SetQueued(const std::string& tenant_id, const std::string& team_id, size_t queued);
@@ -37,6 +39,7 @@ class RoutingMetrics {
   prometheus::Family<prometheus::Counter>& assignments_;
   prometheus::Family<prometheus::Counter>& advances_;
   prometheus::Family<prometheus::Counter>& approval_events_;
+  prometheus::Family<prometheus::Counter>& publish_events_;
   prometheus::Family<prometheus::Gauge>& queued_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, size_t> queued_by_tenant_;  // guarded by mu_

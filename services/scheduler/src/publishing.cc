@@ -13,6 +13,7 @@
 #include "flywheel/core/proto_time.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
+#include "flywheel/log/log.h"
 
 namespace flywheel::scheduler {
 namespace {
@@ -86,6 +87,15 @@ std::pair<size_t, std::optional<Cursor>> ReadPaging(int32_t page_size, const std
   return {size, cursor};
 }
 
+// The point at which `slot`, as it is, would be looked at while RESERVED.
+SlotPoint PointOf(const v1::PublishingSlot& slot) {
+  return {.tenant_id = slot.tenant_id(),
+          .slot_id = slot.slot_id(),
+          .revision = slot.revision(),
+          .at = PublishTimeOf(slot),
+          .request_id = slot.request_id()};
+}
+
 void CheckRange(const common::v1::TimeRange& range, const std::string& field, FieldErrors& errors) {
   if (!range.has_start_time() || !range.has_end_time()) {
     errors.Add(field, "needs a start_time and an end_time");
@@ -104,10 +114,12 @@ std::vector<v1::Conflict> ConflictsOf(const absl::Status& status) {
   return {parsed.conflicts().begin(), parsed.conflicts().end()};
 }
 
-Publishing::Publishing(const PolicyHolder& policy, SlotStore& store, std::string publishing_topic,
-                       const Clock& clock, std::function<std::string()> new_id)
+Publishing::Publishing(const PolicyHolder& policy, SlotStore& store, SlotTimers& timers,
+                       std::string publishing_topic, const Clock& clock,
+                       std::function<std::string()> new_id)
     : policy_(policy),
       store_(store),
+      timers_(timers),
       publishing_topic_(std::move(publishing_topic)),
       clock_(clock),
       new_id_(new_id ? std::move(new_id) : RandomId) {}
@@ -193,28 +205,48 @@ asio::awaitable<absl::StatusOr<std::vector<v1::Conflict>>> Publishing::Conflicts
   co_return out;
 }
 
-asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::WithHolds(v1::PublishingSlot slot) {
-  slot.clear_holds();
-  if (slot.status() != v1::SLOT_STATUS_RESERVED) co_return slot;
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(bool approved,
-                               co_await store_.IsApproved(slot.tenant_id(), slot.request_id()));
-  if (!approved) {
-    v1::SlotHold* hold = slot.add_holds();
-    hold->set_kind(v1::HOLD_KIND_AWAITING_APPROVAL);
-    hold->set_description(
+asio::awaitable<absl::StatusOr<Publishing::Holds>> Publishing::HoldsAt(
+    const v1::PublishingSlot& slot, absl::Time at) {
+  Holds out;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      out.approved_version, co_await store_.ApprovedVersion(slot.tenant_id(), slot.request_id()));
+  if (!out.approved_version) {
+    v1::SlotHold hold;
+    hold.set_kind(v1::HOLD_KIND_AWAITING_APPROVAL);
+    hold.set_description(
         absl::StrCat("Request ", slot.request_id(), " has not completed its approval."));
+    out.holds.push_back(std::move(hold));
   }
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Blackout> blackouts,
                                co_await store_.Blackouts(slot.tenant_id()));
   for (const v1::Blackout& b : blackouts) {
-    if (Covers(b, PublishTimeOf(slot), slot.channel(), slot.destination())) {
-      v1::SlotHold* hold = slot.add_holds();
-      hold->set_kind(v1::HOLD_KIND_BLACKOUT);
-      hold->set_blackout_id(b.blackout_id());
-      hold->set_description(b.reason());
+    if (Covers(b, at, slot.channel(), slot.destination())) {
+      v1::SlotHold hold;
+      hold.set_kind(v1::HOLD_KIND_BLACKOUT);
+      hold.set_blackout_id(b.blackout_id());
+      hold.set_description(b.reason());
+      out.holds.push_back(std::move(hold));
+      out.blackouts_end = std::max(out.blackouts_end, FromProtoTime(b.range().end_time()));
     }
   }
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::WithHolds(v1::PublishingSlot slot) {
+  slot.clear_holds();
+  const v1::SlotStatus status = slot.status();
+  if (status != v1::SLOT_STATUS_RESERVED && status != v1::SLOT_STATUS_HELD) co_return slot;
+  const absl::Time at = status == v1::SLOT_STATUS_HELD ? clock_.Now() : PublishTimeOf(slot);
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Holds holds, co_await HoldsAt(slot, at));
+  for (v1::SlotHold& hold : holds.holds) *slot.add_holds() = std::move(hold);
   co_return slot;
+}
+
+asio::awaitable<void> Publishing::Disarm(const SlotPoint& point) {
+  if (absl::Status st = co_await timers_.Cancel(point); !st.ok()) {
+    log::Warn("a slot point no longer needed stays armed; it will find nothing to do",
+              {{"slot_id", point.slot_id}, {"error", st.ToString()}});
+  }
 }
 
 asio::awaitable<absl::StatusOr<std::vector<v1::Conflict>>> Publishing::Check(
@@ -259,8 +291,18 @@ asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::Reserve(
   slot.set_revision(1);
   slot.clear_holds();
   slot.clear_outcome_detail();
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(
-      PutOutcome put, co_await store_.Put(slot, 0, GapOf(slot.tenant_id(), slot.destination())));
+  // Armed before the slot is written (see the class comment).
+  const SlotPoint point = PointOf(slot);
+  FLYWHEEL_CO_RETURN_IF_ERROR(co_await timers_.Arm(point));
+  auto written = co_await store_.Put(slot, 0, GapOf(slot.tenant_id(), slot.destination()));
+  // A retry whose slot is stored at this very point keeps it armed.
+  const bool point_used =
+      written.ok() && written->obstacles.empty() &&
+      (!written->existed || (written->slot.status() == v1::SLOT_STATUS_RESERVED &&
+                             SlotTimerId(PointOf(written->slot)) == SlotTimerId(point)));
+  if (!point_used) co_await Disarm(point);
+  if (!written.ok()) co_return written.status();
+  PutOutcome put = *std::move(written);
   if (!put.obstacles.empty()) {
     FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Conflict> conflicts,
                                  co_await ConflictsFor(slot, put.obstacles, false));
@@ -304,17 +346,26 @@ asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::Reschedule(
     moved.set_status(v1::SLOT_STATUS_RESERVED);
     moved.set_revision(found->revision() + 1);
     moved.clear_outcome_detail();
+    const SlotPoint point = PointOf(moved);
+    FLYWHEEL_CO_RETURN_IF_ERROR(co_await timers_.Arm(point));
     auto put = co_await store_.Put(moved, found->revision(),
                                    GapOf(moved.tenant_id(), moved.destination()));
+    // ABORTED: another writer took this revision, maybe at this very point;
+    // the point is left to find out.
     if (absl::IsAborted(put.status())) {
       last = put.status();
       continue;  // a claim or another move came first; look again
     }
     if (!put.ok()) co_return put.status();
     if (!put->obstacles.empty()) {
+      co_await Disarm(point);
       FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Conflict> conflicts,
                                    co_await ConflictsFor(moved, put->obstacles, false));
       co_return WithConflicts(conflicts);
+    }
+    if (status == v1::SLOT_STATUS_RESERVED) {
+      const SlotPoint old_point = PointOf(*found);
+      co_await Disarm(old_point);
     }
     co_return co_await WithHolds(std::move(put->slot));
   }
@@ -345,7 +396,10 @@ asio::awaitable<absl::StatusOr<v1::PublishingSlot>> Publishing::Cancel(
                                                            v1::SlotStatus_Name(found->status()),
                                                            "; its work has gone to the connector"));
     }
+    const bool was_reserved = found->status() == v1::SLOT_STATUS_RESERVED;
+    const SlotPoint point = PointOf(*found);
     auto settled = co_await Settle(*std::move(found), v1::SLOT_STATUS_CANCELLED, "");
+    if (settled.ok() && was_reserved) co_await Disarm(point);
     if (!absl::IsAborted(settled.status())) co_return settled;
     last = settled.status();
   }
@@ -430,10 +484,47 @@ asio::awaitable<absl::StatusOr<v1::CreateBlackoutResponse>> Publishing::CreateBl
 }
 
 asio::awaitable<absl::Status> Publishing::DeleteBlackout(const v1::DeleteBlackoutRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Blackout> all,
+                               co_await store_.Blackouts(r.tenant_id()));
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const v1::Blackout& b) { return b.blackout_id() == r.blackout_id(); });
   FLYWHEEL_CO_ASSIGN_OR_RETURN(bool deleted,
                                co_await store_.DeleteBlackout(r.tenant_id(), r.blackout_id()));
   if (!deleted) co_return absl::NotFoundError(absl::StrCat("no blackout '", r.blackout_id(), "'"));
-  co_return absl::OkStatus();
+  if (it == all.end()) co_return absl::OkStatus();  // stored between the two reads
+  co_return co_await ReleaseHeld(*it);
+}
+
+asio::awaitable<absl::Status> Publishing::ReleaseHeld(const v1::Blackout& blackout) {
+  const absl::Time from = FromProtoTime(blackout.range().start_time());
+  const absl::Time to = FromProtoTime(blackout.range().end_time());
+  const absl::Time now = clock_.Now();
+  constexpr size_t kBatch = 200;
+  absl::Time after_time = absl::InfinitePast();
+  std::string after_id;
+  while (true) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(
+        std::vector<v1::PublishingSlot> read,
+        co_await store_.List(blackout.tenant_id(), from, to, after_time, after_id, kBatch));
+    for (const v1::PublishingSlot& s : read) {
+      if (s.status() != v1::SLOT_STATUS_HELD ||
+          !Covers(blackout, PublishTimeOf(s), s.channel(), s.destination())) {
+        continue;
+      }
+      SlotPoint point = PointOf(s);
+      point.at = ToSlotTime(now);
+      FLYWHEEL_CO_RETURN_IF_ERROR(co_await timers_.Arm(point));
+      // The point at the blackout's end has nothing left to do (unless
+      // another blackout held the slot longer: that one stays).
+      if (ToSlotTime(to) != point.at) {
+        point.at = ToSlotTime(to);
+        co_await Disarm(point);
+      }
+    }
+    if (read.size() < kBatch) co_return absl::OkStatus();
+    after_time = PublishTimeOf(read.back());
+    after_id = read.back().slot_id();
+  }
 }
 
 asio::awaitable<absl::StatusOr<v1::ListBlackoutsResponse>> Publishing::ListBlackouts(
@@ -473,55 +564,103 @@ asio::awaitable<absl::Status> Publishing::ApprovalCompleted(
     errors.Add("request_id", "an approval.completed names its tenant and request");
     co_return errors.ToStatus();
   }
-  co_return co_await store_.SetApproved(event.tenant_id(), event.request_id(),
-                                        event.outcome() == approval::v1::CHAIN_STATUS_APPROVED);
+  std::optional<uint32_t> version;
+  if (event.outcome() == approval::v1::CHAIN_STATUS_APPROVED) version = event.version();
+  co_return co_await store_.SetApproved(event.tenant_id(), event.request_id(), version);
 }
 
 asio::awaitable<absl::StatusOr<std::optional<FireOutcome>>> Publishing::Fire(
-    const std::string& tenant_id, const std::string& slot_id, int64_t expected_revision) {
+    const SlotPoint& point) {
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<v1::PublishingSlot> found,
-                               co_await store_.Get(tenant_id, slot_id));
-  if (!found) co_return std::nullopt;
-  FireOutcome out;
-  if (found->status() == v1::SLOT_STATUS_RESERVED && found->revision() == expected_revision) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::PublishingSlot seen, co_await WithHolds(*found));
-    const v1::SlotStatus status = seen.holds().empty() ? v1::SLOT_STATUS_DUE : v1::SLOT_STATUS_HELD;
-    std::string detail;
-    for (const v1::SlotHold& hold : seen.holds()) {
-      absl::StrAppend(&detail, detail.empty() ? "" : " ", v1::HoldKind_Name(hold.kind()),
-                      hold.blackout_id().empty() ? "" : " " + hold.blackout_id());
+                               co_await store_.Get(point.tenant_id, point.slot_id));
+  const int64_t revision = point.revision;
+  // The point of a time only moments ahead can come before the write that
+  // follows its arming: while young it is tried again (after its lease);
+  // older, the write never happened.
+  if (!found || found->revision() < revision) {
+    if (clock_.Now() - point.at < kUnwrittenPointLife) {
+      co_return absl::UnavailableError(
+          absl::StrCat("slot ", point.slot_id, " revision ", revision, " is not written yet"));
     }
-    auto settled = co_await Settle(*found, status, std::move(detail));
-    if (absl::IsAborted(settled.status())) co_return std::nullopt;  // moved meanwhile
-    if (!settled.ok()) co_return settled.status();
-    out.slot = *std::move(settled);
-    if (status == v1::SLOT_STATUS_HELD) {
-      *out.slot.mutable_holds() = seen.holds();
+    co_return std::nullopt;
+  }
+  const v1::SlotStatus was = found->status();
+  FireOutcome out;
+  // The approved asset version, read with the holds (or on its own for a
+  // decision made before).
+  std::optional<uint32_t> content_version;
+  if ((was == v1::SLOT_STATUS_RESERVED && found->revision() == revision &&
+       PublishTimeOf(*found) == point.at) ||
+      (was == v1::SLOT_STATUS_HELD && found->revision() == revision)) {
+    // A held slot's time is past: what counts is what holds it now.
+    const absl::Time at = was == v1::SLOT_STATUS_HELD ? clock_.Now() : PublishTimeOf(*found);
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(Holds holds, co_await HoldsAt(*found, at));
+    content_version = holds.approved_version;
+    if (holds.holds.empty()) {
+      auto settled = co_await Settle(*found, v1::SLOT_STATUS_DUE, "");
+      if (absl::IsAborted(settled.status())) co_return std::nullopt;  // moved meanwhile
+      if (!settled.ok()) co_return settled.status();
+      out.slot = *std::move(settled);
+    } else {
+      // Looked at again when the blackouts end, armed before the slot is
+      // written (a crash between leaves a held slot that is looked at).
+      std::optional<SlotPoint> again;
+      if (holds.blackouts_end > absl::InfinitePast()) {
+        again = point;
+        again->revision = was == v1::SLOT_STATUS_HELD ? revision : revision + 1;
+        again->at = ToSlotTime(holds.blackouts_end);
+        FLYWHEEL_CO_RETURN_IF_ERROR(co_await timers_.Arm(*again));
+      }
+      out.slot = *std::move(found);
+      if (was == v1::SLOT_STATUS_RESERVED) {
+        std::string detail;
+        for (const v1::SlotHold& hold : holds.holds) {
+          absl::StrAppend(&detail, detail.empty() ? "" : " ", v1::HoldKind_Name(hold.kind()),
+                          hold.blackout_id().empty() ? "" : " " + hold.blackout_id());
+        }
+        auto settled =
+            co_await Settle(std::move(out.slot), v1::SLOT_STATUS_HELD, std::move(detail));
+        if (absl::IsAborted(settled.status())) co_return std::nullopt;  // moved meanwhile
+        if (!settled.ok()) co_return settled.status();
+        out.slot = *std::move(settled);
+      }
+      for (v1::SlotHold& hold : holds.holds) *out.slot.add_holds() = std::move(hold);
       co_return out;
     }
-  } else if (found->status() == v1::SLOT_STATUS_DUE && found->revision() == expected_revision + 1) {
+  } else if (was == v1::SLOT_STATUS_DUE && found->revision() == revision + 1) {
     out.slot = *std::move(found);  // decided before; its event may not have gone out
-  } else if (found->status() == v1::SLOT_STATUS_HELD &&
-             found->revision() == expected_revision + 1) {
-    out.slot = *std::move(found);
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(
+        content_version, co_await store_.ApprovedVersion(point.tenant_id, out.slot.request_id()));
+  } else if (was == v1::SLOT_STATUS_HELD && found->revision() == revision + 1) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(out.slot, co_await WithHolds(*std::move(found)));
     co_return out;
   } else {
     co_return std::nullopt;
   }
   v1::PublishDue due;
-  due.set_tenant_id(tenant_id);
+  due.set_tenant_id(point.tenant_id);
   due.set_request_id(out.slot.request_id());
   *due.mutable_slot() = out.slot;
+  due.set_content_version(content_version.value_or(0));
   kafka::OutgoingEvent event;
   event.topic = publishing_topic_;
   event.type = events::kPublishDue;
   event.key = out.slot.request_id();
-  event.id = absl::StrCat("evt_publish_", tenant_id, "_", slot_id, "_r", expected_revision);
-  event.time = PublishTimeOf(out.slot);
-  event.extensions = {{"tenant", tenant_id}};
+  event.id = absl::StrCat("evt_publish_", point.tenant_id, "_", point.slot_id, "_r", revision);
+  event.time = point.at;
+  event.extensions = {{"tenant", point.tenant_id}};
   event.data = due.SerializeAsString();
   out.event = std::move(event);
   co_return out;
+}
+
+asio::awaitable<absl::StatusOr<std::optional<kafka::OutgoingEvent>>> Publishing::FireTimer(
+    const StoredTimer& timer) {
+  const std::optional<SlotPoint> point = SlotPointOf(timer);
+  if (!point) co_return std::nullopt;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<FireOutcome> fired, co_await Fire(*point));
+  if (!fired) co_return std::nullopt;
+  co_return std::move(fired->event);
 }
 
 asio::awaitable<absl::Status> Publishing::Answered(const std::string& tenant_id,

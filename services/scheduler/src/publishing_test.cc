@@ -13,6 +13,7 @@
 #include "flywheel/core/proto_time.h"
 #include "flywheel/events/catalog.h"
 #include "in_memory_slot_store.h"
+#include "in_memory_timer_store.h"
 #include "policy_parser.h"
 
 namespace flywheel::scheduler {
@@ -90,6 +91,7 @@ class PublishingTest : public ::testing::Test {
     done.set_tenant_id("acme");
     done.set_request_id(request);
     done.set_outcome(approval::v1::CHAIN_STATUS_APPROVED);
+    done.set_version(3);
     ASSERT_TRUE(Await(publishing_.ApprovalCompleted(done)).ok());
   }
 
@@ -108,14 +110,46 @@ class PublishingTest : public ::testing::Test {
     return ids;
   }
 
+  // What the claimer does at the clock's time: fires every slot point due
+  // then; the ids of the PublishDue events that went out.
+  std::vector<std::string> FireDue() {
+    auto claimed = Await(points_.Claim(clock_.Now(), 100, absl::Seconds(30)));
+    EXPECT_TRUE(claimed.ok()) << claimed.status();
+    std::vector<std::string> ids;
+    if (!claimed.ok()) return ids;
+    for (const ClaimedTimer& c : *claimed) {
+      auto event = Await(publishing_.FireTimer(c.timer));
+      EXPECT_TRUE(event.ok()) << event.status();
+      if (event.ok() && event->has_value()) ids.push_back((*event)->id);
+      EXPECT_TRUE(Await(points_.Complete(c, std::nullopt)).ok());
+    }
+    return ids;
+  }
+
+  v1::PublishingSlot Stored(const std::string& slot_id) {
+    auto stored = Await(store_.Get("acme", slot_id));
+    EXPECT_TRUE(stored.ok() && stored->has_value());
+    return stored.ok() && stored->has_value() ? **stored : v1::PublishingSlot{};
+  }
+
   async::IoThreads io_{1};
   FakeClock clock_{kNow};
   PolicyHolder policy_{ParsedPolicy()};
   InMemorySlotStore store_;
+  InMemoryTimerStore points_;
+  SlotTimers slot_timers_{points_};
   int next_id_ = 0;
-  Publishing publishing_{policy_, store_, "t.publishing", clock_,
-                         [this] { return absl::StrCat(++next_id_); }};
+  Publishing publishing_{policy_,        store_, slot_timers_,
+                         "t.publishing", clock_, [this] { return absl::StrCat(++next_id_); }};
 };
+
+SlotPoint PointOf(const v1::PublishingSlot& slot) {
+  return {.tenant_id = "acme",
+          .slot_id = slot.slot_id(),
+          .revision = slot.revision(),
+          .at = PublishTimeOf(slot),
+          .request_id = slot.request_id()};
+}
 
 TEST_F(PublishingTest, AReservedSlotIsHeldUntilItsRequestIsApproved) {
   const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
@@ -296,7 +330,7 @@ TEST_F(PublishingTest, AtItsTimeAnApprovedSlotIsDueAndAConnectorPublishesIt) {
   const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
   Approve("req_1");
   clock_.Set(kT);
-  auto fired = Await(publishing_.Fire("acme", slot.slot_id(), 1));
+  auto fired = Await(publishing_.Fire(PointOf(slot)));
   ASSERT_TRUE(fired.ok()) << fired.status();
   ASSERT_TRUE(fired->has_value());
   EXPECT_EQ((*fired)->slot.status(), v1::SLOT_STATUS_DUE);
@@ -311,8 +345,9 @@ TEST_F(PublishingTest, AtItsTimeAnApprovedSlotIsDueAndAConnectorPublishesIt) {
   ASSERT_TRUE(due.ParseFromString(event.data));
   EXPECT_EQ(due.slot().destination(), "linkedin:acme-corp");
   EXPECT_EQ(due.slot().revision(), 2);
+  EXPECT_EQ(due.content_version(), 3u) << "the approved asset version";
 
-  auto again = Await(publishing_.Fire("acme", slot.slot_id(), 1));
+  auto again = Await(publishing_.Fire(PointOf(slot)));
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->event->id, event.id) << "a second firing is the same event";
 
@@ -345,7 +380,7 @@ TEST_F(PublishingTest, AtItsTimeAHeldSlotPublishesNothingAndMustBeMoved) {
   clock_.Set(kT + absl::Hours(5));
   for (const auto& [slot, why] :
        {std::pair{unapproved, v1::HOLD_KIND_AWAITING_APPROVAL}, {frozen, v1::HOLD_KIND_BLACKOUT}}) {
-    auto fired = Await(publishing_.Fire("acme", slot.slot_id(), 1));
+    auto fired = Await(publishing_.Fire(PointOf(slot)));
     ASSERT_TRUE(fired.ok() && fired->has_value()) << fired.status();
     EXPECT_EQ((*fired)->slot.status(), v1::SLOT_STATUS_HELD);
     EXPECT_THAT(Holds((*fired)->slot), ElementsAre(why));
@@ -353,15 +388,107 @@ TEST_F(PublishingTest, AtItsTimeAHeldSlotPublishesNothingAndMustBeMoved) {
   }
   v1::RescheduleSlotRequest move;
   move.set_tenant_id("acme");
-  move.set_slot_id(frozen.slot_id());
+  move.set_slot_id(unapproved.slot_id());
   *move.mutable_publish_time() = ToProtoTime(kT + absl::Hours(7));
   auto moved = Await(publishing_.Reschedule(move));
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_EQ(moved->status(), v1::SLOT_STATUS_RESERVED);
-  EXPECT_THAT(Holds(*moved), IsEmpty());
-  auto old = Await(publishing_.Fire("acme", frozen.slot_id(), 1));
+  EXPECT_THAT(Holds(*moved), ElementsAre(v1::HOLD_KIND_AWAITING_APPROVAL));
+  auto old = Await(publishing_.Fire(PointOf(unapproved)));
   ASSERT_TRUE(old.ok());
-  EXPECT_FALSE(old->has_value()) << "the timer of the old time does nothing";
+  EXPECT_FALSE(old->has_value()) << "the point of the old time does nothing";
+}
+
+TEST_F(PublishingTest, EachSlotGoesOutOnceAtItsTimeAndOnlyAtItsLatestTime) {
+  const v1::PublishingSlot kept = ReserveOk(Reserve(kT));
+  const v1::PublishingSlot moved = ReserveOk(Reserve(kT + absl::Hours(5), "req_2"));
+  const v1::PublishingSlot dropped = ReserveOk(Reserve(kT + absl::Hours(10), "req_3"));
+  for (const char* request : {"req_1", "req_2", "req_3"}) Approve(request);
+  v1::RescheduleSlotRequest move;
+  move.set_tenant_id("acme");
+  move.set_slot_id(moved.slot_id());
+  *move.mutable_publish_time() = ToProtoTime(kT + absl::Hours(20));
+  ASSERT_TRUE(Await(publishing_.Reschedule(move)).ok());
+  v1::CancelSlotRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_slot_id(dropped.slot_id());
+  ASSERT_TRUE(Await(publishing_.Cancel(cancel)).ok());
+
+  clock_.Set(kT - absl::Seconds(1));
+  EXPECT_THAT(FireDue(), IsEmpty()) << "nothing before its time";
+  clock_.Set(kT);
+  EXPECT_THAT(FireDue(), ElementsAre("evt_publish_acme_" + kept.slot_id() + "_r1"));
+  EXPECT_EQ(Stored(kept.slot_id()).status(), v1::SLOT_STATUS_DUE);
+  clock_.Set(kT + absl::Hours(19));
+  EXPECT_THAT(FireDue(), IsEmpty()) << "not at the old time, and not the cancelled one";
+  EXPECT_EQ(Stored(dropped.slot_id()).status(), v1::SLOT_STATUS_CANCELLED);
+  clock_.Set(kT + absl::Hours(20));
+  EXPECT_THAT(FireDue(), ElementsAre("evt_publish_acme_" + moved.slot_id() + "_r2"));
+  clock_.Set(kT + absl::Hours(48));
+  EXPECT_THAT(FireDue(), IsEmpty()) << "each once";
+}
+
+TEST_F(PublishingTest, APointThatComesBeforeItsSlotIsWrittenIsTriedAgainWhileYoung) {
+  const SlotPoint early{.tenant_id = "acme", .slot_id = "slot_1", .revision = 1, .at = kT};
+  clock_.Set(kT);
+  EXPECT_EQ(Await(publishing_.Fire(early)).status().code(), absl::StatusCode::kUnavailable)
+      << "the reserve that armed it may not have written the slot yet";
+  clock_.Set(kNow);
+  const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
+  Approve("req_1");
+  clock_.Set(kT + absl::Seconds(30));
+  auto fired = Await(publishing_.Fire(PointOf(slot)));
+  ASSERT_TRUE(fired.ok() && fired->has_value()) << fired.status();
+  EXPECT_EQ((*fired)->slot.status(), v1::SLOT_STATUS_DUE) << "written now: it goes out";
+
+  const SlotPoint lost{.tenant_id = "acme", .slot_id = "slot_9", .revision = 1, .at = kT};
+  clock_.Set(kT + kUnwrittenPointLife);
+  auto dropped = Await(publishing_.Fire(lost));
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_FALSE(dropped->has_value()) << "a write that never came: the point does nothing";
+}
+
+TEST_F(PublishingTest, ASlotHeldByABlackoutGoesOutWhenTheBlackoutEnds) {
+  const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
+  Approve("req_1");
+  ASSERT_TRUE(
+      Await(publishing_.CreateBlackout(Freeze(kT - absl::Hours(1), kT + absl::Hours(2)))).ok());
+  clock_.Set(kT);
+  EXPECT_THAT(FireDue(), IsEmpty());
+  auto held = Await(publishing_.WithHolds(Stored(slot.slot_id())));
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->status(), v1::SLOT_STATUS_HELD);
+  EXPECT_THAT(Holds(*held), ElementsAre(v1::HOLD_KIND_BLACKOUT)) << "the hold shows on the slot";
+  clock_.Set(kT + absl::Hours(2) - absl::Seconds(1));
+  EXPECT_THAT(FireDue(), IsEmpty());
+  clock_.Set(kT + absl::Hours(2));
+  EXPECT_THAT(FireDue(), ElementsAre("evt_publish_acme_" + slot.slot_id() + "_r2"));
+  EXPECT_EQ(Stored(slot.slot_id()).status(), v1::SLOT_STATUS_DUE);
+}
+
+TEST_F(PublishingTest, DeletingTheBlackoutReleasesWhatItHeldUnlessCancelled) {
+  const v1::PublishingSlot slot = ReserveOk(Reserve(kT));
+  const v1::PublishingSlot other = ReserveOk(Reserve(kT + absl::Hours(1), "req_2", "x:acme"));
+  Approve("req_1");
+  Approve("req_2");
+  auto blackout =
+      Await(publishing_.CreateBlackout(Freeze(kT - absl::Hours(1), kT + absl::Hours(24))));
+  ASSERT_TRUE(blackout.ok()) << blackout.status();
+  clock_.Set(kT + absl::Hours(1));
+  EXPECT_THAT(FireDue(), IsEmpty());
+  v1::CancelSlotRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_slot_id(other.slot_id());
+  ASSERT_TRUE(Await(publishing_.Cancel(cancel)).ok()) << "a held slot may be cancelled";
+  clock_.Set(kT + absl::Hours(3));
+  v1::DeleteBlackoutRequest lift;
+  lift.set_tenant_id("acme");
+  lift.set_blackout_id(blackout->blackout().blackout_id());
+  ASSERT_TRUE(Await(publishing_.DeleteBlackout(lift)).ok());
+  EXPECT_THAT(FireDue(), ElementsAre("evt_publish_acme_" + slot.slot_id() + "_r2"));
+  clock_.Set(kT + absl::Hours(24));
+  EXPECT_THAT(FireDue(), IsEmpty()) << "the blackout's end finds it decided";
+  EXPECT_EQ(Stored(other.slot_id()).status(), v1::SLOT_STATUS_CANCELLED);
 }
 
 TEST_F(PublishingTest, ListFiltersAndPages) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "flywheel/core/proto_time.h"
@@ -375,21 +376,27 @@ asio::awaitable<absl::StatusOr<std::vector<v1::Blackout>>> RedisSlotStore::Black
 
 asio::awaitable<absl::Status> RedisSlotStore::SetApproved(const std::string& tenant_id,
                                                           const std::string& request_id,
-                                                          bool approved) {
+                                                          std::optional<uint32_t> version) {
   std::vector<std::string> command =
-      approved ? std::vector<std::string>{"HSET", Key(tenant_id, "a"), request_id, "1"}
-               : std::vector<std::string>{"HDEL", Key(tenant_id, "a"), request_id};
+      version ? std::vector<std::string>{"HSET", Key(tenant_id, "a"), request_id,
+                                         absl::StrCat(*version)}
+              : std::vector<std::string>{"HDEL", Key(tenant_id, "a"), request_id};
   FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
   (void)reply;
   co_return absl::OkStatus();
 }
 
-asio::awaitable<absl::StatusOr<bool>> RedisSlotStore::IsApproved(const std::string& tenant_id,
-                                                                 const std::string& request_id) {
-  std::vector<std::string> command = {"HEXISTS", Key(tenant_id, "a"), request_id};
+asio::awaitable<absl::StatusOr<std::optional<uint32_t>>> RedisSlotStore::ApprovedVersion(
+    const std::string& tenant_id, const std::string& request_id) {
+  std::vector<std::string> command = {"HGET", Key(tenant_id, "a"), request_id};
   FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(int64_t exists, reply.AsInteger());
-  co_return exists == 1;
+  if (reply.is_nil()) co_return std::nullopt;
+  uint32_t version = 0;
+  if (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &version)) {
+    co_return absl::DataLossError("an approval record of request " + request_id + " is " +
+                                  reply.DebugString());
+  }
+  co_return version;
 }
 
 }  // namespace flywheel::scheduler

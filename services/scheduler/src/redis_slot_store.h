@@ -55,9 +55,10 @@ class RedisSlotStore final : public SlotStore {
   asio::awaitable<absl::StatusOr<std::vector<v1::Blackout>>> Blackouts(
       const std::string& tenant_id) override;
   asio::awaitable<absl::Status> SetApproved(const std::string& tenant_id,
-                                            const std::string& request_id, bool approved) override;
-  asio::awaitable<absl::StatusOr<bool>> IsApproved(const std::string& tenant_id,
-                                                   const std::string& request_id) override;
+                                            const std::string& request_id,
+                                            std::optional<uint32_t> version) override;
+  asio::awaitable<absl::StatusOr<std::optional<uint32_t>>> ApprovedVersion(
+      const std::string& tenant_id, const std::string& request_id) override;
 
   /// The key `what` of a tenant (`t`, `b`, `s:<slot_id>`, ...).
   std::string Key(const std::string& tenant_id, const std::string& what) const;

@@ -20,7 +20,7 @@ namespace {
 // into a hash table, several times the memory):
 //
 //   byte 1      flags: bit 0 paused; the number of pieces times 16
-//   byte 2      point: 0 warning, 1 + escalation level for a breach
+//   byte 2      point: 0 warning, 1 + escalation level for a breach, 255 publish
 //   bytes 3-6   revision, unsigned 32 bits, little-endian (as all below)
 //   bytes 7-14  due time of the point, ms since the epoch
 //   bytes 15-22 only while paused: when the clock stopped, ms
@@ -229,8 +229,20 @@ return {head[2] or '', lease[2] or ''}
 // Bodies up to this size fit the 15 pieces the flags byte can count.
 constexpr size_t kMaxBody = 15 * 63 - 22;
 
+// A publish point's code; breaches use 1 to 1 + kMaxEscalationLevel below it.
+constexpr uint8_t kPublishCode = 255;
+static_assert(1 + kMaxEscalationLevel < kPublishCode);
+
 uint8_t PointCode(const FirePoint& point) {
+  if (point.kind == PointKind::kPublish) return kPublishCode;
   return point.kind == PointKind::kWarning ? 0 : static_cast<uint8_t>(1 + point.escalation_level);
+}
+
+FirePoint PointOfCode(uint8_t code, absl::Time due) {
+  if (code == kPublishCode) return {.kind = PointKind::kPublish, .escalation_level = 0, .due = due};
+  return {.kind = code == 0 ? PointKind::kWarning : PointKind::kBreach,
+          .escalation_level = code == 0 ? 0u : code - 1u,
+          .due = due};
 }
 
 uint64_t ReadLittleEndian(std::string_view bytes, size_t at, size_t width) {
@@ -292,9 +304,8 @@ absl::StatusOr<StoredTimer> ParseRecord(const redis::Reply& reply) {
   const uint8_t code = static_cast<uint8_t>(rec[1]);
   StoredTimer timer;
   timer.revision = static_cast<uint32_t>(ReadLittleEndian(rec, 2, 4));
-  timer.next = {.kind = code == 0 ? PointKind::kWarning : PointKind::kBreach,
-                .escalation_level = code == 0 ? 0u : code - 1u,
-                .due = absl::FromUnixMillis(static_cast<int64_t>(ReadLittleEndian(rec, 6, 8)))};
+  timer.next =
+      PointOfCode(code, absl::FromUnixMillis(static_cast<int64_t>(ReadLittleEndian(rec, 6, 8))));
   size_t at = 14;
   if (paused) {
     if (rec.size() < 23) return damaged("is too short for a paused timer");

@@ -15,6 +15,7 @@
 #include "redis_timer_store.h"
 #include "scheduler_grpc.h"
 #include "scheduler_metrics.h"
+#include "slot_timers.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -92,12 +93,15 @@ class App final : public runtime::App {
       : kit_(std::move(kit)),
         store_(std::move(store)),
         slots_(kit_->redis_async(), key_prefix),
+        slot_timers_(*store_, [this](absl::Time due) { claimer_.DueAt(due); }),
         policy_(std::move(shipped)),
         scheduler_metrics_(kit_->metrics()),
-        timers_(policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic),
-                scheduler_metrics_, clock, [this](absl::Time due) { claimer_.DueAt(due); }),
+        timers_(
+            policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic), scheduler_metrics_,
+            clock, [this](absl::Time due) { claimer_.DueAt(due); },
+            [this](const StoredTimer& timer) { return publishing_.FireTimer(timer); }),
         claimer_(timers_, kit_->io(), clock, own.claimer),
-        publishing_(policy_, slots_, kit_->Topic(events::kPublishingTopic), clock),
+        publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
         feeds_(publishing_, clock, own.feed_links),
         feeds_listen_(own.feeds_listen) {}
 
@@ -177,6 +181,7 @@ class App final : public runtime::App {
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
   RedisSlotStore slots_;
+  SlotTimers slot_timers_;
   PolicyHolder policy_;
   SchedulerMetrics scheduler_metrics_;
   Timers timers_;

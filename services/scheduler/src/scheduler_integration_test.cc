@@ -131,6 +131,93 @@ class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
     return out;
   }
 
+  // Reserves a slot for `request` at `at` on `destination`; its answer.
+  v1::PublishingSlot ReserveSlot(const std::string& request, absl::Time at,
+                                 const std::string& destination) {
+    v1::ReserveSlotRequest reserve;
+    v1::PublishingSlot& slot = *reserve.mutable_slot();
+    slot.set_tenant_id("acme");
+    slot.set_request_id(request);
+    slot.set_channel(common::v1::CHANNEL_SOCIAL_ORGANIC);
+    slot.set_destination(destination);
+    *slot.mutable_publish_time() = ToProtoTime(at);
+    v1::ReserveSlotResponse reserved;
+    ::grpc::Status status = stub_->ReserveSlot(AsOps().get(), reserve, &reserved);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reserved.slot();
+  }
+
+  // The slot as ListSlots shows it (cancelled ones too); empty when absent.
+  v1::PublishingSlot ListedSlot(const v1::PublishingSlot& slot) {
+    v1::ListSlotsRequest list;
+    list.set_tenant_id("acme");
+    list.set_include_cancelled(true);
+    *list.mutable_range()->mutable_start_time() = ToProtoTime(clock_.Now() - absl::Hours(24 * 7));
+    *list.mutable_range()->mutable_end_time() = ToProtoTime(clock_.Now() + absl::Hours(24 * 7));
+    v1::ListSlotsResponse listed;
+    EXPECT_TRUE(stub_->ListSlots(AsOps().get(), list, &listed).ok());
+    for (const v1::PublishingSlot& s : listed.slots()) {
+      if (s.slot_id() == slot.slot_id()) return s;
+    }
+    return {};
+  }
+
+  // Approval completes for `request`, and `slot` of it shows no hold.
+  void Approve(const std::string& request, const v1::PublishingSlot& slot) {
+    approval::v1::ApprovalCompleted approved;
+    approved.set_tenant_id("acme");
+    approved.set_request_id(request);
+    approved.set_outcome(approval::v1::CHAIN_STATUS_APPROVED);
+    Publish(events::kApprovalsTopic, {.id = "evt_approval_" + request,
+                                      .source = "//tests/approval",
+                                      .type = events::kApprovalCompleted,
+                                      .data_content_type = kafka::kProtobufContentType,
+                                      .key = request,
+                                      .data = approved.SerializeAsString()});
+    EXPECT_TRUE(WaitFor([&] { return ListedSlot(slot).holds().empty(); }))
+        << "the approval never released the slot";
+  }
+
+  // Two slots of one approved request: `slot` an hour from now on LinkedIn,
+  // `marker` two hours from now on a blog. Keyed by one request, their
+  // events share a partition: the marker's shows whatever fired before it.
+  struct SlotAndMarker {
+    std::string request;
+    absl::Time t0;
+    v1::PublishingSlot slot;
+    v1::PublishingSlot marker;
+  };
+  SlotAndMarker ReserveWithMarker() {
+    SlotAndMarker out{.request = "req_" + NewRandomId(), .t0 = clock_.Now()};
+    out.slot = ReserveSlot(out.request, out.t0 + absl::Hours(1), "linkedin:acme-corp");
+    out.marker = ReserveSlot(out.request, out.t0 + absl::Hours(2), "blog:marker");
+    Approve(out.request, out.slot);
+    return out;
+  }
+
+  // The slot ids of the PublishDue events published so far, in order, once
+  // the one of `last` is among them. A test keys every slot by one request,
+  // so they share a partition: whatever fired before `last` shows too.
+  std::vector<std::string> FiredUpTo(const v1::PublishingSlot& last) {
+    std::vector<std::string> fired;
+    const bool seen = WaitFor([&] {
+      fired.clear();
+      for (const kafka::Record& record : RecordsOn(events::kPublishingTopic)) {
+        auto event = kafka::Decode(record);
+        v1::PublishDue due;
+        if (!event.ok() || event->type != events::kPublishDue ||
+            !due.ParseFromString(event->data)) {
+          ADD_FAILURE() << "not a publish.due on the publishing topic";
+          continue;
+        }
+        fired.push_back(due.slot().slot_id());
+      }
+      return std::find(fired.begin(), fired.end(), last.slot_id()) != fired.end();
+    });
+    EXPECT_TRUE(seen) << "slot " << last.slot_id() << " never fired";
+    return fired;
+  }
+
   FakeClock clock_;
   std::unique_ptr<v1::SchedulerService::Stub> stub_;
 };
@@ -351,6 +438,119 @@ TEST_F(SchedulerIntegrationTest, SlotsAreSpacedOverGrpcAndReleasedByTheApproval)
            listed.slots(0).holds().empty();
   })) << "the approval never released the slot: "
       << listed.DebugString();
+}
+
+TEST_F(SchedulerIntegrationTest,
+       AReservedSlotFiresPublishDueOnceAtItsTimeAndTheConnectorsAnswerSticks) {
+  const std::string request = "req_" + NewRandomId();
+  const absl::Time t0 = clock_.Now();
+  const v1::PublishingSlot early = ReserveSlot(request, t0 + absl::Minutes(30), "blog:early");
+  const v1::PublishingSlot slot = ReserveSlot(request, t0 + absl::Hours(1), "linkedin:acme-corp");
+  const v1::PublishingSlot late = ReserveSlot(request, t0 + absl::Hours(2), "blog:late");
+  Approve(request, slot);
+
+  Advance(absl::Minutes(30));
+  EXPECT_THAT(FiredUpTo(early), ::testing::ElementsAre(early.slot_id()))
+      << "nothing before its time";
+  Advance(absl::Minutes(30));
+  EXPECT_THAT(FiredUpTo(slot), ::testing::ElementsAre(early.slot_id(), slot.slot_id()));
+  EXPECT_EQ(ListedSlot(slot).status(), v1::SLOT_STATUS_DUE);
+  Advance(absl::Hours(1));
+  EXPECT_THAT(FiredUpTo(late),
+              ::testing::ElementsAre(early.slot_id(), slot.slot_id(), late.slot_id()))
+      << "each slot once";
+
+  const std::vector<kafka::Record> records = RecordsOn(events::kPublishingTopic);
+  ASSERT_EQ(records.size(), 3u);
+  auto event = kafka::Decode(records[1]);
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->id, absl::StrCat("evt_publish_acme_", slot.slot_id(), "_r1"));
+  EXPECT_EQ(records[1].key, request);
+  v1::PublishDue due;
+  ASSERT_TRUE(due.ParseFromString(event->data));
+  EXPECT_EQ(due.request_id(), request);
+  EXPECT_EQ(due.slot().destination(), "linkedin:acme-corp");
+  EXPECT_EQ(due.slot().channel(), common::v1::CHANNEL_SOCIAL_ORGANIC);
+  EXPECT_EQ(due.slot().revision(), 2);
+
+  v1::PublishDone done;
+  done.set_tenant_id("acme");
+  done.set_request_id(request);
+  done.set_slot_id(slot.slot_id());
+  done.set_slot_revision(due.slot().revision());
+  done.set_url("https://www.linkedin.com/feed/update/urn:li:share:1");
+  Publish(events::kPublishResultsTopic, {.id = "evt_done_" + slot.slot_id(),
+                                         .source = "//tests/connector",
+                                         .type = events::kPublishDone,
+                                         .data_content_type = kafka::kProtobufContentType,
+                                         .key = request,
+                                         .data = done.SerializeAsString()});
+  EXPECT_TRUE(WaitFor([&] { return ListedSlot(slot).status() == v1::SLOT_STATUS_PUBLISHED; }));
+  EXPECT_EQ(ListedSlot(slot).outcome_detail(), done.url());
+}
+
+TEST_F(SchedulerIntegrationTest, ARescheduledSlotFiresAtItsNewTimeOnly) {
+  const auto [request, t0, slot, marker] = ReserveWithMarker();
+  v1::RescheduleSlotRequest move;
+  move.set_tenant_id("acme");
+  move.set_slot_id(slot.slot_id());
+  *move.mutable_publish_time() = ToProtoTime(t0 + absl::Hours(3));
+  v1::RescheduleSlotResponse moved;
+  ::grpc::Status status = stub_->RescheduleSlot(AsOps().get(), move, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  Advance(absl::Hours(2));
+  EXPECT_THAT(FiredUpTo(marker), ::testing::ElementsAre(marker.slot_id()))
+      << "the old time passed without it";
+  EXPECT_EQ(ListedSlot(slot).status(), v1::SLOT_STATUS_RESERVED);
+  Advance(absl::Hours(1));
+  EXPECT_THAT(FiredUpTo(slot), ::testing::ElementsAre(marker.slot_id(), slot.slot_id()));
+  EXPECT_EQ(ListedSlot(slot).status(), v1::SLOT_STATUS_DUE);
+}
+
+TEST_F(SchedulerIntegrationTest, ACancelledSlotNeverFires) {
+  const auto [request, t0, slot, marker] = ReserveWithMarker();
+  v1::CancelSlotRequest cancel;
+  cancel.set_tenant_id("acme");
+  cancel.set_slot_id(slot.slot_id());
+  v1::CancelSlotResponse cancelled;
+  ::grpc::Status status = stub_->CancelSlot(AsOps().get(), cancel, &cancelled);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  Advance(absl::Hours(2));
+  EXPECT_THAT(FiredUpTo(marker), ::testing::ElementsAre(marker.slot_id()));
+  EXPECT_EQ(ListedSlot(slot).status(), v1::SLOT_STATUS_CANCELLED);
+}
+
+TEST_F(SchedulerIntegrationTest, ASlotUnderABlackoutIsHeldAndFiresWhenTheBlackoutEnds) {
+  const auto [request, t0, slot, marker] = ReserveWithMarker();
+  v1::CreateBlackoutRequest freeze;
+  v1::Blackout& blackout = *freeze.mutable_blackout();
+  blackout.set_tenant_id("acme");
+  *blackout.mutable_range()->mutable_start_time() = ToProtoTime(t0 + absl::Minutes(30));
+  *blackout.mutable_range()->mutable_end_time() = ToProtoTime(t0 + absl::Hours(3));
+  blackout.add_destinations("linkedin:acme-corp");
+  blackout.set_reason("results day");
+  v1::CreateBlackoutResponse frozen;
+  ::grpc::Status status = stub_->CreateBlackout(AsOps().get(), freeze, &frozen);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(frozen.affected_slots_size(), 1);
+  EXPECT_EQ(frozen.affected_slots(0).slot_id(), slot.slot_id());
+
+  Advance(absl::Hours(2));
+  EXPECT_THAT(FiredUpTo(marker), ::testing::ElementsAre(marker.slot_id()))
+      << "its time passed under the blackout";
+  const v1::PublishingSlot held = ListedSlot(slot);
+  EXPECT_EQ(held.status(), v1::SLOT_STATUS_HELD);
+  ASSERT_EQ(held.holds_size(), 1);
+  EXPECT_EQ(held.holds(0).kind(), v1::HOLD_KIND_BLACKOUT);
+  EXPECT_EQ(held.holds(0).blackout_id(), frozen.blackout().blackout_id());
+
+  Advance(absl::Hours(1));
+  EXPECT_THAT(FiredUpTo(slot), ::testing::ElementsAre(marker.slot_id(), slot.slot_id()));
+  const v1::PublishingSlot due = ListedSlot(slot);
+  EXPECT_EQ(due.status(), v1::SLOT_STATUS_DUE);
+  EXPECT_TRUE(due.holds().empty());
 }
 
 // The UIDs of the events of an iCalendar text, parsed by libical.

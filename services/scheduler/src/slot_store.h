@@ -108,15 +108,17 @@ class SlotStore {
   virtual asio::awaitable<absl::StatusOr<std::vector<v1::Blackout>>> Blackouts(
       const std::string& tenant_id) = 0;
 
-  /// Records that the request's approval completed as APPROVED (`approved`)
-  /// or that it no longer stands (rejected or cancelled afterwards).
+  /// Records that the request's approval completed as APPROVED for the
+  /// asset `version` it names (0: none), or with nullopt that it no longer
+  /// stands (rejected or cancelled afterwards).
   virtual asio::awaitable<absl::Status> SetApproved(const std::string& tenant_id,
                                                     const std::string& request_id,
-                                                    bool approved) = 0;
+                                                    std::optional<uint32_t> version) = 0;
 
-  /// Whether the request's approval completed as APPROVED.
-  virtual asio::awaitable<absl::StatusOr<bool>> IsApproved(const std::string& tenant_id,
-                                                           const std::string& request_id) = 0;
+  /// The asset version the request's approval approved; nullopt when it
+  /// has not completed as APPROVED.
+  virtual asio::awaitable<absl::StatusOr<std::optional<uint32_t>>> ApprovedVersion(
+      const std::string& tenant_id, const std::string& request_id) = 0;
 };
 
 /// INVALID_ARGUMENT naming what `Put` refuses in `slot`.

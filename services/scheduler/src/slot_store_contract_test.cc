@@ -285,16 +285,18 @@ TEST_P(SlotStoreContractTest, ListReadsPastManySlotsAtOneTime) {
   EXPECT_EQ(seen.back(), "s1249");
 }
 
-TEST_P(SlotStoreContractTest, ApprovalsAreRecordedAndWithdrawn) {
-  auto approved = Await(store_->IsApproved("acme", "req_1"));
+TEST_P(SlotStoreContractTest, ApprovalsAreRecordedWithTheirVersionAndWithdrawn) {
+  auto approved = Await(store_->ApprovedVersion("acme", "req_1"));
   ASSERT_TRUE(approved.ok());
-  EXPECT_FALSE(*approved);
-  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", true)).ok());
-  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", true)).ok()) << "twice is once";
-  EXPECT_TRUE(*Await(store_->IsApproved("acme", "req_1")));
-  EXPECT_FALSE(*Await(store_->IsApproved("globex", "req_1"))) << "per tenant";
-  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", false)).ok());
-  EXPECT_FALSE(*Await(store_->IsApproved("acme", "req_1")));
+  EXPECT_EQ(*approved, std::nullopt);
+  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", 2)).ok());
+  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", 2)).ok()) << "twice is once";
+  EXPECT_EQ(*Await(store_->ApprovedVersion("acme", "req_1")), 2u);
+  EXPECT_EQ(*Await(store_->ApprovedVersion("globex", "req_1")), std::nullopt) << "per tenant";
+  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", 0)).ok()) << "tier 0: no version";
+  EXPECT_EQ(*Await(store_->ApprovedVersion("acme", "req_1")), 0u);
+  ASSERT_TRUE(Await(store_->SetApproved("acme", "req_1", std::nullopt)).ok());
+  EXPECT_EQ(*Await(store_->ApprovedVersion("acme", "req_1")), std::nullopt);
 }
 
 TEST_P(SlotStoreContractTest, BadInputIsRefused) {

@@ -11,6 +11,7 @@ absl::Duration ToStoredDuration(absl::Duration duration) {
 
 std::string PointName(const FirePoint& point) {
   if (point.kind == PointKind::kWarning) return "warning";
+  if (point.kind == PointKind::kPublish) return "publish";
   if (point.escalation_level == 0) return "breach";
   return absl::StrCat("escalation", point.escalation_level);
 }
@@ -35,11 +36,12 @@ TimerArm StoredForm(TimerArm arm) {
 }
 
 absl::Status CheckPoint(const FirePoint& point) {
-  if (point.kind != PointKind::kWarning && point.kind != PointKind::kBreach) {
+  if (point.kind != PointKind::kWarning && point.kind != PointKind::kBreach &&
+      point.kind != PointKind::kPublish) {
     return absl::InvalidArgumentError("next: unknown point kind");
   }
-  if (point.kind == PointKind::kWarning && point.escalation_level != 0) {
-    return absl::InvalidArgumentError("next: a warning has no escalation level");
+  if (point.kind != PointKind::kBreach && point.escalation_level != 0) {
+    return absl::InvalidArgumentError("next: only a breach has an escalation level");
   }
   if (point.escalation_level > kMaxEscalationLevel) {
     return absl::InvalidArgumentError(absl::StrCat("next: escalation level ",

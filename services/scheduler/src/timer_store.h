@@ -19,10 +19,15 @@ enum class PointKind : uint8_t {
   kWarning = 0,
   /// SlaBreached: the due time (escalation level 0) or an escalation after it.
   kBreach = 1,
+  /// A publishing slot's time (see slot_timers.h): the timer's only point;
+  /// what fires is decided by the publishing calendar, not the timer.
+  kPublish = 2,
 };
 
 /// The highest escalation level a timer can reach (the breach is level 0).
-inline constexpr uint32_t kMaxEscalationLevel = 254;
+/// The Redis store codes a point in one byte: 0 warning, 1 + level a
+/// breach, 255 a publish point.
+inline constexpr uint32_t kMaxEscalationLevel = 253;
 
 /// The most timers one `Claim` returns; a larger `max` is taken as this.
 inline constexpr size_t kMaxClaimBatch = 10'000;
@@ -31,7 +36,8 @@ inline constexpr size_t kMaxClaimBatch = 10'000;
 struct FirePoint {
   PointKind kind = PointKind::kBreach;
   /// For kBreach, SlaBreached's `escalation_level`: 0 for the breach itself,
-  /// then 1, 2... for each escalation after it. Always 0 for kWarning.
+  /// then 1, 2... for each escalation after it. Always 0 for kWarning and
+  /// kPublish.
   uint32_t escalation_level = 0;
   /// When it fires. Stores keep it to the millisecond.
   absl::Time due;
@@ -116,7 +122,7 @@ TimerArm StoredForm(TimerArm arm);
 
 /// INVALID_ARGUMENT naming what is wrong with `arm`: an empty tenant or timer
 /// id, a NUL in the tenant, a tenant and timer id longer than 250 bytes
-/// together, a warning with an escalation level, a level above
+/// together, a warning or publish point with an escalation level, a level above
 /// kMaxEscalationLevel, a negative duration. Both stores check it first.
 absl::Status CheckArm(const TimerArm& arm);
 

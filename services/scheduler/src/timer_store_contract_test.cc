@@ -423,6 +423,19 @@ TEST_P(TimerStoreContractTest, BadInputIsRefused) {
   EXPECT_EQ(GetOk("req_1/stage/a"), std::nullopt) << "nothing was stored";
   arm = Arm("req_1/stage/a", Breach(now, kMaxEscalationLevel));
   EXPECT_EQ(ArmOk(arm).next, Breach(now, kMaxEscalationLevel)) << "the highest level fits";
+  arm = Arm("publish/slot_1/1/0", {.kind = PointKind::kPublish, .escalation_level = 1, .due = now});
+  EXPECT_EQ(Await(store_->Arm(arm)).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(TimerStoreContractTest, APublishPointIsKeptAndClaimedAsOne) {
+  const absl::Time due = ToStoredTime(clock_.Now() + absl::Minutes(5));
+  const FirePoint point{.kind = PointKind::kPublish, .due = due};
+  EXPECT_EQ(ArmOk(Arm("publish/slot_1/1/0", point)).next, point);
+  EXPECT_EQ(GetOk("publish/slot_1/1/0")->next, point);
+  auto claimed = Await(store_->Claim(due, 10, absl::Seconds(30)));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].timer.next, point);
 }
 
 TEST(FiredEventIdTest, NamesTenantTimerPointAndDueTime) {

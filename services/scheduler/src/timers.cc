@@ -40,14 +40,15 @@ std::vector<absl::Duration> DelaysOf(const EscalationChain& chain) {
 
 Timers::Timers(const PolicyHolder& policy, TimerStore& store, kafka::EventPublisher& publisher,
                std::string sla_topic, SchedulerMetrics& metrics, const Clock& clock,
-               std::function<void(absl::Time)> on_armed)
+               std::function<void(absl::Time)> on_armed, PublishHook on_publish)
     : policy_(policy),
       store_(store),
       publisher_(publisher),
       sla_topic_(std::move(sla_topic)),
       metrics_(metrics),
       clock_(clock),
-      on_armed_(std::move(on_armed)) {}
+      on_armed_(std::move(on_armed)),
+      on_publish_(std::move(on_publish)) {}
 
 void Timers::Armed(absl::Time due) const {
   if (on_armed_) on_armed_(due);
@@ -423,34 +424,60 @@ asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Durati
   auto claimed = co_await store_.Claim(now, max, lease);
   if (!claimed.ok()) co_return claimed.status();
   if (claimed->empty()) co_return size_t{0};
+  // Publish points ask the publishing calendar, all at once; one that
+  // fails stays claimed and fires again when its lease ends.
+  std::vector<asio::awaitable<absl::StatusOr<std::optional<kafka::OutgoingEvent>>>> asked;
+  for (const ClaimedTimer& c : *claimed) {
+    if (c.timer.next.kind == PointKind::kPublish && on_publish_) {
+      asked.push_back(on_publish_(c.timer));
+    }
+  }
+  std::vector<absl::StatusOr<std::optional<kafka::OutgoingEvent>>> decided =
+      co_await async::WhenAll(std::move(asked));
   std::vector<kafka::OutgoingEvent> events;
   events.reserve(claimed->size());
-  for (const ClaimedTimer& c : *claimed) events.push_back(EventOf(c.timer));
+  std::vector<const ClaimedTimer*> settled;
+  settled.reserve(claimed->size());
+  size_t next_decision = 0;
+  for (const ClaimedTimer& c : *claimed) {
+    if (c.timer.next.kind != PointKind::kPublish) {
+      events.push_back(EventOf(c.timer));
+    } else if (on_publish_) {
+      absl::StatusOr<std::optional<kafka::OutgoingEvent>>& d = decided[next_decision++];
+      if (!d.ok()) continue;
+      if (d->has_value()) events.push_back(**std::move(d));
+    }
+    settled.push_back(&c);
+  }
   auto published = co_await kafka::Published(publisher_, std::move(events));
   // Unpublished points stay claimed until their lease ends, then fire again
   // under the same ids.
   if (!published.ok()) co_return published.status();
   const absl::Time sent = clock_.Now();
   std::vector<std::optional<FirePoint>> nexts;
-  nexts.reserve(claimed->size());
+  nexts.reserve(settled.size());
   std::vector<asio::awaitable<absl::Status>> completions;
-  completions.reserve(claimed->size());
-  for (const ClaimedTimer& c : *claimed) {
-    const FirePoint& point = c.timer.next;
-    metrics_.CountFired(point.kind == PointKind::kWarning ? "warning"
-                        : point.escalation_level == 0     ? "breach"
-                                                          : "escalation");
+  completions.reserve(settled.size());
+  for (const ClaimedTimer* c : settled) {
+    const FirePoint& point = c->timer.next;
+    metrics_.CountFired(point.kind == PointKind::kWarning   ? "warning"
+                        : point.kind == PointKind::kPublish ? "publish"
+                        : point.escalation_level == 0       ? "breach"
+                                                            : "escalation");
     metrics_.ObserveFireLag(sent - point.due);
-    nexts.push_back(After(c.timer));
+    nexts.push_back(point.kind == PointKind::kPublish ? std::nullopt : After(c->timer));
   }
-  for (size_t i = 0; i < claimed->size(); ++i) {
-    completions.push_back(store_.Complete((*claimed)[i], nexts[i]));
+  for (size_t i = 0; i < settled.size(); ++i) {
+    completions.push_back(store_.Complete(*settled[i], nexts[i]));
   }
   // All at once: a batch's completions are independent round trips.
   for (const absl::Status& completed : co_await async::WhenAll(std::move(completions))) {
     // ABORTED: the timer changed since the claim (re-armed, paused,
     // cancelled); its new state stands.
     if (!completed.ok() && !absl::IsAborted(completed)) co_return completed;
+  }
+  for (const auto& d : decided) {
+    if (!d.ok()) co_return d.status();
   }
   co_return claimed->size();
 }

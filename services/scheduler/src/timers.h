@@ -25,6 +25,13 @@ using PolicyHolder = runtime::LivePolicy<Policy>;
 /// How long a claimed timer is held before another claimer may take it.
 inline constexpr absl::Duration kDefaultLease = absl::Seconds(30);
 
+/// What a publish point (PointKind::kPublish) does when it fires: the event
+/// to publish, none when nothing goes out, or an error, after which the
+/// point fires again once its lease ends.
+using PublishHook =
+    std::function<asio::awaitable<absl::StatusOr<std::optional<kafka::OutgoingEvent>>>(
+        const StoredTimer& timer)>;
+
 /// SLA timers: started, paused, resumed, extended and cancelled by events
 /// and gRPC, counted in business time on the tenant's calendars, and fired
 /// when due (a warning at the policy's share of the budget, the breach, then
@@ -33,10 +40,11 @@ inline constexpr absl::Duration kDefaultLease = absl::Seconds(30);
 class Timers {
  public:
   /// `sla_topic` is where SlaWarning and SlaBreached go; `on_armed` is told
-  /// each newly due time, so a claimer sleeping past it wakes (may be empty).
+  /// each newly due time, so a claimer sleeping past it wakes (may be empty);
+  /// `on_publish` decides what each publish point fires (empty: nothing).
   Timers(const PolicyHolder& policy, TimerStore& store, kafka::EventPublisher& publisher,
          std::string sla_topic, SchedulerMetrics& metrics, const Clock& clock,
-         std::function<void(absl::Time)> on_armed = nullptr);
+         std::function<void(absl::Time)> on_armed = nullptr, PublishHook on_publish = nullptr);
 
   /// Starts the timer `request` describes (its action is not read). A timer
   /// with that id that exists already is left as it is (a redelivered
@@ -87,8 +95,10 @@ class Timers {
 
   /// Fires up to `max` due points: claims them, publishes their events in
   /// one batch (ids from the timer and due time, so a point fired twice is
-  /// the same event), then moves each timer to its next point. Returns how
-  /// many were claimed.
+  /// the same event), then moves each timer to its next point. A publish
+  /// point's event is the one `on_publish` gives (all of the batch's are
+  /// asked at once); it is the timer's last point. Returns how many were
+  /// claimed.
   asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration lease = kDefaultLease);
 
   /// When the next point is due (or a lease ends); nullopt when nothing is.
@@ -118,6 +128,7 @@ class Timers {
   SchedulerMetrics& metrics_;
   const Clock& clock_;
   const std::function<void(absl::Time)> on_armed_;
+  const PublishHook on_publish_;
 };
 
 }  // namespace flywheel::scheduler

@@ -178,22 +178,24 @@ asio::awaitable<absl::StatusOr<std::vector<v1::Blackout>>> InMemorySlotStore::Bl
 
 asio::awaitable<absl::Status> InMemorySlotStore::SetApproved(const std::string& tenant_id,
                                                              const std::string& request_id,
-                                                             bool approved) {
+                                                             std::optional<uint32_t> version) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) co_return fail_with;
-  if (approved) {
-    approved_.insert({tenant_id, request_id});
+  if (version) {
+    approved_[{tenant_id, request_id}] = *version;
   } else {
     approved_.erase({tenant_id, request_id});
   }
   co_return absl::OkStatus();
 }
 
-asio::awaitable<absl::StatusOr<bool>> InMemorySlotStore::IsApproved(const std::string& tenant_id,
-                                                                    const std::string& request_id) {
+asio::awaitable<absl::StatusOr<std::optional<uint32_t>>> InMemorySlotStore::ApprovedVersion(
+    const std::string& tenant_id, const std::string& request_id) {
   std::lock_guard lock(mu_);
   if (!fail_with.ok()) co_return fail_with;
-  co_return approved_.contains({tenant_id, request_id});
+  auto it = approved_.find({tenant_id, request_id});
+  if (it == approved_.end()) co_return std::nullopt;
+  co_return it->second;
 }
 
 }  // namespace flywheel::scheduler

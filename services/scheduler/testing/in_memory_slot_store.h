@@ -35,9 +35,10 @@ class InMemorySlotStore final : public SlotStore {
   asio::awaitable<absl::StatusOr<std::vector<v1::Blackout>>> Blackouts(
       const std::string& tenant_id) override;
   asio::awaitable<absl::Status> SetApproved(const std::string& tenant_id,
-                                            const std::string& request_id, bool approved) override;
-  asio::awaitable<absl::StatusOr<bool>> IsApproved(const std::string& tenant_id,
-                                                   const std::string& request_id) override;
+                                            const std::string& request_id,
+                                            std::optional<uint32_t> version) override;
+  asio::awaitable<absl::StatusOr<std::optional<uint32_t>>> ApprovedVersion(
+      const std::string& tenant_id, const std::string& request_id) override;
 
   /// When not OK, every call returns it (set before the calls, from the
   /// test's thread).
@@ -54,7 +55,7 @@ class InMemorySlotStore final : public SlotStore {
   mutable std::mutex mu_;
   std::map<Key, v1::PublishingSlot> slots_;
   std::map<Key, v1::Blackout> blackouts_;
-  std::set<Key> approved_;
+  std::map<Key, uint32_t> approved_;
 };
 
 }  // namespace flywheel::scheduler
