@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "due_source.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/runtime/live_policy.h"
@@ -30,7 +31,7 @@ inline constexpr absl::Duration kDefaultLease = absl::Seconds(30);
 /// when due (a warning at the policy's share of the budget, the breach, then
 /// each escalation of the chain). Every time comes from `clock`. Thread-safe;
 /// every coroutine runs on the caller's executor.
-class Timers {
+class Timers final : public DueSource {
  public:
   /// `sla_topic` is where SlaWarning and SlaBreached go; `on_armed` is told
   /// each newly due time, so a claimer sleeping past it wakes (may be empty).
@@ -89,10 +90,11 @@ class Timers {
   /// one batch (ids from the timer and due time, so a point fired twice is
   /// the same event), then moves each timer to its next point. Returns how
   /// many were claimed.
-  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration lease = kDefaultLease);
+  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max,
+                                                  absl::Duration lease = kDefaultLease) override;
 
   /// When the next point is due (or a lease ends); nullopt when nothing is.
-  asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue();
+  asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
 
  private:
   // The calendar a stored timer counts in, kept alive with the policy that
