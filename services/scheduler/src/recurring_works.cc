@@ -105,6 +105,14 @@ asio::awaitable<absl::StatusOr<v1::RecurringWork>> RecurringWorks::Upsert(
                absl::StrCat("must be at most ", kMaxIdLength, " letters, digits, '_', '-' or '.'"));
   }
   const absl::Time now = clock_.Now();
+  // An occurrence already filed (lead_time ahead of it) is not filed again
+  // for a change made before it: the next one comes after it.
+  absl::Time floor = now;
+  if (!given.tenant_id().empty() && !id.empty()) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<absl::Time> filed,
+                                 co_await works_.LastFiled(given.tenant_id(), id));
+    if (filed) floor = std::max(floor, *filed);
+  }
   std::optional<absl::Time> next;
   if (!given.has_start_time()) {
     errors.Add("recurring_work.start_time",
@@ -114,11 +122,11 @@ asio::awaitable<absl::StatusOr<v1::RecurringWork>> RecurringWorks::Upsert(
     const absl::Time start = FromProtoTime(given.start_time());
     if (std::optional<Recurrence> rule =
             Recurrence::Parse(given.rrule(), given.time_zone(), start, "recurring_work.", errors)) {
-      next = rule->After(std::max(now, start - absl::Milliseconds(1)));
+      next = rule->After(std::max(floor, start - absl::Milliseconds(1)));
       if (!next) {
         errors.Add("recurring_work.rrule",
                    absl::StrCat("'", given.rrule(), "' never fires after ",
-                                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", std::max(now, start),
+                                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", std::max(floor, start),
                                                  absl::UTCTimeZone())));
       }
     }

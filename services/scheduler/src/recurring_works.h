@@ -48,13 +48,14 @@ class RecurringWorks final : public DueSource {
                  kafka::EventPublisher& publisher, std::string submissions_topic,
                  const Clock& clock, std::function<void(absl::Time)> on_armed = nullptr);
 
-  /// Creates or replaces the work and arms its next occurrence (none while
-  /// disabled). INVALID_ARGUMENT naming every bad field, nothing stored: no
-  /// tenant or id, an id not of letters, digits, `_`, `-`, `.` (at most
-  /// 100), no start_time, an unknown time zone, a rule libical cannot read
-  /// or that never fires after now, a negative lead_time or one over 366
-  /// days, no spec or no spec.request_type_id. ABORTED for a stale
-  /// `expected_revision`, NOT_FOUND for one and no such work.
+  /// Creates or replaces the work and arms its next occurrence after now
+  /// and after the last one filed (none while disabled). INVALID_ARGUMENT
+  /// naming every bad field, nothing stored: no tenant or id, an id not of
+  /// letters, digits, `_`, `-`, `.` (at most 100), no start_time, an
+  /// unknown time zone, a rule libical cannot read or that never fires
+  /// after now, a negative lead_time or one over 366 days, no spec or no
+  /// spec.request_type_id. ABORTED for a stale `expected_revision`,
+  /// NOT_FOUND for one and no such work.
   asio::awaitable<absl::StatusOr<v1::RecurringWork>> Upsert(
       const v1::UpsertRecurringWorkRequest& request);
 

@@ -39,6 +39,7 @@ return redis.call('DEL', KEYS[1])
 // one or ''. Returns 1 when moved.
 constexpr char kAdvanceScript[] = R"lua(
 if redis.call('HGET', KEYS[1], 'n') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'f', ARGV[1])
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], 'n')
 else
@@ -155,6 +156,18 @@ asio::awaitable<absl::StatusOr<std::optional<v1::RecurringWork>>> RedisRecurring
   std::vector<std::string> command = {"HMGET", Key(tenant_id, "w:" + recurrence_id), "r", "v", "n"};
   FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
   co_return ParseWork(reply);
+}
+
+asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> RedisRecurringStore::LastFiled(
+    const std::string& tenant_id, const std::string& recurrence_id) {
+  std::vector<std::string> command = {"HGET", Key(tenant_id, "w:" + recurrence_id), "f"};
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply, co_await redis_.Command(std::move(command)));
+  int64_t ms = 0;
+  if (reply.is_nil()) co_return std::nullopt;
+  if (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &ms)) {
+    co_return absl::DataLossError("a damaged last filed occurrence: " + reply.DebugString());
+  }
+  co_return absl::FromUnixMillis(ms);
 }
 
 asio::awaitable<absl::StatusOr<std::vector<v1::RecurringWork>>> RedisRecurringStore::List(

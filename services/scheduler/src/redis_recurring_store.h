@@ -20,7 +20,8 @@ namespace flywheel::scheduler {
 ///
 ///   sched:recur:{<tenant>}:w:<recurrence_id>  hash: r the RecurringWork
 ///       (binary proto, without revision and next occurrence), v revision,
-///       n the next occurrence (ms; absent when none is armed)
+///       n the next occurrence (ms; absent when none is armed), f the last
+///       occurrence filed (ms; absent before the first)
 ///   sched:recur:{<tenant>}:i                  sorted set: every id at
 ///       score 0, listed by id
 ///
@@ -55,9 +56,15 @@ class RedisRecurringStore {
   asio::awaitable<absl::StatusOr<bool>> Delete(const std::string& tenant_id,
                                                const std::string& recurrence_id);
 
+  /// The last occurrence filed for the work (by `Advance`); nullopt before
+  /// the first, or when there is no such work.
+  asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> LastFiled(
+      const std::string& tenant_id, const std::string& recurrence_id);
+
   /// Moves the work's next occurrence from `from` to `to` (nullopt: none)
-  /// if it is still `from`: what firing an occurrence does, without a new
-  /// revision. False when it is not (the work was changed or deleted since).
+  /// if it is still `from`, and records `from` as the last filed: what
+  /// firing an occurrence does, without a new revision. False when it is
+  /// not (the work was changed or deleted since).
   asio::awaitable<absl::StatusOr<bool>> Advance(const std::string& tenant_id,
                                                 const std::string& recurrence_id, absl::Time from,
                                                 std::optional<absl::Time> to);

@@ -573,6 +573,42 @@ TEST_F(RecurringWorkTest, FilesOneSubmissionPerOccurrenceInTheZoneUntilDeleted) 
       << "due at the occurrence, filed its lead time before";
 }
 
+// Filed three days ahead: the Monday after the change is filed at once,
+// due at 09:00 Berlin; a change made after that is not filed again for it.
+TEST_F(RecurringWorkTest, AChangeAfterAnOccurrenceWasFiledAppliesFromTheNextOne) {
+  v1::RecurringWork work = Newsletter("newsletter_" + NewRandomId());
+  *work.mutable_lead_time() = ToProtoDuration(absl::Hours(72));
+  ::grpc::Status status = Upsert(work);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  auto submissions = Submissions(1);
+  ASSERT_EQ(submissions.size(), 1u);
+  EXPECT_EQ(submissions[0].second.idempotency_key(),
+            "recurring:" + work.recurrence_id() + ":2027-03-29T07:00:00Z");
+  EXPECT_EQ(FromProtoTime(submissions[0].second.spec().due_time()), Utc(2027, 3, 29, 7, 0));
+  ASSERT_TRUE(WaitFor([&] {
+    std::vector<v1::RecurringWork> listed = Listed();
+    return listed.size() == 1 &&
+           FromProtoTime(listed[0].next_occurrence_time()) == Utc(2027, 4, 5, 7, 0);
+  })) << "the next occurrence was not armed";
+
+  work.mutable_spec()->set_title("Weekly newsletter, new format");
+  v1::RecurringWork stored;
+  status = Upsert(work, &stored);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(stored.revision(), 2);
+  EXPECT_EQ(FromProtoTime(stored.next_occurrence_time()), Utc(2027, 4, 5, 7, 0));
+
+  // Filed on Friday 2027-04-02 09:00 Berlin, three days before it is due.
+  AdvanceTo(Utc(2027, 4, 2, 7, 0));
+  submissions = Submissions(2);
+  ASSERT_EQ(submissions.size(), 2u) << "the filed Monday was filed again";
+  const std::string key = "recurring:" + work.recurrence_id() + ":2027-04-05T07:00:00Z";
+  const auto next = std::find_if(submissions.begin(), submissions.end(),
+                                 [&](const auto& s) { return s.second.idempotency_key() == key; });
+  ASSERT_NE(next, submissions.end()) << "not filed under " << key;
+  EXPECT_EQ(next->second.spec().title(), "Weekly newsletter, new format");
+}
+
 TEST_F(RecurringWorkTest, RefusesARuleThatNeverFiresAndStoresNothing) {
   v1::RecurringWork never = Newsletter("never_" + NewRandomId());
   never.set_rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30");
