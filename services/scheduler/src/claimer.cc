@@ -12,8 +12,9 @@
 
 namespace flywheel::scheduler {
 
-Claimer::Claimer(Timers& timers, asio::io_context& io, const Clock& clock, ClaimerOptions options)
-    : timers_(timers),
+Claimer::Claimer(DueSource& source, asio::io_context& io, const Clock& clock,
+                 ClaimerOptions options)
+    : source_(source),
       clock_(clock),
       options_(options),
       strand_(asio::make_strand(io)),
@@ -46,14 +47,14 @@ asio::awaitable<void> Claimer::Run() {
   while (!stopping_.load()) {
     woken_ = false;
     absl::Duration wait = options_.max_idle;
-    auto fired = co_await timers_.FireDue(options_.batch, options_.lease);
+    auto fired = co_await source_.FireDue(options_.batch, options_.lease);
     if (!fired.ok()) {
       log::Warn("due timers not fired; trying again", {{"error", fired.status().ToString()}});
       wait = std::min(wait, absl::Seconds(1));
     } else if (*fired >= options_.batch) {
       continue;  // more may be due
     } else {
-      auto next = co_await timers_.NextDue();
+      auto next = co_await source_.NextDue();
       if (next.ok() && next->has_value()) {
         wait = std::clamp(**next - clock_.Now(), absl::ZeroDuration(), options_.max_idle);
       }

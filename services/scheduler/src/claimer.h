@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "due_source.h"
 #include "flywheel/core/clock.h"
 #include "timers.h"
 
@@ -23,13 +24,14 @@ struct ClaimerOptions {
   absl::Duration max_idle = absl::Seconds(5);
 };
 
-/// Fires due SLA points: claims a batch, fires it, and when nothing more is
+/// Fires due points (SLA timers, or recurring work's occurrences: any
+/// DueSource): claims a batch, fires it, and when nothing more is
 /// due sleeps until the next due time (as the store reports it, read again
 /// when this replica arms an earlier timer), never longer than `max_idle`.
 /// Runs as one coroutine on a strand of `io`.
 class Claimer {
  public:
-  Claimer(Timers& timers, asio::io_context& io, const Clock& clock, ClaimerOptions options = {});
+  Claimer(DueSource& source, asio::io_context& io, const Clock& clock, ClaimerOptions options = {});
   ~Claimer() { Stop(); }
   Claimer(const Claimer&) = delete;
   Claimer& operator=(const Claimer&) = delete;
@@ -48,7 +50,7 @@ class Claimer {
  private:
   asio::awaitable<void> Run();
 
-  Timers& timers_;
+  DueSource& source_;
   const Clock& clock_;
   const ClaimerOptions options_;
   asio::strand<asio::io_context::executor_type> strand_;

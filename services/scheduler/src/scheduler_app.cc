@@ -11,6 +11,8 @@
 #include "flywheel/runtime/service_kit.h"
 #include "policy_parser.h"
 #include "publishing.h"
+#include "recurring_works.h"
+#include "redis_recurring_store.h"
 #include "redis_slot_store.h"
 #include "redis_timer_store.h"
 #include "scheduler_grpc.h"
@@ -50,6 +52,13 @@ runtime::ServiceDeclaration Declaration() {
 // The most points one claim may take.
 constexpr int64_t kMostPerClaim = static_cast<int64_t>(kMaxClaimBatch);
 
+// Where recurring work's occurrences are armed: a timer store of their own
+// beside the SLA timers', small since such work is counted in thousands.
+// Both counts are its data layout (see RedisTimerStoreOptions).
+RedisTimerStoreOptions OccurrenceStoreOptions(const std::string& key_prefix) {
+  return {.key_prefix = key_prefix + "recur:", .shards = 4, .buckets_per_shard = 64};
+}
+
 // The scheduler's own config keys.
 struct OwnSettings {
   ClaimerOptions claimer;
@@ -88,10 +97,11 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
 class App final : public runtime::App {
  public:
   App(std::unique_ptr<runtime::ServiceKit> kit, std::unique_ptr<RedisTimerStore> store,
-      std::shared_ptr<const Policy> shipped, const OwnSettings& own, const Clock& clock,
-      const std::string& key_prefix)
+      std::unique_ptr<RedisTimerStore> occurrence_store, std::shared_ptr<const Policy> shipped,
+      const OwnSettings& own, const Clock& clock, const std::string& key_prefix)
       : kit_(std::move(kit)),
         store_(std::move(store)),
+        occurrence_store_(std::move(occurrence_store)),
         slots_(kit_->redis_async(), key_prefix),
         slot_timers_(*store_, [this](absl::Time due) { claimer_.DueAt(due); }),
         policy_(std::move(shipped)),
@@ -103,7 +113,12 @@ class App final : public runtime::App {
         claimer_(timers_, kit_->io(), clock, own.claimer),
         publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
         feeds_(publishing_, clock, own.feed_links),
-        feeds_listen_(own.feeds_listen) {}
+        feeds_listen_(own.feeds_listen),
+        recurring_store_(kit_->redis_async(), key_prefix),
+        recurring_(recurring_store_, *occurrence_store_, kit_->publisher(),
+                   kit_->Topic(events::kSubmissionsTopic), clock,
+                   [this](absl::Time due) { recurring_claimer_.DueAt(due); }),
+        recurring_claimer_(recurring_, kit_->io(), clock, own.claimer) {}
 
   ~App() override { Stop(); }
 
@@ -121,8 +136,10 @@ class App final : public runtime::App {
           return HandlePublishResult(c);
         })));
     claimer_.Start();
+    recurring_claimer_.Start();
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(SchedulerRoles()));
-    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, feeds_, *guard_, kit_->io());
+    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, feeds_, recurring_, *guard_,
+                                            kit_->io());
     if (!feeds_listen_.empty()) {
       FLYWHEEL_ASSIGN_OR_RETURN(
           feed_server_,
@@ -143,9 +160,13 @@ class App final : public runtime::App {
     // Feed requests wait on io(): they end before it stops.
     feed_server_.reset();
     claimer_.Stop();
+    recurring_claimer_.Stop();
     kit_->Stop();
   }
-  void WakeClaimer() { claimer_.Wake(); }
+  void WakeClaimer() {
+    claimer_.Wake();
+    recurring_claimer_.Wake();
+  }
 
  private:
   asio::awaitable<absl::Status> Handle(const kafka::ConsumedEvent& consumed) {
@@ -180,6 +201,7 @@ class App final : public runtime::App {
 
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
+  std::unique_ptr<RedisTimerStore> occurrence_store_;
   RedisSlotStore slots_;
   SlotTimers slot_timers_;
   PolicyHolder policy_;
@@ -190,6 +212,9 @@ class App final : public runtime::App {
   CalendarFeeds feeds_;
   const std::string feeds_listen_;
   std::unique_ptr<http::Server> feed_server_;
+  RedisRecurringStore recurring_store_;
+  RecurringWorks recurring_;
+  Claimer recurring_claimer_;
   std::unique_ptr<rpc::Guard> guard_;
   std::unique_ptr<SchedulerGrpc> grpc_;
   bool stopped_ = false;
@@ -212,7 +237,11 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
       auto store,
       RedisTimerStore::Create(kit->redis_async(),
                               {.key_prefix = settings.redis_key_prefix, .shards = own.shards}));
-  auto app = std::make_unique<App>(std::move(kit), std::move(store),
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      auto occurrence_store,
+      RedisTimerStore::Create(kit->redis_async(),
+                              OccurrenceStoreOptions(settings.redis_key_prefix)));
+  auto app = std::make_unique<App>(std::move(kit), std::move(store), std::move(occurrence_store),
                                    std::make_shared<const Policy>(std::move(shipped)), own, clock,
                                    settings.redis_key_prefix);
   FLYWHEEL_RETURN_IF_ERROR(app->Run());

@@ -173,6 +173,20 @@ asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> SchedulerGrpc::Delet
   co_return v1::DeleteBlackoutResponse{};
 }
 
+asio::awaitable<absl::StatusOr<v1::UpsertRecurringWorkResponse>> SchedulerGrpc::UpsertRecurring(
+    const v1::UpsertRecurringWorkRequest& r) {
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::RecurringWork work, co_await recurring_.Upsert(r));
+  v1::UpsertRecurringWorkResponse out;
+  *out.mutable_recurring_work() = std::move(work);
+  co_return out;
+}
+
+asio::awaitable<absl::StatusOr<v1::DeleteRecurringWorkResponse>> SchedulerGrpc::DeleteRecurring(
+    const v1::DeleteRecurringWorkRequest& r) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(co_await recurring_.Delete(r));
+  co_return v1::DeleteRecurringWorkResponse{};
+}
+
 // Admission runs on the gRPC thread (no I/O); `request` lives until the
 // call is finished.
 
@@ -311,6 +325,31 @@ asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> SchedulerGrpc::Delet
   auto caller = guard_.AdmitFor(*context, "GetCalendarFeed", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
   return calls_.Run(context, response, feeds_.Get(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::UpsertRecurringWork(
+    ::grpc::CallbackServerContext* context, const v1::UpsertRecurringWorkRequest* request,
+    v1::UpsertRecurringWorkResponse* response) {
+  auto caller =
+      guard_.AdmitFor(*context, "UpsertRecurringWork", request->recurring_work().tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, UpsertRecurring(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ListRecurringWork(
+    ::grpc::CallbackServerContext* context, const v1::ListRecurringWorkRequest* request,
+    v1::ListRecurringWorkResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ListRecurringWork", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, recurring_.List(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::DeleteRecurringWork(
+    ::grpc::CallbackServerContext* context, const v1::DeleteRecurringWorkRequest* request,
+    v1::DeleteRecurringWorkResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "DeleteRecurringWork", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, DeleteRecurring(*request));
 }
 
 }  // namespace flywheel::scheduler

@@ -6,6 +6,7 @@
 #include "flywheel/grpc/guard.h"
 #include "flywheel/scheduler/v1/scheduler_service.grpc.pb.h"
 #include "publishing.h"
+#include "recurring_works.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -16,18 +17,24 @@ const auth::RoleTable& SchedulerRoles();
 /// The gRPC edge of the SLA timers and the publishing calendar, intake's
 /// shape: each call is admitted by `guard` on the gRPC thread (token, role
 /// table, rate limits, the tenant named must be the caller's), then runs as
-/// a coroutine of `Timers`, `Publishing` or `CalendarFeeds` on `io`. A slot refused for its
-/// conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing
-/// them. The business-calendar and recurring-work methods are not built yet
-/// and answer UNIMPLEMENTED (gRPC's default); ListTimers too.
+/// a coroutine of `Timers`, `Publishing`, `CalendarFeeds` or `RecurringWorks` on `io`. A slot
+/// refused for its conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing them.
+/// The business-calendar methods are not built yet and answer UNIMPLEMENTED (gRPC's default);
+/// ListTimers too.
 ///
 /// Destroy it only after the server serving it has shut down and `io`'s
 /// threads have stopped.
 class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
  public:
-  SchedulerGrpc(Timers& timers, Publishing& publishing, CalendarFeeds& feeds, rpc::Guard& guard,
-                asio::io_context& io, rpc::CoroutineCallsOptions calls = {})
-      : timers_(timers), publishing_(publishing), feeds_(feeds), guard_(guard), calls_(io, calls) {}
+  SchedulerGrpc(Timers& timers, Publishing& publishing, CalendarFeeds& feeds,
+                RecurringWorks& recurring, rpc::Guard& guard, asio::io_context& io,
+                rpc::CoroutineCallsOptions calls = {})
+      : timers_(timers),
+        publishing_(publishing),
+        feeds_(feeds),
+        recurring_(recurring),
+        guard_(guard),
+        calls_(io, calls) {}
 
   ::grpc::ServerUnaryReactor* StartTimer(::grpc::CallbackServerContext* context,
                                          const v1::StartTimerRequest* request,
@@ -80,6 +87,15 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   ::grpc::ServerUnaryReactor* GetCalendarFeed(::grpc::CallbackServerContext* context,
                                               const v1::GetCalendarFeedRequest* request,
                                               v1::GetCalendarFeedResponse* response) override;
+  ::grpc::ServerUnaryReactor* UpsertRecurringWork(
+      ::grpc::CallbackServerContext* context, const v1::UpsertRecurringWorkRequest* request,
+      v1::UpsertRecurringWorkResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListRecurringWork(::grpc::CallbackServerContext* context,
+                                                const v1::ListRecurringWorkRequest* request,
+                                                v1::ListRecurringWorkResponse* response) override;
+  ::grpc::ServerUnaryReactor* DeleteRecurringWork(
+      ::grpc::CallbackServerContext* context, const v1::DeleteRecurringWorkRequest* request,
+      v1::DeleteRecurringWorkResponse* response) override;
 
  private:
   // Each call's logic, as a coroutine over the request (which lives until
@@ -99,10 +115,15 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   asio::awaitable<absl::StatusOr<v1::CancelSlotResponse>> CancelOne(const v1::CancelSlotRequest& r);
   asio::awaitable<absl::StatusOr<v1::DeleteBlackoutResponse>> Delete(
       const v1::DeleteBlackoutRequest& r);
+  asio::awaitable<absl::StatusOr<v1::UpsertRecurringWorkResponse>> UpsertRecurring(
+      const v1::UpsertRecurringWorkRequest& r);
+  asio::awaitable<absl::StatusOr<v1::DeleteRecurringWorkResponse>> DeleteRecurring(
+      const v1::DeleteRecurringWorkRequest& r);
 
   Timers& timers_;
   Publishing& publishing_;
   CalendarFeeds& feeds_;
+  RecurringWorks& recurring_;
   rpc::Guard& guard_;
   rpc::CoroutineCalls calls_;
 };

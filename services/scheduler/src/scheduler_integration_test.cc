@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <libical/ical.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -21,6 +22,7 @@
 #include "flywheel/grpc/status.h"
 #include "flywheel/http/server.h"
 #include "flywheel/http/testing/fetch.h"
+#include "flywheel/intake/v1/events.pb.h"
 #include "flywheel/kafka/cloud_event.h"
 #include "flywheel/kafka/consumer.h"
 #include "flywheel/runtime/testing/service_fixture.h"
@@ -64,9 +66,11 @@ class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
                               metrics::Metrics& m) { return StartSchedulerOn(s, c, m, clock_); },
                        TestConfig()),
         clock_(BerlinFridayAfternoon()) {
-    // Approval owns the approvals topic; this test stands in for it.
+    // Approval owns the approvals topic and intake the submissions topic
+    // (where recurring work files requests); this test stands in for both.
     CreateTopicsBeforeStart(
-        {{.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions}});
+        {{.name = events::kApprovalsTopic, .partitions = events::kStreamPartitions},
+         {.name = events::kSubmissionsTopic, .partitions = events::kStreamPartitions}});
   }
 
   void SetUp() override {
@@ -634,6 +638,235 @@ TEST_F(SchedulerIntegrationTest, ATeamsCalendarFeedParsesAndItsSignedAddressServ
   std::vector<FieldViolation> fields = rpc::BadRequestFields(status);
   ASSERT_EQ(fields.size(), 1u);
   EXPECT_EQ(fields[0].field, "range.end_time");
+}
+
+// Recurring work: files RequestSubmissionReceived on intake's submissions
+// topic (which this test reads in intake's place) at each occurrence, read
+// in the work's zone. The clock starts on Friday 2027-03-26 16:00 in Berlin
+// (CET, UTC+1); the clocks go forward on Sunday the 28th.
+class RecurringWorkTest : public SchedulerIntegrationTest {
+ protected:
+  void SetUp() override {
+    SchedulerIntegrationTest::SetUp();
+    if (HasFatalFailure()) return;
+    AdvanceTo(Utc(2027, 3, 26, 15, 0));
+  }
+
+  static absl::Time Utc(int year, int month, int day, int hour, int minute) {
+    return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0),
+                           absl::UTCTimeZone());
+  }
+
+  // The weekly newsletter: Mondays 09:00 in Berlin, first on 2027-03-22
+  // (09:00 CET is 08:00 UTC).
+  static v1::RecurringWork Newsletter(const std::string& id) {
+    v1::RecurringWork work;
+    work.set_tenant_id("acme");
+    work.set_recurrence_id(id);
+    work.set_rrule("FREQ=WEEKLY;BYDAY=MO");
+    work.set_time_zone("Europe/Berlin");
+    *work.mutable_start_time() = ToProtoTime(Utc(2027, 3, 22, 8, 0));
+    work.mutable_spec()->set_request_type_id("newsletter");
+    work.mutable_spec()->set_title("Weekly newsletter");
+    work.set_enabled(true);
+    return work;
+  }
+
+  ::grpc::Status Upsert(const v1::RecurringWork& work, v1::RecurringWork* stored = nullptr) {
+    v1::UpsertRecurringWorkRequest request;
+    *request.mutable_recurring_work() = work;
+    v1::UpsertRecurringWorkResponse response;
+    ::grpc::Status status = stub_->UpsertRecurringWork(AsOps().get(), request, &response);
+    if (stored != nullptr) *stored = response.recurring_work();
+    return status;
+  }
+
+  std::vector<v1::RecurringWork> Listed() {
+    v1::ListRecurringWorkRequest request;
+    request.set_tenant_id("acme");
+    v1::ListRecurringWorkResponse response;
+    ::grpc::Status status = stub_->ListRecurringWork(AsOps().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.recurring_work().begin(), response.recurring_work().end()};
+  }
+
+  // The submissions published so far, decoded, once there are `at_least`.
+  std::vector<std::pair<kafka::CloudEvent, intake::v1::RequestSubmissionReceived>> Submissions(
+      size_t at_least) {
+    std::vector<std::pair<kafka::CloudEvent, intake::v1::RequestSubmissionReceived>> out;
+    for (const kafka::Record& record : RecordsOn(events::kSubmissionsTopic, at_least)) {
+      auto event = kafka::Decode(record);
+      EXPECT_TRUE(event.ok()) << event.status();
+      if (!event.ok()) continue;
+      intake::v1::RequestSubmissionReceived submission;
+      EXPECT_TRUE(submission.ParseFromString(event->data));
+      out.emplace_back(*std::move(event), std::move(submission));
+    }
+    return out;
+  }
+
+  // Moves the clock to `to` and has the scheduler look for what became due.
+  void AdvanceTo(absl::Time to) {
+    clock_.Advance(to - clock_.Now());
+    WakeClaimer(app());
+  }
+};
+
+TEST_F(RecurringWorkTest, FilesOneSubmissionPerOccurrenceInTheZoneUntilDeleted) {
+  const std::string id = "newsletter_" + NewRandomId();
+  v1::RecurringWork stored;
+  ::grpc::Status status = Upsert(Newsletter(id), &stored);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(stored.revision(), 1);
+  // Monday 09:00 after the change is CEST: 07:00 UTC.
+  EXPECT_EQ(FromProtoTime(stored.next_occurrence_time()), Utc(2027, 3, 29, 7, 0));
+
+  AdvanceTo(Utc(2027, 3, 29, 6, 59));
+  AdvanceTo(Utc(2027, 3, 29, 7, 0));
+  auto submissions = Submissions(1);
+  ASSERT_EQ(submissions.size(), 1u);
+  const auto& [event, submission] = submissions[0];
+  EXPECT_EQ(event.type, events::kRequestSubmissionReceived);
+  const std::string key = "recurring:" + id + ":2027-03-29T07:00:00Z";
+  EXPECT_EQ(submission.idempotency_key(), key);
+  EXPECT_EQ(event.key, key);
+  EXPECT_EQ(submission.tenant_id(), "acme");
+  EXPECT_EQ(submission.origin(), "flywheel-scheduler");
+  EXPECT_EQ(submission.spec().title(), "Weekly newsletter");
+  EXPECT_FALSE(submission.spec().has_due_time()) << "no lead time: filed when it occurs";
+
+  // The next Monday is armed once this one is filed.
+  ASSERT_TRUE(WaitFor([&] {
+    std::vector<v1::RecurringWork> listed = Listed();
+    return listed.size() == 1 &&
+           FromProtoTime(listed[0].next_occurrence_time()) == Utc(2027, 4, 5, 7, 0);
+  })) << "the next occurrence was not armed";
+
+  v1::DeleteRecurringWorkRequest remove;
+  remove.set_tenant_id("acme");
+  remove.set_recurrence_id(id);
+  v1::DeleteRecurringWorkResponse removed;
+  status = stub_->DeleteRecurringWork(AsOps().get(), remove, &removed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(Listed().empty());
+
+  // A daily report due at 10:00 Berlin, filed a day ahead, first due on
+  // the 6th, is the marker: filed on the 5th at 08:00 UTC, after the
+  // deleted newsletter's Monday (07:00 UTC) would have been, in the same
+  // claim or a later one; once it is seen, the newsletter's second
+  // submission would be too.
+  v1::RecurringWork report = Newsletter("report_" + NewRandomId());
+  report.set_rrule("FREQ=DAILY;BYHOUR=10;BYMINUTE=0");
+  *report.mutable_start_time() = ToProtoTime(Utc(2027, 4, 6, 8, 0));
+  *report.mutable_lead_time() = ToProtoDuration(absl::Hours(24));
+  status = Upsert(report);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  AdvanceTo(Utc(2027, 4, 5, 8, 30));
+  submissions = Submissions(2);
+  ASSERT_EQ(submissions.size(), 2u) << "the deleted work filed again";
+  const std::string marker_key = "recurring:" + report.recurrence_id() + ":2027-04-06T08:00:00Z";
+  const auto marker = std::find_if(submissions.begin(), submissions.end(), [&](const auto& s) {
+    return s.second.idempotency_key() == marker_key;
+  });
+  ASSERT_NE(marker, submissions.end()) << "the report was not filed under " << marker_key;
+  EXPECT_EQ(FromProtoTime(marker->second.spec().due_time()), Utc(2027, 4, 6, 8, 0))
+      << "due at the occurrence, filed its lead time before";
+}
+
+// Filed three days ahead: the Monday after the change is filed at once,
+// due at 09:00 Berlin; a change made after that is not filed again for it.
+TEST_F(RecurringWorkTest, AChangeAfterAnOccurrenceWasFiledAppliesFromTheNextOne) {
+  v1::RecurringWork work = Newsletter("newsletter_" + NewRandomId());
+  *work.mutable_lead_time() = ToProtoDuration(absl::Hours(72));
+  ::grpc::Status status = Upsert(work);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  auto submissions = Submissions(1);
+  ASSERT_EQ(submissions.size(), 1u);
+  EXPECT_EQ(submissions[0].second.idempotency_key(),
+            "recurring:" + work.recurrence_id() + ":2027-03-29T07:00:00Z");
+  EXPECT_EQ(FromProtoTime(submissions[0].second.spec().due_time()), Utc(2027, 3, 29, 7, 0));
+  ASSERT_TRUE(WaitFor([&] {
+    std::vector<v1::RecurringWork> listed = Listed();
+    return listed.size() == 1 &&
+           FromProtoTime(listed[0].next_occurrence_time()) == Utc(2027, 4, 5, 7, 0);
+  })) << "the next occurrence was not armed";
+
+  work.mutable_spec()->set_title("Weekly newsletter, new format");
+  v1::RecurringWork stored;
+  status = Upsert(work, &stored);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(stored.revision(), 2);
+  EXPECT_EQ(FromProtoTime(stored.next_occurrence_time()), Utc(2027, 4, 5, 7, 0));
+
+  // Filed on Friday 2027-04-02 09:00 Berlin, three days before it is due.
+  AdvanceTo(Utc(2027, 4, 2, 7, 0));
+  submissions = Submissions(2);
+  ASSERT_EQ(submissions.size(), 2u) << "the filed Monday was filed again";
+  const std::string key = "recurring:" + work.recurrence_id() + ":2027-04-05T07:00:00Z";
+  const auto next = std::find_if(submissions.begin(), submissions.end(),
+                                 [&](const auto& s) { return s.second.idempotency_key() == key; });
+  ASSERT_NE(next, submissions.end()) << "not filed under " << key;
+  EXPECT_EQ(next->second.spec().title(), "Weekly newsletter, new format");
+}
+
+TEST_F(RecurringWorkTest, RefusesARuleThatNeverFiresAndStoresNothing) {
+  v1::RecurringWork never = Newsletter("never_" + NewRandomId());
+  never.set_rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30");
+  ::grpc::Status status = Upsert(never);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<FieldViolation> fields = rpc::BadRequestFields(status);
+  ASSERT_EQ(fields.size(), 1u) << status.error_message();
+  EXPECT_EQ(fields[0].field, "recurring_work.rrule");
+  EXPECT_THAT(fields[0].reason, HasSubstr("never fires"));
+
+  // Ended before now: COUNT=1 was the Monday before the clock.
+  v1::RecurringWork ended = Newsletter("ended_" + NewRandomId());
+  ended.set_rrule("FREQ=WEEKLY;BYDAY=MO;COUNT=1");
+  status = Upsert(ended);
+  fields = rpc::BadRequestFields(status);
+  ASSERT_EQ(fields.size(), 1u) << status.error_message();
+  EXPECT_EQ(fields[0].field, "recurring_work.rrule");
+
+  v1::RecurringWork bad = Newsletter("bad_" + NewRandomId());
+  bad.set_rrule("0 9 * * 1");
+  bad.set_time_zone("Mars/Olympus_Mons");
+  bad.clear_spec();
+  status = Upsert(bad);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  std::set<std::string> named;
+  for (const FieldViolation& v : rpc::BadRequestFields(status)) named.insert(v.field);
+  EXPECT_EQ(named, (std::set<std::string>{"recurring_work.rrule", "recurring_work.time_zone",
+                                          "recurring_work.spec"}));
+
+  EXPECT_TRUE(Listed().empty()) << "a refused upsert stored something";
+}
+
+TEST_F(RecurringWorkTest, AStaleRevisionIsAbortedAndListsPageById) {
+  v1::RecurringWork stored;
+  ASSERT_TRUE(Upsert(Newsletter("a_first"), &stored).ok());
+  ASSERT_TRUE(Upsert(Newsletter("b_second")).ok());
+  v1::UpsertRecurringWorkRequest request;
+  *request.mutable_recurring_work() = Newsletter("a_first");
+  request.set_expected_revision(stored.revision());
+  v1::UpsertRecurringWorkResponse response;
+  ASSERT_TRUE(stub_->UpsertRecurringWork(AsOps().get(), request, &response).ok());
+  EXPECT_EQ(response.recurring_work().revision(), 2);
+  EXPECT_EQ(stub_->UpsertRecurringWork(AsOps().get(), request, &response).error_code(),
+            ::grpc::StatusCode::ABORTED);
+
+  v1::ListRecurringWorkRequest list;
+  list.set_tenant_id("acme");
+  list.set_page_size(1);
+  v1::ListRecurringWorkResponse page;
+  ASSERT_TRUE(stub_->ListRecurringWork(AsOps().get(), list, &page).ok());
+  ASSERT_EQ(page.recurring_work_size(), 1);
+  EXPECT_EQ(page.recurring_work(0).recurrence_id(), "a_first");
+  ASSERT_FALSE(page.next_page_token().empty());
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(stub_->ListRecurringWork(AsOps().get(), list, &page).ok());
+  ASSERT_EQ(page.recurring_work_size(), 1);
+  EXPECT_EQ(page.recurring_work(0).recurrence_id(), "b_second");
+  EXPECT_TRUE(page.next_page_token().empty());
 }
 
 }  // namespace

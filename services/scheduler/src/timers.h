@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "due_source.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/runtime/live_policy.h"
@@ -37,7 +38,7 @@ using PublishHook =
 /// when due (a warning at the policy's share of the budget, the breach, then
 /// each escalation of the chain). Every time comes from `clock`. Thread-safe;
 /// every coroutine runs on the caller's executor.
-class Timers {
+class Timers final : public DueSource {
  public:
   /// `sla_topic` is where SlaWarning and SlaBreached go; `on_armed` is told
   /// each newly due time, so a claimer sleeping past it wakes (may be empty);
@@ -99,10 +100,11 @@ class Timers {
   /// point's event is the one `on_publish` gives (all of the batch's are
   /// asked at once); it is the timer's last point. Returns how many were
   /// claimed.
-  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration lease = kDefaultLease);
+  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max,
+                                                  absl::Duration lease = kDefaultLease) override;
 
   /// When the next point is due (or a lease ends); nullopt when nothing is.
-  asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue();
+  asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
 
  private:
   // The calendar a stored timer counts in, kept alive with the policy that
