@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "flywheel/core/status.h"
 #include "rdkafka_handles.h"
 
@@ -182,6 +184,77 @@ absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& b
   }
   rd_kafka_consumer_close(client.get());
   return committed;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> LatestValues(
+    const std::string& bootstrap_servers, const std::string& topic,
+    std::chrono::milliseconds timeout) {
+  // Partitions are assigned, not subscribed: the group is never joined and
+  // nothing is committed, but librdkafka's consumer poll needs one named.
+  FLYWHEEL_ASSIGN_OR_RETURN(KafkaHandle client,
+                            NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_servers},
+                                                          {"group.id", "flywheel-latest-values"},
+                                                          {"enable.auto.commit", "false"},
+                                                          {"enable.auto.offset.store", "false"},
+                                                          {"enable.partition.eof", "true"}}));
+  const absl::Time give_up = absl::Now() + absl::FromChrono(timeout);
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<int32_t> partitions,
+                            PartitionIds(client.get(), topic, timeout));
+  // The end of each partition that holds records: where reading stops.
+  std::map<int32_t, int64_t> ends;
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const int32_t partition : partitions) {
+    int64_t low = 0;
+    int64_t high = 0;
+    // A topic just created may have no leader yet for a moment.
+    while (true) {
+      absl::Status asked = StatusFromKafkaError(
+          rd_kafka_query_watermark_offsets(client.get(), topic.c_str(), partition, &low, &high,
+                                           static_cast<int>(timeout.count())),
+          "watermarks of " + topic);
+      if (asked.ok()) break;
+      if (!absl::IsUnavailable(asked) || absl::Now() >= give_up) return asked;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (high <= low) continue;
+    ends[partition] = high;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = low;
+  }
+  std::map<std::string, std::string> latest;
+  if (ends.empty()) return latest;
+  FLYWHEEL_RETURN_IF_ERROR(
+      StatusFromKafkaError(rd_kafka_assign(client.get(), list.get()), "assigning " + topic));
+  while (!ends.empty()) {
+    if (absl::Now() >= give_up) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "reading ", topic, ": ", ends.size(), " partitions not read to their end in ",
+          absl::FormatDuration(absl::FromChrono(timeout))));
+    }
+    MessageHandle message(rd_kafka_consumer_poll(client.get(), 100));
+    if (!message) continue;
+    const auto end = ends.find(message->partition);
+    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // A compaction may have removed the last offsets (old tombstones).
+      if (end != ends.end() && message->offset >= end->second) ends.erase(end);
+      continue;
+    }
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return StatusFromKafkaError(message->err, "reading " + topic);
+    }
+    std::string key = message->key == nullptr
+                          ? ""
+                          : std::string(static_cast<const char*>(message->key), message->key_len);
+    if (message->payload == nullptr) {
+      latest.erase(key);
+    } else {
+      latest[std::move(key)] =
+          std::string(static_cast<const char*>(message->payload), message->len);
+    }
+    if (end != ends.end() && message->offset + 1 >= end->second) ends.erase(end);
+  }
+  rd_kafka_consumer_close(client.get());
+  return latest;
 }
 
 }  // namespace flywheel::kafka

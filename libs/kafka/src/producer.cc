@@ -71,7 +71,8 @@ class KafkaProducer final : public Producer {
     while (true) {
       err = rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
                               RD_KAFKA_V_KEY(record.key.data(), record.key.size()),
-                              RD_KAFKA_V_VALUE(record.value.data(), record.value.size()),
+                              RD_KAFKA_V_VALUE(record.tombstone ? nullptr : record.value.data(),
+                                               record.tombstone ? 0 : record.value.size()),
                               RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_OPAQUE(in_flight), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() >= give_up) break;

@@ -2,9 +2,11 @@
 
 #include "calendar_feeds.h"
 #include "claimer.h"
+#include "flywheel/async/spawn.h"
 #include "flywheel/core/status.h"
 #include "flywheel/events/catalog.h"
 #include "flywheel/http/server.h"
+#include "flywheel/kafka/admin.h"
 #include "flywheel/kafka/awaited_handlers.h"
 #include "flywheel/kafka/payload.h"
 #include "flywheel/log/log.h"
@@ -15,9 +17,12 @@
 #include "redis_recurring_store.h"
 #include "redis_slot_store.h"
 #include "redis_timer_store.h"
+#include "request_timers.h"
 #include "scheduler_grpc.h"
 #include "scheduler_metrics.h"
 #include "slot_timers.h"
+#include "timer_index.h"
+#include "timer_journal.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -32,7 +37,11 @@ runtime::ServiceDeclaration Declaration() {
                        {.name = events::kPublishingTopic, .partitions = events::kStreamPartitions},
                        {.name = events::kPublishResultsTopic,
                         .partitions = events::kStreamPartitions},
-                       {.name = events::kSchedulerDeadLetterTopic, .partitions = 1}},
+                       {.name = events::kSchedulerDeadLetterTopic, .partitions = 1},
+                       // One record per live timer is what a rebuild reads.
+                       {.name = events::kTimerJournalTopic,
+                        .partitions = events::kStreamPartitions,
+                        .configs = {{"cleanup.policy", "compact"}}}},
       .dead_letter_topic = events::kSchedulerDeadLetterTopic,
       .consumers = {{.name = "timer_requests",
                      .topics = {events::kTimerRequestsTopic},
@@ -97,22 +106,30 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
 class App final : public runtime::App {
  public:
   App(std::unique_ptr<runtime::ServiceKit> kit, std::unique_ptr<RedisTimerStore> store,
-      std::unique_ptr<RedisTimerStore> occurrence_store, std::shared_ptr<const Policy> shipped,
-      const OwnSettings& own, const Clock& clock, const std::string& key_prefix)
+      std::unique_ptr<RedisTimerStore> occurrence_store, const TimerStoreWrapper& wrap,
+      std::shared_ptr<const Policy> shipped, const OwnSettings& own, const Clock& clock,
+      const std::string& key_prefix)
       : kit_(std::move(kit)),
         store_(std::move(store)),
         occurrence_store_(std::move(occurrence_store)),
+        index_(kit_->redis_async(), key_prefix),
+        indexed_(*store_, index_),
+        journal_(indexed_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
+        wrapped_(wrap ? wrap(journal_) : nullptr),
         slots_(kit_->redis_async(), key_prefix),
         slot_timers_(*store_, [this](absl::Time due) { claimer_.DueAt(due); }),
         policy_(std::move(shipped)),
         scheduler_metrics_(kit_->metrics()),
         timers_(
-            policy_, *store_, kit_->publisher(), kit_->Topic(events::kSlaTopic), scheduler_metrics_,
-            clock, [this](absl::Time due) { claimer_.DueAt(due); },
+            policy_, wrapped_ ? *wrapped_ : journal_, kit_->publisher(),
+            kit_->Topic(events::kSlaTopic), scheduler_metrics_, clock,
+            [this](absl::Time due) { claimer_.DueAt(due); },
             [this](const StoredTimer& timer) { return publishing_.FireTimer(timer); }),
         claimer_(timers_, kit_->io(), clock, own.claimer),
+        requests_(timers_, index_, clock),
         publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
         feeds_(publishing_, clock, own.feed_links),
+        calendars_(policy_, clock),
         feeds_listen_(own.feeds_listen),
         recurring_store_(kit_->redis_async(), key_prefix),
         recurring_(recurring_store_, *occurrence_store_, kit_->publisher(),
@@ -138,8 +155,8 @@ class App final : public runtime::App {
     claimer_.Start();
     recurring_claimer_.Start();
     FLYWHEEL_ASSIGN_OR_RETURN(guard_, kit_->Guard(SchedulerRoles()));
-    grpc_ = std::make_unique<SchedulerGrpc>(timers_, publishing_, feeds_, recurring_, *guard_,
-                                            kit_->io());
+    grpc_ = std::make_unique<SchedulerGrpc>(timers_, requests_, publishing_, feeds_, recurring_,
+                                            calendars_, *guard_, kit_->io());
     if (!feeds_listen_.empty()) {
       FLYWHEEL_ASSIGN_OR_RETURN(
           feed_server_,
@@ -202,14 +219,21 @@ class App final : public runtime::App {
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
   std::unique_ptr<RedisTimerStore> occurrence_store_;
+  TimerIndex index_;
+  IndexedTimerStore indexed_;
+  JournaledTimerStore journal_;
+  // A test's store in front of journal_ (StartSchedulerOn's `wrap`), or null.
+  std::unique_ptr<TimerStore> wrapped_;
   RedisSlotStore slots_;
   SlotTimers slot_timers_;
   PolicyHolder policy_;
   SchedulerMetrics scheduler_metrics_;
   Timers timers_;
   Claimer claimer_;
+  RequestTimers requests_;
   Publishing publishing_;
   CalendarFeeds feeds_;
+  PolicyCalendars calendars_;
   const std::string feeds_listen_;
   std::unique_ptr<http::Server> feed_server_;
   RedisRecurringStore recurring_store_;
@@ -220,13 +244,37 @@ class App final : public runtime::App {
   bool stopped_ = false;
 };
 
+// Redis holds the scheduler's timers while this key exists: it is written at
+// first start and after every rebuild. Gone, Redis lost them (wiped, or a
+// failover to an empty server), and they are armed again from the journal
+// before anything else runs.
+absl::Status RebuildIfWiped(runtime::ServiceKit& kit, TimerStore& store,
+                            const std::string& key_prefix) {
+  const std::string marker = key_prefix + "sched:timers-present";
+  std::vector<std::string> exists = {"EXISTS", marker};
+  auto found = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(exists)));
+  if (!found.ok()) return found.status();
+  if (found->is_integer() && found->integer() == 1) return absl::OkStatus();
+  const std::string topic = kit.Topic(events::kTimerJournalTopic);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto journal,
+                            kafka::LatestValues(kit.settings().kafka_bootstrap_servers, topic));
+  FLYWHEEL_ASSIGN_OR_RETURN(size_t armed, async::BlockOn(kit.io(), RebuildTimers(store, journal)));
+  std::vector<std::string> set = {"SET", marker, "1"};
+  auto marked = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(set)));
+  if (!marked.ok()) return marked.status();
+  if (armed > 0)
+    log::Warn("Redis had lost its timers: armed again from the journal",
+              {{"timers", armed}, {"journal", topic}});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidatePolicyFile(const std::string& path) { return LoadPolicyFile(path).status(); }
 
 absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
     const runtime::CommonSettings& settings, config::Config& config, metrics::Metrics& metrics,
-    const Clock& clock) {
+    const Clock& clock, TimerStoreWrapper wrap) {
   // The built-in policy is parsed first, so a broken default fails loudly.
   FLYWHEEL_ASSIGN_OR_RETURN(Policy shipped, ParsePolicy(DefaultPolicyYaml()));
   OwnSettings own;
@@ -241,9 +289,15 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
       auto occurrence_store,
       RedisTimerStore::Create(kit->redis_async(),
                               OccurrenceStoreOptions(settings.redis_key_prefix)));
+  {
+    // Rebuilt timers are indexed again, and not journaled again.
+    TimerIndex index(kit->redis_async(), settings.redis_key_prefix);
+    IndexedTimerStore indexed(*store, index);
+    FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit, indexed, settings.redis_key_prefix));
+  }
   auto app = std::make_unique<App>(std::move(kit), std::move(store), std::move(occurrence_store),
-                                   std::make_shared<const Policy>(std::move(shipped)), own, clock,
-                                   settings.redis_key_prefix);
+                                   wrap, std::make_shared<const Policy>(std::move(shipped)), own,
+                                   clock, settings.redis_key_prefix);
   FLYWHEEL_RETURN_IF_ERROR(app->Run());
   return app;
 }

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/runtime/service_main.h"
+#include "timer_store.h"
 
 namespace flywheel::scheduler {
 
@@ -22,12 +24,20 @@ inline constexpr char kPolicyFileKey[] = "scheduler.policy_file";
 absl::StatusOr<std::unique_ptr<runtime::App>> StartScheduler(
     const runtime::CommonSettings& settings, config::Config& config, metrics::Metrics& metrics);
 
+/// Given the timer store a scheduler app would use, the one it uses
+/// instead (usually forwarding to it); owned by the app, destroyed before
+/// the store it was given.
+using TimerStoreWrapper = std::function<std::unique_ptr<TimerStore>(TimerStore& store)>;
+
 /// `StartScheduler` on `clock` (which must outlive the app): what tests
 /// use to move time instead of waiting for it; after moving a fake clock,
-/// `WakeClaimer` fires what became due.
+/// `WakeClaimer` fires what became due. `wrap`, when given, puts a store of
+/// the test's between the scheduler and Redis: a replica whose store calls
+/// fail from some point on is, for Redis and the broker, a replica killed
+/// there.
 absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
     const runtime::CommonSettings& settings, config::Config& config, metrics::Metrics& metrics,
-    const Clock& clock);
+    const Clock& clock, TimerStoreWrapper wrap = nullptr);
 
 /// Tells a scheduler app started by `StartSchedulerOn` to look for due
 /// points now (after its clock moved). Does nothing for another app.

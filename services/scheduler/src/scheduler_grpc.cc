@@ -10,24 +10,16 @@ namespace {
 using auth::Role;
 using rpc::Refuse;
 
-// Exactly one of a timer and a request names what is paused or resumed;
-// every timer of a request is not built yet.
+// At most one of a timer and a request names what is paused or resumed,
+// and one of them is given.
 absl::Status OneTimer(const std::string& timer_id, const std::string& request_id) {
+  FieldErrors errors;
   if (!timer_id.empty() && !request_id.empty()) {
-    FieldErrors errors;
     errors.Add("request_id", "give a timer_id or a request_id, not both");
-    return errors.ToStatus();
+  } else if (timer_id.empty() && request_id.empty()) {
+    errors.Add("timer_id", "is required, or a request_id for every timer of the request");
   }
-  if (timer_id.empty() && !request_id.empty()) {
-    return absl::UnimplementedError(
-        "pausing or resuming every timer of a request is not built yet; name the timer_id");
-  }
-  if (timer_id.empty()) {
-    FieldErrors errors;
-    errors.Add("timer_id", "is required");
-    return errors.ToStatus();
-  }
-  return absl::OkStatus();
+  return errors.empty() ? absl::OkStatus() : errors.ToStatus();
 }
 
 }  // namespace
@@ -88,9 +80,15 @@ asio::awaitable<absl::StatusOr<v1::GetTimerResponse>> SchedulerGrpc::Get(
 asio::awaitable<absl::StatusOr<v1::PauseTimerResponse>> SchedulerGrpc::Pause(
     const v1::PauseTimerRequest& r) {
   FLYWHEEL_CO_RETURN_IF_ERROR(OneTimer(r.timer_id(), r.request_id()));
+  v1::PauseTimerResponse out;
+  if (r.timer_id().empty()) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Timer> timers,
+                                 co_await requests_.Pause(r.tenant_id(), r.request_id()));
+    for (v1::Timer& timer : timers) *out.add_timers() = std::move(timer);
+    co_return out;
+  }
   FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer,
                                co_await timers_.Pause(r.tenant_id(), r.timer_id()));
-  v1::PauseTimerResponse out;
   *out.add_timers() = std::move(timer);
   co_return out;
 }
@@ -98,9 +96,15 @@ asio::awaitable<absl::StatusOr<v1::PauseTimerResponse>> SchedulerGrpc::Pause(
 asio::awaitable<absl::StatusOr<v1::ResumeTimerResponse>> SchedulerGrpc::Resume(
     const v1::ResumeTimerRequest& r) {
   FLYWHEEL_CO_RETURN_IF_ERROR(OneTimer(r.timer_id(), r.request_id()));
+  v1::ResumeTimerResponse out;
+  if (r.timer_id().empty()) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<v1::Timer> timers,
+                                 co_await requests_.Resume(r.tenant_id(), r.request_id()));
+    for (v1::Timer& timer : timers) *out.add_timers() = std::move(timer);
+    co_return out;
+  }
   FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::Timer timer,
                                co_await timers_.Resume(r.tenant_id(), r.timer_id()));
-  v1::ResumeTimerResponse out;
   *out.add_timers() = std::move(timer);
   co_return out;
 }
@@ -350,6 +354,39 @@ asio::awaitable<absl::StatusOr<v1::DeleteRecurringWorkResponse>> SchedulerGrpc::
   auto caller = guard_.AdmitFor(*context, "DeleteRecurringWork", request->tenant_id());
   if (!caller.ok()) return Refuse(context, response, caller.status());
   return calls_.Run(context, response, DeleteRecurring(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ListTimers(::grpc::CallbackServerContext* context,
+                                                      const v1::ListTimersRequest* request,
+                                                      v1::ListTimersResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ListTimers", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return calls_.Run(context, response, requests_.List(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::UpsertBusinessCalendar(
+    ::grpc::CallbackServerContext* context, const v1::UpsertBusinessCalendarRequest* request,
+    v1::UpsertBusinessCalendarResponse* response) {
+  auto caller =
+      guard_.AdmitFor(*context, "UpsertBusinessCalendar", request->calendar().tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return Refuse(context, response, PolicyCalendars::Upsert());
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::GetBusinessCalendar(
+    ::grpc::CallbackServerContext* context, const v1::GetBusinessCalendarRequest* request,
+    v1::GetBusinessCalendarResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "GetBusinessCalendar", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return rpc::Reply(context, response, calendars_.Get(*request));
+}
+
+::grpc::ServerUnaryReactor* SchedulerGrpc::ListBusinessCalendars(
+    ::grpc::CallbackServerContext* context, const v1::ListBusinessCalendarsRequest* request,
+    v1::ListBusinessCalendarsResponse* response) {
+  auto caller = guard_.AdmitFor(*context, "ListBusinessCalendars", request->tenant_id());
+  if (!caller.ok()) return Refuse(context, response, caller.status());
+  return rpc::Reply(context, response, calendars_.List(*request));
 }
 
 }  // namespace flywheel::scheduler

@@ -5,8 +5,10 @@
 #include "flywheel/grpc/coroutine_calls.h"
 #include "flywheel/grpc/guard.h"
 #include "flywheel/scheduler/v1/scheduler_service.grpc.pb.h"
+#include "policy_calendars.h"
 #include "publishing.h"
 #include "recurring_works.h"
+#include "request_timers.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -18,23 +20,38 @@ const auth::RoleTable& SchedulerRoles();
 /// shape: each call is admitted by `guard` on the gRPC thread (token, role
 /// table, rate limits, the tenant named must be the caller's), then runs as
 /// a coroutine of `Timers`, `Publishing`, `CalendarFeeds` or `RecurringWorks` on `io`. A slot
-/// refused for its conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing them.
-/// The business-calendar methods are not built yet and answer UNIMPLEMENTED (gRPC's default);
-/// ListTimers too.
+/// refused for its conflicts is FAILED_PRECONDITION with a CheckSlotResponse detail listing
+/// them. Business calendars are read from the policy (`PolicyCalendars`);
+/// UpsertBusinessCalendar is FAILED_PRECONDITION, as calendars change only
+/// through the policy file. PauseTimer and ResumeTimer act on one timer or
+/// on every timer of a request, ListTimers lists a request's
+/// (`RequestTimers`).
 ///
 /// Destroy it only after the server serving it has shut down and `io`'s
 /// threads have stopped.
 class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
  public:
-  SchedulerGrpc(Timers& timers, Publishing& publishing, CalendarFeeds& feeds,
-                RecurringWorks& recurring, rpc::Guard& guard, asio::io_context& io,
-                rpc::CoroutineCallsOptions calls = {})
+  SchedulerGrpc(Timers& timers, RequestTimers& requests, Publishing& publishing,
+                CalendarFeeds& feeds, RecurringWorks& recurring, const PolicyCalendars& calendars,
+                rpc::Guard& guard, asio::io_context& io, rpc::CoroutineCallsOptions calls = {})
       : timers_(timers),
+        requests_(requests),
         publishing_(publishing),
         feeds_(feeds),
         recurring_(recurring),
+        calendars_(calendars),
         guard_(guard),
         calls_(io, calls) {}
+
+  ::grpc::ServerUnaryReactor* UpsertBusinessCalendar(
+      ::grpc::CallbackServerContext* context, const v1::UpsertBusinessCalendarRequest* request,
+      v1::UpsertBusinessCalendarResponse* response) override;
+  ::grpc::ServerUnaryReactor* GetBusinessCalendar(
+      ::grpc::CallbackServerContext* context, const v1::GetBusinessCalendarRequest* request,
+      v1::GetBusinessCalendarResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListBusinessCalendars(
+      ::grpc::CallbackServerContext* context, const v1::ListBusinessCalendarsRequest* request,
+      v1::ListBusinessCalendarsResponse* response) override;
 
   ::grpc::ServerUnaryReactor* StartTimer(::grpc::CallbackServerContext* context,
                                          const v1::StartTimerRequest* request,
@@ -45,6 +62,9 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
   ::grpc::ServerUnaryReactor* GetRemaining(::grpc::CallbackServerContext* context,
                                            const v1::GetRemainingRequest* request,
                                            v1::GetRemainingResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListTimers(::grpc::CallbackServerContext* context,
+                                         const v1::ListTimersRequest* request,
+                                         v1::ListTimersResponse* response) override;
   ::grpc::ServerUnaryReactor* PauseTimer(::grpc::CallbackServerContext* context,
                                          const v1::PauseTimerRequest* request,
                                          v1::PauseTimerResponse* response) override;
@@ -121,9 +141,11 @@ class SchedulerGrpc final : public v1::SchedulerService::CallbackService {
       const v1::DeleteRecurringWorkRequest& r);
 
   Timers& timers_;
+  RequestTimers& requests_;
   Publishing& publishing_;
   CalendarFeeds& feeds_;
   RecurringWorks& recurring_;
+  const PolicyCalendars& calendars_;
   rpc::Guard& guard_;
   rpc::CoroutineCalls calls_;
 };

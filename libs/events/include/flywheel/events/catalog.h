@@ -33,6 +33,9 @@ inline constexpr char kPublishingTopic[] = "flywheel.scheduler.publishing.v1";
 /// PublishDone and PublishFailed from the publishing connectors, keyed by
 /// request id.
 inline constexpr char kPublishResultsTopic[] = "flywheel.scheduler.publish-results.v1";
+/// The scheduler's own journal of its timers (compacted, keyed by tenant and
+/// timer, raw protobuf, not CloudEvents): what it rebuilds Redis from.
+inline constexpr char kTimerJournalTopic[] = "flywheel.scheduler.timer-journal.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.

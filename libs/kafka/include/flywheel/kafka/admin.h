@@ -48,4 +48,13 @@ absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
     const std::string& bootstrap_servers, const std::string& group, const std::string& topic,
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+/// The last value of every key of `topic`, read from its start up to the
+/// end it had when called: what a compacted topic holds. A key whose last
+/// record is a tombstone (a null value) is left out. DEADLINE_EXCEEDED when
+/// the end is not reached within `timeout`. Blocks; for start-up rebuilds
+/// and operator tools.
+absl::StatusOr<std::map<std::string, std::string>> LatestValues(
+    const std::string& bootstrap_servers, const std::string& topic,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace flywheel::kafka

@@ -6,6 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "flywheel/kafka/event_publisher.h"
+#include "flywheel/kafka/producer.h"
+#include "flywheel/kafka/record.h"
 
 namespace flywheel::kafka {
 
@@ -17,5 +19,10 @@ namespace flywheel::kafka {
 ///   auto ids = co_await kafka::Published(publisher, std::move(events));
 asio::awaitable<absl::StatusOr<std::vector<std::string>>> Published(
     EventPublisher& publisher, std::vector<OutgoingEvent> events);
+
+/// `Producer::Send` of raw records from a coroutine, the same way: OK once
+/// every record is acknowledged, else the first failure (some may then be
+/// written). For topics that do not carry CloudEvents (a compacted journal).
+asio::awaitable<absl::Status> Sent(Producer& producer, std::vector<Record> records);
 
 }  // namespace flywheel::kafka

@@ -25,6 +25,9 @@ struct Record {
   int64_t offset = -1;     ///< -1 until the broker has placed the record.
   std::string key;
   std::string value;
+  /// Sent with a null value instead of `value`: in a compacted topic, the
+  /// key's deletion. Consumers see a null value as an empty one.
+  bool tombstone = false;
   std::vector<Header> headers;
   /// The record's Kafka timestamp as the broker reports it on consume: when
   /// the producer created it (CreateTime, the default) or when the broker
