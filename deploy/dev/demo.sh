@@ -7,17 +7,20 @@
 # version 2, two of legal approve; routing then moves the workflow past
 # approval by itself. Ends with the audit trail verified, and a stage SLA
 # timer on a 10-second budget at the scheduler that warns at 80 % (the
-# scheduler's policy) and then breaches. Called by run.sh
+# scheduler's policy) and then breaches; last, a lead's activity published
+# to lead scoring (structured CloudEvents with kcat) until it qualifies as
+# an MQL. Called by run.sh
 # once the services answer; safe to run again by hand while `./flywheel dev`
 # is up (dev mode: no tokens, so each call names who acts).
 #
-#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR]
+#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR] [LEAD_SCORING_ADDR]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
 routing="${2:-127.0.0.1:8082}"
 approval="${3:-127.0.0.1:8083}"
 scheduler="${4:-127.0.0.1:8084}"
+lead_scoring="${5:-127.0.0.1:8085}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -121,3 +124,32 @@ say "the scheduler published sla.warning at 8 s (80 % of the budget)"
 wait_for "the SLA breach" 20 timer_state TIMER_STATE_BREACHED
 say "the scheduler published sla.breached at 10 s; the owner is reminded, escalations follow"
 say "done: request $request_id went through a tier-2 approval with one change request"
+
+# A lead's activity, as a web analytics or CRM system would publish it: a
+# structured-mode CloudEvent with JSON data on the activity topic.
+lead="lead-$(date +%s)"
+activity() {  # activity ID TYPE [URL]
+  local now attributes=""
+  now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  [[ -n "${3:-}" ]] && attributes=", \"attributes\": {\"url\": \"$3\"}"
+  echo "{\"specversion\": \"1.0\", \"id\": \"$lead-$1\", \"source\": \"//demo/web\",
+    \"type\": \"dev.flywheel.lead.activity.v1\", \"datacontenttype\": \"application/json\",
+    \"data\": {\"tenantId\": \"acme\", \"leadId\": \"$lead\", \"activityId\": \"$1\",
+    \"activityType\": \"$2\", \"occurTime\": \"$now\"$attributes}}" | tr -d '\n' |
+    kcat -P -b "$FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS" -t flywheel.leadscoring.lead-activity.v1 \
+      -k "$lead" -H content-type=application/cloudevents+json
+}
+say "publishing $lead's activity to lead scoring ($lead_scoring): pricing page, webinar, form, demo request"
+activity a1 page_viewed https://acme.test/pricing
+activity a2 webinar_attended
+activity a3 form_submitted
+activity a4 demo_requested
+activity a4 demo_requested  # delivered twice: scored once
+scored() {
+  score="$(call "$lead_scoring" flywheel.leadscoring.v1.LeadScoringService/GetScore \
+    "{\"tenant_id\": \"acme\", \"lead_id\": \"$lead\", \"explain\": true}" 2>/dev/null)" &&
+    echo "$score" | grep -q '"qualified": true'
+}
+wait_for "$lead qualifying" 20 scored
+echo "$score" | grep -E '"(score|band|ruleId|points)"'
+say "$lead scored 117 (MQL at 100) and qualified; lead.qualified went to sales once"

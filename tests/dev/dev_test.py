@@ -40,7 +40,7 @@ import urllib.request
 import uuid
 
 TOPIC = "flywheel.intake.requests.v1"
-SERVICES = ("intake", "routing", "approval", "scheduler")
+SERVICES = ("intake", "routing", "approval", "scheduler", "lead-scoring")
 KEY = "flywheel-dev-test:persisted"
 
 
@@ -239,8 +239,9 @@ class DevRun:
             "FLYWHEEL_DEV_REDIS_PORT": str(ports["redis"]),
         })
         for name in SERVICES:
-            env[f"FLYWHEEL_DEV_{name.upper()}_GRPC_PORT"] = str(ports[f"{name}_grpc"])
-            env[f"FLYWHEEL_DEV_{name.upper()}_METRICS_PORT"] = str(ports[f"{name}_metrics"])
+            upper = name.upper().replace("-", "_")
+            env[f"FLYWHEEL_DEV_{upper}_GRPC_PORT"] = str(ports[f"{name}_grpc"])
+            env[f"FLYWHEEL_DEV_{upper}_METRICS_PORT"] = str(ports[f"{name}_metrics"])
         env.update(extra_env or {})
         argv = [args.testbed, "run", "--state", state] + (["--clean"] if clean else [])
         argv += ["--"] + (command or [args.run, args.build])
@@ -277,7 +278,7 @@ class DevRun:
         banner = text[start:text.index("Ctrl-C drains", start)]
         found = {}
         for name, grpc, metrics in re.findall(
-                r"^  (\w+) +gRPC (\S+) +metrics (\S+)$", banner, re.M):
+                r"^  ([\w-]+) +gRPC (\S+) +metrics (\S+)$", banner, re.M):
             found[name] = (grpc, metrics)
         kafka = re.search(r"^  kafka +bootstrap (\S+)$", banner, re.M)
         redis_address = re.search(r"^  redis +(\S+)$", banner, re.M)

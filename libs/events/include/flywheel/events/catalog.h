@@ -33,6 +33,15 @@ inline constexpr char kPublishingTopic[] = "flywheel.scheduler.publishing.v1";
 /// PublishDone and PublishFailed from the publishing connectors, keyed by
 /// request id.
 inline constexpr char kPublishResultsTopic[] = "flywheel.scheduler.publish-results.v1";
+/// What leads do (page views, email clicks, form submits...), from web
+/// analytics, email, webinar and CRM systems; keyed by lead id, or by the
+/// anonymous visitor id before the lead is known.
+inline constexpr char kLeadActivityTopic[] = "flywheel.leadscoring.lead-activity.v1";
+/// Lead profiles from the CRM, compacted on lead id.
+inline constexpr char kLeadProfilesTopic[] = "flywheel.leadscoring.lead-profiles.v1";
+/// lead.scored (band changes) and lead.qualified (the MQL hand-off), keyed
+/// by lead id.
+inline constexpr char kLeadScoresTopic[] = "flywheel.leadscoring.scores.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
@@ -40,6 +49,7 @@ inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1
 inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
 inline constexpr char kApprovalDeadLetterTopic[] = "flywheel.approval.dead-letter.v1";
 inline constexpr char kSchedulerDeadLetterTopic[] = "flywheel.scheduler.dead-letter.v1";
+inline constexpr char kLeadScoringDeadLetterTopic[] = "flywheel.leadscoring.dead-letter.v1";
 
 inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
@@ -63,5 +73,9 @@ inline constexpr char kSlaBreached[] = "dev.flywheel.sla.breached.v1";
 inline constexpr char kPublishDue[] = "dev.flywheel.publish.due.v1";
 inline constexpr char kPublishDone[] = "dev.flywheel.publish.done.v1";
 inline constexpr char kPublishFailed[] = "dev.flywheel.publish.failed.v1";
+inline constexpr char kLeadActivity[] = "dev.flywheel.lead.activity.v1";
+inline constexpr char kLeadProfile[] = "dev.flywheel.lead.profile.v1";
+inline constexpr char kLeadScored[] = "dev.flywheel.lead.scored.v1";
+inline constexpr char kLeadQualified[] = "dev.flywheel.lead.qualified.v1";
 
 }  // namespace flywheel::events
