@@ -11,18 +11,22 @@
 # passes scheduling QA to launch, a slot is reserved a few seconds ahead, the
 # scheduler publishes publish.due at its time, the demo plays the blog's
 # connector (publish.done onto the broker with kcat), and the slot shows
-# PUBLISHED while routing moves the workflow past launch. Called by run.sh
-# once the services answer; safe to run again by hand while `./flywheel dev`
-# is up (dev mode: no tokens, so each call names who acts).
+# PUBLISHED while routing moves the workflow past launch. Last, a lead's
+# activity is published to lead scoring (structured CloudEvents with kcat)
+# until it qualifies as an MQL. Called by run.sh once the services answer;
+# safe to run again by hand while `./flywheel dev` is up (dev mode: no
+# tokens, so each call names who acts).
 #
-#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR] [KAFKA]
+#   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR] \
+#     [LEAD_SCORING_ADDR] [KAFKA]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
 routing="${2:-127.0.0.1:8082}"
 approval="${3:-127.0.0.1:8083}"
 scheduler="${4:-127.0.0.1:8084}"
-kafka="${5:-${FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}}"
+lead_scoring="${5:-127.0.0.1:8085}"
+kafka="${6:-${FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -171,3 +175,32 @@ wait_for "routing moving past launch" 20 stage_is measurement
 echo "$workflow" | grep -E '"current_stage_id"' | head -1
 say "routing moved the workflow past launch on publish.done"
 say "done: request $request_id went through a tier-2 approval with one change request and went live"
+
+# A lead's activity, as a web analytics or CRM system would publish it: a
+# structured-mode CloudEvent with JSON data on the activity topic.
+lead="lead-$(date +%s)"
+activity() {  # activity ID TYPE [URL]
+  local now attributes=""
+  now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  [[ -n "${3:-}" ]] && attributes=", \"attributes\": {\"url\": \"$3\"}"
+  echo "{\"specversion\": \"1.0\", \"id\": \"$lead-$1\", \"source\": \"//demo/web\",
+    \"type\": \"dev.flywheel.lead.activity.v1\", \"datacontenttype\": \"application/json\",
+    \"data\": {\"tenantId\": \"acme\", \"leadId\": \"$lead\", \"activityId\": \"$1\",
+    \"activityType\": \"$2\", \"occurTime\": \"$now\"$attributes}}" | tr -d '\n' |
+    kcat -P -b "$kafka" -t flywheel.leadscoring.lead-activity.v1 \
+      -k "$lead" -H content-type=application/cloudevents+json
+}
+say "publishing $lead's activity to lead scoring ($lead_scoring): pricing page, webinar, form, demo request"
+activity a1 page_viewed https://acme.test/pricing
+activity a2 webinar_attended
+activity a3 form_submitted
+activity a4 demo_requested
+activity a4 demo_requested  # delivered twice: scored once
+scored() {
+  score="$(call "$lead_scoring" flywheel.leadscoring.v1.LeadScoringService/GetScore \
+    "{\"tenant_id\": \"acme\", \"lead_id\": \"$lead\", \"explain\": true}" 2>/dev/null)" &&
+    echo "$score" | grep -q '"qualified": true'
+}
+wait_for "$lead qualifying" 20 scored
+echo "$score" | grep -E '"(score|band|ruleId|points)"'
+say "$lead scored 117 (MQL at 100) and qualified; lead.qualified went to sales once"

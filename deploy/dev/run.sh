@@ -50,6 +50,7 @@ services=(
   "routing 8082 9462"
   "approval 8083 9463"
   "scheduler 8084 9464"
+  "lead-scoring 8085 9465"
 )
 
 max_crashes="${FLYWHEEL_DEV_MAX_CRASHES:-5}"
@@ -66,12 +67,13 @@ stopping=""
 say() { echo "flywheel dev: $*" >&2 || true; }
 
 load_services() {
-  local entry name grpc metrics var
+  local entry name grpc metrics var upper
   for entry in "${services[@]}"; do
     read -r name grpc metrics <<<"$entry"
-    var="FLYWHEEL_DEV_${name^^}_GRPC_PORT"
+    upper="${name^^}"
+    var="FLYWHEEL_DEV_${upper//-/_}_GRPC_PORT"
     grpc_port[$name]="${!var:-$grpc}"
-    var="FLYWHEEL_DEV_${name^^}_METRICS_PORT"
+    var="FLYWHEEL_DEV_${upper//-/_}_METRICS_PORT"
     metrics_port[$name]="${!var:-$metrics}"
     crashes[$name]=0
     names+=("$name")
@@ -262,7 +264,8 @@ run_demo() {
   fi
   # In the background so that Ctrl-C does not wait for it.
   "$here/demo.sh" "127.0.0.1:${grpc_port[intake]}" "127.0.0.1:${grpc_port[routing]}" \
-    "127.0.0.1:${grpc_port[approval]}" "127.0.0.1:${grpc_port[scheduler]}" &
+    "127.0.0.1:${grpc_port[approval]}" "127.0.0.1:${grpc_port[scheduler]}" \
+    "127.0.0.1:${grpc_port[lead-scoring]}" "$FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS" &
   local demo=$! status=0
   wait "$demo" || status=$?
   if [[ -n "$stopping" ]]; then
@@ -278,7 +281,7 @@ banner() {
   {
     echo "flywheel dev: ready"
     for name in "${names[@]}"; do
-      printf '  %-9s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
+      printf '  %-12s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
         "$name" "${grpc_port[$name]}" "${metrics_port[$name]}"
     done
     printf '  %-9s http://127.0.0.1:%s (GetCalendarFeed gives each feed'"'"'s signed address)\n' \

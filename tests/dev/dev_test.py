@@ -40,7 +40,7 @@ import urllib.request
 import uuid
 
 TOPIC = "flywheel.intake.requests.v1"
-SERVICES = ("intake", "routing", "approval", "scheduler")
+SERVICES = ("intake", "routing", "approval", "scheduler", "lead-scoring")
 KEY = "flywheel-dev-test:persisted"
 
 
@@ -249,8 +249,9 @@ class DevRun:
             "FLYWHEEL_DEV_REDIS_PORT": str(ports["redis"]),
         })
         for name in SERVICES:
-            env[f"FLYWHEEL_DEV_{name.upper()}_GRPC_PORT"] = str(ports[f"{name}_grpc"])
-            env[f"FLYWHEEL_DEV_{name.upper()}_METRICS_PORT"] = str(ports[f"{name}_metrics"])
+            upper = name.upper().replace("-", "_")
+            env[f"FLYWHEEL_DEV_{upper}_GRPC_PORT"] = str(ports[f"{name}_grpc"])
+            env[f"FLYWHEEL_DEV_{upper}_METRICS_PORT"] = str(ports[f"{name}_metrics"])
         env["FLYWHEEL_DEV_FEEDS_PORT"] = str(ports["feeds"])
         # The supervisor is under test here; tests/deploy runs the demo.
         env["FLYWHEEL_DEV_DEMO"] = "0"
@@ -290,7 +291,7 @@ class DevRun:
         banner = text[start:text.index("Ctrl-C drains", start)]
         found = {}
         for name, grpc, metrics in re.findall(
-                r"^  (\w+) +gRPC (\S+) +metrics (\S+)$", banner, re.M):
+                r"^  ([\w-]+) +gRPC (\S+) +metrics (\S+)$", banner, re.M):
             found[name] = (grpc, metrics)
         kafka = re.search(r"^  kafka +bootstrap (\S+)$", banner, re.M)
         redis_address = re.search(r"^  redis +(\S+)$", banner, re.M)

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -26,6 +27,13 @@
 
 namespace flywheel::runtime {
 namespace {
+
+// The service's name as it appears inside metric names, which take no `-`:
+// `lead-scoring` exports `flywheel_lead_scoring_...`.
+std::string MetricsName(std::string name) {
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
 
 // How long a producer tries to deliver a record before the call that
 // published it gives up, unless `kafka.producer.message.timeout.ms` says
@@ -195,7 +203,7 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
   }
 
   // Then who may call: keys and auth policy, kept live.
-  FLYWHEEL_RETURN_IF_ERROR(StartAuth(*parts, declaration.name, metrics));
+  FLYWHEEL_RETURN_IF_ERROR(StartAuth(*parts, MetricsName(declaration.name), metrics));
 
   // Then connect, in order.
   FLYWHEEL_ASSIGN_OR_RETURN(redis_connection.endpoint,
@@ -262,14 +270,15 @@ auth::Authenticator& ServiceKit::authenticator() { return *parts_->authenticator
 
 absl::StatusOr<std::unique_ptr<rpc::Guard>> ServiceKit::Guard(const auth::RoleTable& table) {
   return rpc::Guard::Create(*parts_->authenticator, table, *parts_->metrics,
-                            parts_->declaration.name);
+                            MetricsName(parts_->declaration.name));
 }
 
 absl::Status ServiceKit::WatchPolicy(Reloader::Load load) {
   if (parts_->policy_file.empty()) return absl::OkStatus();
-  FLYWHEEL_ASSIGN_OR_RETURN(parts_->reloader, Reloader::Start({.path = parts_->policy_file,
-                                                               .service = parts_->declaration.name},
-                                                              std::move(load), *parts_->metrics));
+  FLYWHEEL_ASSIGN_OR_RETURN(parts_->reloader,
+                            Reloader::Start({.path = parts_->policy_file,
+                                             .service = MetricsName(parts_->declaration.name)},
+                                            std::move(load), *parts_->metrics));
   parts_->stops.push_back([p = parts_.get()] { p->reloader.reset(); });
   return absl::OkStatus();
 }
@@ -322,7 +331,7 @@ absl::Status ServiceKit::Serve(const std::vector<::grpc::Service*>& services) {
   FLYWHEEL_ASSIGN_OR_RETURN(
       parts_->server,
       rpc::Server::Start({.address = parts_->settings.grpc_listen,
-                          .service_name = parts_->declaration.name,
+                          .service_name = MetricsName(parts_->declaration.name),
                           .drain_timeout = parts_->settings.drain_timeout,
                           .max_message_bytes = parts_->declaration.max_grpc_message_bytes,
                           .tls = parts_->tls},

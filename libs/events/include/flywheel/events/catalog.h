@@ -36,6 +36,15 @@ inline constexpr char kPublishResultsTopic[] = "flywheel.scheduler.publish-resul
 /// The scheduler's own journal of its timers (compacted, keyed by tenant and
 /// timer, raw protobuf, not CloudEvents): what it rebuilds Redis from.
 inline constexpr char kTimerJournalTopic[] = "flywheel.scheduler.timer-journal.v1";
+/// What leads do (page views, email clicks, form submits...), from web
+/// analytics, email, webinar and CRM systems; keyed by lead id, or by the
+/// anonymous visitor id before the lead is known.
+inline constexpr char kLeadActivityTopic[] = "flywheel.leadscoring.lead-activity.v1";
+/// Lead profiles from the CRM, compacted on lead id.
+inline constexpr char kLeadProfilesTopic[] = "flywheel.leadscoring.lead-profiles.v1";
+/// lead.scored (band changes) and lead.qualified (the MQL hand-off), keyed
+/// by lead id.
+inline constexpr char kLeadScoresTopic[] = "flywheel.leadscoring.scores.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
@@ -43,6 +52,7 @@ inline constexpr char kIntakeDeadLetterTopic[] = "flywheel.intake.dead-letter.v1
 inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.v1";
 inline constexpr char kApprovalDeadLetterTopic[] = "flywheel.approval.dead-letter.v1";
 inline constexpr char kSchedulerDeadLetterTopic[] = "flywheel.scheduler.dead-letter.v1";
+inline constexpr char kLeadScoringDeadLetterTopic[] = "flywheel.leadscoring.dead-letter.v1";
 
 inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
@@ -66,5 +76,9 @@ inline constexpr char kSlaBreached[] = "dev.flywheel.sla.breached.v1";
 inline constexpr char kPublishDue[] = "dev.flywheel.publish.due.v1";
 inline constexpr char kPublishDone[] = "dev.flywheel.publish.done.v1";
 inline constexpr char kPublishFailed[] = "dev.flywheel.publish.failed.v1";
+inline constexpr char kLeadActivity[] = "dev.flywheel.lead.activity.v1";
+inline constexpr char kLeadProfile[] = "dev.flywheel.lead.profile.v1";
+inline constexpr char kLeadScored[] = "dev.flywheel.lead.scored.v1";
+inline constexpr char kLeadQualified[] = "dev.flywheel.lead.qualified.v1";
 
 }  // namespace flywheel::events

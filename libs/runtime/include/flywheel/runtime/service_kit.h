@@ -61,7 +61,8 @@ struct ConsumerDeclaration {
 /// service's `*_app.cc` holds only its domain objects and how they connect.
 struct ServiceDeclaration {
   /// `intake`, `routing`: names metrics, logs, the CloudEvents source
-  /// (`//flywheel/<name>`) and the producer's client id.
+  /// (`//flywheel/<name>`) and the producer's client id. In metric names a
+  /// `-` becomes `_` (`lead-scoring`: `flywheel_lead_scoring_...`).
   std::string name;
   /// The topics this service owns and creates at start (catalog names).
   /// Every topic has exactly one owner; a service consuming another's topic
