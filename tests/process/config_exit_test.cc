@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -118,11 +119,14 @@ TEST_P(ConfigExitTest, AMissingCertificateFileIsNamedWithItsKey) {
 
 INSTANTIATE_TEST_SUITE_P(Services, ConfigExitTest,
                          ::testing::Values(FLYWHEEL_INTAKE_BIN, FLYWHEEL_ROUTING_BIN,
-                                           FLYWHEEL_APPROVAL_BIN, FLYWHEEL_SCHEDULER_BIN),
+                                           FLYWHEEL_APPROVAL_BIN, FLYWHEEL_SCHEDULER_BIN,
+                                           FLYWHEEL_LEAD_SCORING_BIN),
                          [](const auto& info) {
                            // .../services/<name>/flywheel-<name>
                            const std::string path = info.param;
-                           return path.substr(path.rfind("flywheel-") + 9);
+                           std::string name = path.substr(path.rfind("flywheel-") + 9);
+                           std::replace(name.begin(), name.end(), '-', '_');  // lead-scoring
+                           return name;
                          });
 
 }  // namespace

@@ -124,6 +124,7 @@ class KafkaConsumer final : public Consumer {
       if (stop_requested_) return;
       stop_requested_ = true;
     }
+    AwaitFirstSync();
     // Drain while the poll thread still polls, so the group keeps this
     // member meanwhile: no more records are taken in, batches in the
     // handler get `drain_timeout` to complete, and what they finish is
@@ -146,6 +147,26 @@ class KafkaConsumer final : public Consumer {
   bool HasAssignment() const override { return assigned_partitions_.load() > 0; }
 
  private:
+  // librdkafka 2.0.2 (Debian 12) aborts in rd_kafka_destroy when the
+  // cooperative-sticky assignor is torn down between a member's first
+  // JoinGroup response (which picks the assignor: the protocol is no longer
+  // NONE) and its first SyncGroup (librdkafka issue 4312, fixed in 2.3.0).
+  // So a consumer stopped inside that window lets the poll thread finish the
+  // sync first: the first assign callback (even of no partitions) says it
+  // has. Bounded, so a consumer whose group never syncs still stops.
+  void AwaitFirstSync() {
+    const auto deadline = std::chrono::steady_clock::now() + kFirstSyncWait;
+    std::unique_lock lock(mu_);
+    while (!first_sync_ && thread_.joinable() && std::chrono::steady_clock::now() < deadline) {
+      lock.unlock();
+      const char* protocol = rd_kafka_rebalance_protocol(handle_.get());
+      lock.lock();
+      if (protocol == nullptr || std::string_view(protocol) == "NONE") return;
+      synced_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+  }
+  static constexpr std::chrono::seconds kFirstSyncWait{10};
+
   // The poll thread: polls and adds records to their partitions' windows
   // (never waiting: a full window pauses its partition instead); also runs
   // the rebalance and statistics callbacks.
@@ -478,6 +499,11 @@ class KafkaConsumer final : public Consumer {
                                 ? check(rd_kafka_incremental_assign(rk, partitions), "assign")
                                 : check_err(rd_kafka_assign(rk, partitions), "assign");
       if (assigned) self->assigned_partitions_ += partitions->cnt;
+      {
+        std::lock_guard lock(self->mu_);
+        self->first_sync_ = true;
+      }
+      self->synced_.notify_all();
       self->kafka_metrics_.SetAssignedPartitions(self->options_.group_id,
                                                  self->assigned_partitions_.load());
     } else {
@@ -534,7 +560,9 @@ class KafkaConsumer final : public Consumer {
   std::shared_ptr<PartitionWorkers> workers_;
   std::mutex mu_;
   bool stop_requested_ = false;
-  bool stopping_ = false;  // the poll thread ends
+  bool stopping_ = false;    // the poll thread ends
+  bool first_sync_ = false;  // a first assignment came (see AwaitFirstSync)
+  std::condition_variable synced_;
   std::thread thread_;
 };
 
