@@ -70,7 +70,8 @@ TEST(AggregatesTest, AttributionModelsCreditTheTouchesTheyName) {
   rows.qualified = {{"lead-1", kMonday + 2}};
   auto mqls = [&](v1::AttributionModel model) {
     std::map<std::string, double> out;
-    for (const auto& o : Outcomes(rows, "campaign", model, "EUR").outcomes()) {
+    const v1::ListCampaignOutcomesResponse response = Outcomes(rows, "campaign", model, "EUR");
+    for (const auto& o : response.outcomes()) {
       out[o.key()] = o.mqls();
     }
     return out;
