@@ -13,12 +13,15 @@
 # connector (publish.done onto the broker with kcat), and the slot shows
 # PUBLISHED while routing moves the workflow past launch. Last, a lead's
 # activity is published to lead scoring (structured CloudEvents with kcat)
-# until it qualifies as an MQL. Called by run.sh once the services answer;
+# until it qualifies as an MQL. The demo ends by asking reporting for the
+# week's operations report and writing it, one HTML file with its charts, to
+# the dev state directory (or the temporary directory), saying where it is.
+# Called by run.sh once the services answer;
 # safe to run again by hand while `./flywheel dev` is up (dev mode: no
 # tokens, so each call names who acts).
 #
 #   deploy/dev/demo.sh [INTAKE_ADDR] [ROUTING_ADDR] [APPROVAL_ADDR] [SCHEDULER_ADDR] \
-#     [LEAD_SCORING_ADDR] [KAFKA]
+#     [LEAD_SCORING_ADDR] [KAFKA] [REPORTING_ADDR]
 set -euo pipefail
 
 intake="${1:-127.0.0.1:8081}"
@@ -27,6 +30,7 @@ approval="${3:-127.0.0.1:8083}"
 scheduler="${4:-127.0.0.1:8084}"
 lead_scoring="${5:-127.0.0.1:8085}"
 kafka="${6:-${FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}}"
+reporting="${7:-127.0.0.1:8086}"
 grpcurl="$(go env GOPATH)/bin/grpcurl"
 say() { echo "flywheel demo: $*" >&2; }
 
@@ -204,3 +208,20 @@ scored() {
 wait_for "$lead qualifying" 20 scored
 echo "$score" | grep -E '"(score|band|ruleId|points)"'
 say "$lead scored 117 (MQL at 100) and qualified; lead.qualified went to sales once"
+
+# The week in reporting: once the demo's request shows as delivered there,
+# the weekly operations report is written where a team lead can open it.
+delivered() {
+  call "$reporting" flywheel.reporting.v1.ReportingService/GetRequestTimeline \
+    "{\"tenant_id\": \"acme\", \"request_id\": \"$request_id\"}" 2>/dev/null |
+    grep -q '"deliverTime"'
+}
+wait_for "reporting counting $request_id as delivered" 20 delivered
+report_dir="${FLYWHEEL_DEV_STATE:-${TMPDIR:-/tmp}}/reports"
+mkdir -p "$report_dir"
+report="$report_dir/weekly-operations-$(date -u +%G-W%V).html"
+call "$reporting" flywheel.reporting.v1.ReportingService/RenderWeeklyReport \
+  '{"tenant_id": "acme"}' | python3 -c \
+  'import base64, json, sys; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["html"]))' \
+  >"$report"
+say "the weekly operations report is at $report (open it in a browser; it needs no server)"

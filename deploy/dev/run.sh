@@ -51,6 +51,7 @@ services=(
   "approval 8083 9463"
   "scheduler 8084 9464"
   "lead-scoring 8085 9465"
+  "reporting 8086 9466"
 )
 
 max_crashes="${FLYWHEEL_DEV_MAX_CRASHES:-5}"
@@ -265,7 +266,8 @@ run_demo() {
   # In the background so that Ctrl-C does not wait for it.
   "$here/demo.sh" "127.0.0.1:${grpc_port[intake]}" "127.0.0.1:${grpc_port[routing]}" \
     "127.0.0.1:${grpc_port[approval]}" "127.0.0.1:${grpc_port[scheduler]}" \
-    "127.0.0.1:${grpc_port[lead-scoring]}" "$FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS" &
+    "127.0.0.1:${grpc_port[lead-scoring]}" "$FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS" \
+    "127.0.0.1:${grpc_port[reporting]}" &
   local demo=$! status=0
   wait "$demo" || status=$?
   if [[ -n "$stopping" ]]; then

@@ -40,7 +40,7 @@ import urllib.request
 import uuid
 
 TOPIC = "flywheel.intake.requests.v1"
-SERVICES = ("intake", "routing", "approval", "scheduler", "lead-scoring")
+SERVICES = ("intake", "routing", "approval", "scheduler", "lead-scoring", "reporting")
 KEY = "flywheel-dev-test:persisted"
 
 

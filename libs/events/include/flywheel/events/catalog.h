@@ -45,6 +45,10 @@ inline constexpr char kLeadProfilesTopic[] = "flywheel.leadscoring.lead-profiles
 /// lead.scored (band changes) and lead.qualified (the MQL hand-off), keyed
 /// by lead id.
 inline constexpr char kLeadScoresTopic[] = "flywheel.leadscoring.scores.v1";
+/// Campaign spend from finance and ad platforms, keyed by campaign id.
+inline constexpr char kCampaignSpendTopic[] = "flywheel.reporting.campaign-spend.v1";
+/// Won revenue from the CRM, keyed by lead id.
+inline constexpr char kRevenueTopic[] = "flywheel.reporting.revenue.v1";
 
 /// Where each service's consumers put what they cannot handle, with the
 /// reason in the `flywheel_dlq_reason` header.
@@ -53,6 +57,7 @@ inline constexpr char kRoutingDeadLetterTopic[] = "flywheel.routing.dead-letter.
 inline constexpr char kApprovalDeadLetterTopic[] = "flywheel.approval.dead-letter.v1";
 inline constexpr char kSchedulerDeadLetterTopic[] = "flywheel.scheduler.dead-letter.v1";
 inline constexpr char kLeadScoringDeadLetterTopic[] = "flywheel.leadscoring.dead-letter.v1";
+inline constexpr char kReportingDeadLetterTopic[] = "flywheel.reporting.dead-letter.v1";
 
 inline constexpr char kRequestSubmissionReceived[] = "dev.flywheel.request.submission-received.v1";
 inline constexpr char kRequestSubmitted[] = "dev.flywheel.request.submitted.v1";
@@ -80,5 +85,7 @@ inline constexpr char kLeadActivity[] = "dev.flywheel.lead.activity.v1";
 inline constexpr char kLeadProfile[] = "dev.flywheel.lead.profile.v1";
 inline constexpr char kLeadScored[] = "dev.flywheel.lead.scored.v1";
 inline constexpr char kLeadQualified[] = "dev.flywheel.lead.qualified.v1";
+inline constexpr char kCampaignSpendReported[] = "dev.flywheel.campaign.spend-reported.v1";
+inline constexpr char kRevenueAttributed[] = "dev.flywheel.revenue.attributed.v1";
 
 }  // namespace flywheel::events
