@@ -19,8 +19,10 @@
 // --json.
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
@@ -156,7 +158,9 @@ int Qualify() {
   const int64_t measured = static_cast<int64_t>(rate * absl::GetFlag(FLAGS_seconds));
   const int64_t total = warm + measured;
   Arrivals arrivals;
-  std::atomic<int64_t> qualified{0};
+  std::mutex seen_mu;
+  absl::flat_hash_set<std::string> seen;  // leads whose lead.qualified arrived
+  std::atomic<int64_t> qualified{0}, twice{0};
   auto follower = FollowTopics(absl::GetFlag(FLAGS_kafka), {Topic(events::kLeadScoresTopic)},
                                [&](const kafka::CloudEvent& e) {
                                  if (e.type != events::kLeadQualified) return;
@@ -215,11 +219,12 @@ int Qualify() {
     std::printf(
         "{\"mode\": \"qualify\", \"offered_rate\": %.1f, \"achieved_rate\": %.1f, "
         "\"events\": %lld, \"measured_events\": %lld, \"qualified\": %lld, "
-        "\"never_qualified\": %lld, \"failed\": %lld, \"latency\": {%s}}\n",
+        "\"never_qualified\": %lld, \"qualified_twice\": %lld, \"failed\": %lld, "
+        "\"latency\": {%s}}\n",
         rate, sent_seconds > 0 ? total / sent_seconds : 0.0, static_cast<long long>(total),
         static_cast<long long>(measured), static_cast<long long>(qualified.load()),
-        static_cast<long long>(never), static_cast<long long>(failed.load()),
-        arrivals.latency().Json().c_str());
+        static_cast<long long>(never), static_cast<long long>(twice.load()),
+        static_cast<long long>(failed.load()), arrivals.latency().Json().c_str());
   }
   return failed > 0 ? 1 : 0;
 }

@@ -481,6 +481,11 @@ class Page:
             if latency.get("never_qualified"):
                 text += f", {num(latency['never_qualified'])} not qualified within 60 s"
             text += ". "
+            if latency.get("qualified_twice"):
+                text += (f"{num(latency['qualified_twice'])} lead.qualified arrived a second time "
+                         "(the outbox's relay republishing events still stored while the "
+                         "service's own publish of them was in flight: at-least-once, the same "
+                         "event id, for consumers to deduplicate). ")
             if p99 is None or p99 >= 200:
                 text += f"Missed: p99 {over(p99, 200)} the target" if p99 else "Missed"
                 if scored and scored["achieved_rate"] and \

@@ -1028,6 +1028,7 @@ class Run:
                         "leads": count, "measured_events": result["measured_events"],
                         "qualified": result["qualified"],
                         "never_qualified": result["never_qualified"],
+                        "qualified_twice": result.get("qualified_twice"),
                         "target_p99_ms": LEADS_QUALIFY_P99_MS, **meter.result()})
         finally:
             service.stop()
