@@ -407,6 +407,21 @@ class Page:
                 + ", ".join(f"{n.replace('_', '-')} {c:.2f}" for c, n in named) + ". ")
         redis = cores.get("redis", 0)
         service = cores.get("lead_scoring", 0)
+        cpu, events = record.get("cpu_seconds") or {}, record.get("handled_events")
+        pipeline = [n for n in ("lead_scoring", "redis", "kafka") if n in cpu]
+        if events and pipeline:
+            per = {n: 1e6 * cpu[n] / events for n in pipeline}
+            total = sum(per.values())
+            machine = self.machine.get("cores") or 2
+            text += ("Per event: " + ", ".join(f"{n.replace('_', '-')} {per[n]:.0f} µs"
+                                                for n in pipeline)
+                     + f" of CPU, {total:.0f} µs in all, so even with the {machine} cores to "
+                     f"themselves these processes would top out near {num(machine * 1e6 / total)} "
+                     f"events/s; 50,000/s needs at most {machine * 1e6 / 50000:.0f} µs per event "
+                     "in all. ")
+        if cores.get("other", 0) >= 0.2:
+            text += (f"Other work on the machine took {cores['other']:.2f} cores meanwhile, so "
+                     "what was measured is worse than on an idle machine. ")
         if redis >= 0.85:
             text += ("redis-server runs its scripts on one thread and was near a full core: "
                      "Redis is the ceiling. ")
@@ -428,12 +443,23 @@ class Page:
                    if o["share"] >= 0.03][:6]
         symbols = [f"`{o.get('symbol')}` ({o['object']}) {100 * o['share']:.1f} %"
                    for o in profile.get("by_symbol", []) if o.get("symbol")][:6]
+        malloc = sum(o["share"] for o in profile.get("by_symbol", [])
+                     if o["object"].startswith("libc") and any(
+                         w in (o.get("symbol") or "") for w in ("malloc", "free", "unlink_chunk",
+                                                                "consolidate")))
         text = "The service's profile (perf at 499 Hz over the preload drain, the same code path"
         text += f", {profile['samples']} samples): " if profile.get("samples") else "): "
         text += "by object " + ", ".join(objects)
         if symbols:
             text += "; the largest symbols " + ", ".join(symbols)
-        return text + ". "
+        text += ". "
+        if malloc >= 0.15:
+            text += (f"glibc's allocator alone (malloc, free and their consolidation) is "
+                     f"{100 * malloc:.0f} % of the service's CPU: the per-event allocations "
+                     "(the lead's state parsed and serialised as protobuf with its maps, the "
+                     "script arguments as strings, the Redis replies) are the first thing to cut, "
+                     "or a thread-caching allocator. ")
+        return text
 
     def lead_details(self):
         scored = self.one("leads_scored")
@@ -490,9 +516,13 @@ class Page:
                 text += f"Missed: p99 {over(p99, 200)} the target" if p99 else "Missed"
                 if scored and scored["achieved_rate"] and \
                         scored["achieved_rate"] < 1.2 * latency["offered_rate"]:
+                    below = scored["achieved_rate"] < latency["offered_rate"]
                     text += (f"; the service's drain rate ({num(scored['achieved_rate'])} events/s)"
-                             " leaves little or no headroom over the offered rate, so a queue "
-                             "builds in the consumer and the latency is its waiting time")
+                             + (" is below the offered rate, so a queue builds in the consumer "
+                                "for the whole step" if below else
+                                " leaves little headroom over the offered rate, so a queue builds "
+                                "in the consumer")
+                             + " and the latency is its waiting time")
                 text += ". " + self.where_time_goes(latency, "the step")
             else:
                 text += "Met. "
