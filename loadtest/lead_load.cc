@@ -171,6 +171,15 @@ int Qualify() {
                                  // Only the measured leads; the warm-up's and other runs' are not
                                  // matched.
                                  if (n < first + warm || n >= first + total) return;
+                                 {
+                                   std::lock_guard lock(seen_mu);
+                                   // A second copy: the outbox's relay
+                                   // published it too (at least once).
+                                   if (!seen.insert(e.key).second) {
+                                     ++twice;
+                                     return;
+                                   }
+                                 }
                                  ++qualified;
                                  arrivals.Arrived(e.key, now);
                                });

@@ -507,8 +507,11 @@ class Page:
             if latency.get("never_qualified"):
                 text += f", {num(latency['never_qualified'])} not qualified within 60 s"
             text += ". "
-            if latency.get("qualified_twice"):
-                text += (f"{num(latency['qualified_twice'])} lead.qualified arrived a second time "
+            # Runs before the generator told copies apart counted them in `qualified`.
+            twice = latency.get("qualified_twice") or max(
+                0, (latency.get("qualified") or 0) - (latency.get("measured_events") or 0))
+            if twice:
+                text += (f"{num(twice)} lead.qualified arrived a second time "
                          "(the outbox's relay republishing events still stored while the "
                          "service's own publish of them was in flight: at-least-once, the same "
                          "event id, for consumers to deduplicate). ")
