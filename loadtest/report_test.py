@@ -38,6 +38,12 @@ class ReportTest(unittest.TestCase):
         self.assertIn("consume did not run to its end**: kcat could not produce the topic", page)
         self.assertIn("Test CPU, 2 cores", page)
         self.assertIn("librdkafka 2.0.2", page)
+        self.assertIn("| 20,000 events/s | kcat on the same topic: 400,000 events/s | 5 % | "
+                      "missed (60 % short) |", page)
+        self.assertIn("activity → lead.qualified at an offered 10,000/s | p99 < 200 ms | "
+                      "p50 40 ms, p99 450 ms", page)
+        self.assertIn("700 bytes with one activity each", page)
+        self.assertIn("redis-server runs its scripts on one thread", page)
         # Sorted by offered rate in the sweep table.
         self.assertLess(page.index("| 1,000 | 999 |"), page.index("| 1,400 | 1,398 |"))
 

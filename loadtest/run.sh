@@ -12,8 +12,9 @@
 #                  20,000-event backlog, a 100,000-event topic); also
 #                  FLYWHEEL_LOADTEST_QUICK=1. Writes under build/loadtest-quick
 #                  unless --out is given, so docs/ keeps the full run's figures.
-#   --only         some of: empty,routed,submit,backlog,consume,approval,timers; the
-#                  other groups' results are kept from the existing results
+#   --only         some of: empty,routed,submit,backlog,consume,approval,timers,
+#                  leads; only what they run is built, and the other groups'
+#                  results are kept from the existing results
 #   --preset       the build to measure (default release)
 #   --out DIR      DIR/benchmarks.md and DIR/benchmarks/ (results.jsonl,
 #                  machine.json, the PNG plots); default docs, the committed page
@@ -81,9 +82,28 @@ build="build/$preset"
 lock=()
 [[ -n "${FLYWHEEL_BUILD_LOCK:-}" ]] && lock=(flock "$FLYWHEEL_BUILD_LOCK")
 "${lock[@]}" cmake --preset "$preset" >/dev/null
-"${lock[@]}" cmake --build --preset "$preset" --target flywheel-intake flywheel-routing \
-  flywheel-approval flywheel-loadtest-submit flywheel-loadtest-empty flywheel-loadtest-consume \
-  flywheel-loadtest-approval flywheel-scheduler flywheel-loadtest-timers >&2
+# What each group runs; with --only, only those are built.
+declare -A group_targets=(
+  [empty]="flywheel-loadtest-submit flywheel-loadtest-empty"
+  [routed]="flywheel-intake flywheel-routing flywheel-loadtest-submit"
+  [submit]="flywheel-intake flywheel-loadtest-submit"
+  [backlog]="flywheel-intake flywheel-routing flywheel-loadtest-submit"
+  [consume]="flywheel-loadtest-consume"
+  [approval]="flywheel-intake flywheel-routing flywheel-approval flywheel-loadtest-submit
+              flywheel-loadtest-empty flywheel-loadtest-approval"
+  [timers]="flywheel-scheduler flywheel-loadtest-timers"
+  [leads]="flywheel-lead-scoring flywheel-loadtest-leads"
+)
+targets=()
+for group in ${only//,/ }; do
+  [[ -n "${group_targets[$group]:-}" ]] || { say "unknown group $group"; exit 2; }
+done
+for group in "${!group_targets[@]}"; do
+  if [[ -z "$only" || ",$only," == *",$group,"* ]]; then
+    targets+=(${group_targets[$group]})
+  fi
+done
+"${lock[@]}" cmake --build --preset "$preset" --target $(printf '%s\n' "${targets[@]}" | sort -u) >&2
 
 args=(--build "$root/$build" --results "$out/benchmarks" --work "$root/build/loadtest-work")
 ((quick)) && args+=(--quick)

@@ -15,7 +15,10 @@ Groups, in the order they run: empty (the empty-method limits), routed
 (submit -> routed at 1,000/s and the sweep), submit (SubmitRequest closed
 loop), backlog (routing draining request.submitted), consume (no-op batch
 handler against kcat), approval (Decide, VerifyAudit, version -> step
-started, and submit -> stage advanced through a whole approval).
+started, and submit -> stage advanced through a whole approval), timers
+(the scheduler beside BullMQ), leads (lead scoring on a million leads
+beside kcat on the same topic, activity -> lead.qualified, Redis memory per
+lead).
 
 With --only, the results of the groups not run are kept from the existing
 results file, each with the date of the run that measured it.
@@ -37,7 +40,7 @@ import urllib.request
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 REQUESTS_TOPIC = "flywheel.intake.requests.v1"
 NOOP_TOPIC = "loadtest.noop.v1"
-GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval", "timers"]
+GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval", "timers", "leads"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BULLMQ = os.path.join(ROOT, "loadtest", "bullmq")
 # The scheduler's targets (issue 11).
@@ -45,6 +48,13 @@ TIMER_ARM_TARGET = 50_000
 TIMER_BYTES_TARGET = 200
 TIMER_DUE_RATE = 10_000
 TIMER_LAG_P99_MS = 50.0
+# Lead scoring's targets (issue 12); its input topic and the prefixes the
+# group runs it on.
+LEADS_RATE_TARGET = 50_000
+LEADS_QUALIFY_RATE = 10_000
+LEADS_QUALIFY_P99_MS = 200.0
+LEAD_ACTIVITY_TOPIC = "flywheel.leadscoring.lead-activity.v1"
+LEADS_PREFIX = "lt-leads."
 ROUTING_APPROVAL_FIRST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies",
                                       "routing-approval-first.yaml")
 # Approval's targets (issue 10) and the peer the end-to-end rate is put beside:
@@ -59,10 +69,12 @@ E2E_P99_LIMIT_MS = 200.0
 SIZES = {
     "full": {"warmup": 3, "seconds": 20, "step_seconds": 20, "backlog": 200_000,
              "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180,
-             "decide_chains": 60_000, "verify_calls": 1000, "armed_timers": 1_000_000},
+             "decide_chains": 60_000, "verify_calls": 1000, "armed_timers": 1_000_000,
+             "leads": 1_000_000},
     "quick": {"warmup": 1, "seconds": 5, "step_seconds": 5, "backlog": 20_000,
               "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60,
-              "decide_chains": 10_000, "verify_calls": 200, "armed_timers": 100_000},
+              "decide_chains": 10_000, "verify_calls": 200, "armed_timers": 100_000,
+              "leads": 100_000},
 }
 CONCURRENCY = 64        # closed loop: calls in flight
 OPEN_CONCURRENCY = 512  # open loop: most calls in flight
@@ -249,6 +261,30 @@ def redis_command(*args):
     with socket.create_connection((host, int(port)), timeout=60) as s:
         s.sendall(payload.encode())
         return s.recv(65536).split(b"\r\n", 1)[0].decode()
+
+
+def redis_info(section):
+    """Redis's INFO `section` as a dict of its fields."""
+    host, port = os.environ["FLYWHEEL_TEST_REDIS"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=60) as s:
+        s.sendall(f"*2\r\n$4\r\nINFO\r\n${len(section)}\r\n{section}\r\n".encode())
+        data = b""
+        while b"\r\n" not in data:
+            data += s.recv(65536)
+        head, rest = data.split(b"\r\n", 1)
+        length = int(head[1:])
+        while len(rest) < length:
+            rest += s.recv(65536)
+    fields = {}
+    for line in rest[:length].decode().splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            fields[key] = value
+    return fields
+
+
+def redis_used_memory():
+    return int(redis_info("memory")["used_memory"])
 
 
 def redis_pid():
@@ -517,30 +553,24 @@ class Run:
         started = time.monotonic()
         self.start_services("routing")
         meter = self.meter(routing=self.routing.pid)
-        first = None
-        last = (started, 0)
-        stalled_since = time.monotonic()
-        while True:
-            handled = self.routing.handled_events()
-            now = time.monotonic()
-            if handled > 0 and first is None:
-                first = (now, handled)
-            if handled > last[1]:
-                stalled_since = now
-            last = (now, handled)
-            if handled >= backlog or now - stalled_since > 60:
-                break
-            time.sleep(0.2)
-        rate = None
-        if first is not None and last[0] > first[0]:
-            rate = round((last[1] - first[1]) / (last[0] - first[0]), 1)
+        rate, handled, took = self.drain(self.routing, backlog, started=started)
         self.write({"scenario": "routing_backlog_drain", "offered_rate": None,
                     "achieved_rate": rate, "p50_ms": None, "p90_ms": None, "p99_ms": None,
-                    "max_ms": None, "backlog_events": backlog, "handled_events": last[1],
-                    "complete": last[1] >= backlog,
-                    "seconds_start_to_drained": round(last[0] - started, 2),
+                    "max_ms": None, "backlog_events": backlog, "handled_events": handled,
+                    "complete": handled >= backlog, "seconds_start_to_drained": took,
                     "target_rate": 10_000, **meter.result()})
         self.stop_service("routing")
+
+    def kcat_run(self, topic, events):
+        """kcat reading `events` of `topic` from the start, output discarded:
+        events/s over its whole process."""
+        meter = self.meter()
+        with open(os.devnull, "w") as sink:
+            code, _, wall = run_tool(["kcat", "-C", "-b", kafka(), "-t", topic,
+                                      "-o", "beginning", "-e", "-q", "-c", str(events),
+                                      "-f", "%o\n"], meter, "kcat", stdout=sink)
+        return {"rate": round(events / wall, 1), "seconds": round(wall, 3), "ok": code == 0,
+                **meter.result()}
 
     # -- a no-op batch handler against kcat on the same topic
     def consume(self):
@@ -572,13 +602,7 @@ class Run:
 
         kcat_runs, noop_runs = [], []
         for _ in range(2):
-            meter = self.meter()
-            with open(os.devnull, "w") as sink:
-                code, _, wall = run_tool(["kcat", "-C", "-b", kafka(), "-t", NOOP_TOPIC,
-                                          "-o", "beginning", "-e", "-q", "-c", str(events),
-                                          "-f", "%o\n"], meter, "kcat", stdout=sink)
-            kcat_runs.append({"rate": round(events / wall, 1), "seconds": round(wall, 3),
-                              "ok": code == 0, **meter.result()})
+            kcat_runs.append(self.kcat_run(NOOP_TOPIC, events))
             meter = self.meter()
             _, out, _ = run_tool([self.tool("flywheel-loadtest-consume"), f"--kafka={kafka()}",
                                   f"--topic={NOOP_TOPIC}", f"--events={events}"],
@@ -737,12 +761,17 @@ class Run:
 
     # -- timers: arming, memory per timer, fire lag, two replicas, beside BullMQ
     def timers_tool(self, meter, *flags):
-        args = [self.tool("flywheel-loadtest-timers"), f"--redis={os.environ['FLYWHEEL_TEST_REDIS']}",
-                f"--kafka={kafka()}", "--json", *flags]
+        return self.json_tool(meter, "timer", [
+            self.tool("flywheel-loadtest-timers"), f"--redis={os.environ['FLYWHEEL_TEST_REDIS']}",
+            f"--kafka={kafka()}", "--json", *flags])
+
+    @staticmethod
+    def json_tool(meter, what, args):
+        """Runs a load generator as `loadgen`; its last JSON line."""
         code, out, _ = run_tool(args, meter, "loadgen")
         result = last_json(out)
         if result is None or code != 0:
-            raise RuntimeError(f"the timer load generator failed: {' '.join(args)}")
+            raise RuntimeError(f"the {what} load generator failed: {' '.join(args)}")
         return result
 
     def bullmq(self, meter, *args):
@@ -822,6 +851,197 @@ class Run:
             if line.startswith("flywheel_scheduler_fired_total{"):
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
+
+    # -- leads: lead scoring on a million leads, beside kcat on the same topic
+    def leads_tool(self, meter, *flags):
+        return self.json_tool(meter, "lead", [
+            self.tool("flywheel-loadtest-leads"), f"--kafka={kafka()}",
+            f"--topic_prefix={LEADS_PREFIX}", "--json", *flags])
+
+    @staticmethod
+    def metric_total(service, name):
+        total = 0.0
+        for line in service.metrics().splitlines():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
+
+    @staticmethod
+    def drain(service, backlog, on_first=None, started=None):
+        """Polls the service's handled events every 0.2 s until `backlog`
+        are handled (or nothing moves for 60 s); returns (events/s between
+        the first poll that sees work and the one that sees the backlog
+        done, events handled, seconds from `started` (default now) to
+        done). `on_first` runs once the first work is seen."""
+        started = started if started is not None else time.monotonic()
+        first, last, stalled_since = None, (started, 0), started
+        while True:
+            handled = service.handled_events()
+            now = time.monotonic()
+            if handled > 0 and first is None:
+                first = (now, handled)
+                if on_first:
+                    on_first()
+            if handled > last[1]:
+                stalled_since = now
+            last = (now, handled)
+            if handled >= backlog or now - stalled_since > 60:
+                break
+            time.sleep(0.2)
+        rate = None
+        if first is not None and last[0] > first[0]:
+            rate = round((last[1] - first[1]) / (last[0] - first[0]), 1)
+        return rate, last[1], round(last[0] - started, 2)
+
+    def profile_start(self, pid, name):
+        """perf record of one process at 499 Hz until profile_stop; None
+        when perf is missing or may not attach."""
+        path = os.path.join(self.work, f"{name}.perf")
+        try:
+            child = subprocess.Popen(["perf", "record", "-F", "499", "-e", "cpu-clock", "-o", path,
+                                      "-p", str(pid)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        except OSError:
+            return None
+        return child, path
+
+    @staticmethod
+    def profile_stop(profile, top=15):
+        """The profile's largest shares: by shared object, and by symbol."""
+        if profile is None:
+            return None
+        child, path = profile
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return None
+        out = {}
+        for key, sort in (("by_object", "dso"), ("by_symbol", "dso,sym")):
+            text = command_output("perf", "report", "-i", path, "--stdio", "--no-children",
+                                  "--sort", sort)
+            rows = []
+            for line in text.splitlines():
+                m = re.match(r"^\s*([\d.]+)%\s+(\S+)(?:\s+\[.\]\s+(.+?))?\s*$", line)
+                if m and not line.lstrip().startswith("#"):
+                    row = {"share": round(float(m.group(1)) / 100, 4), "object": m.group(2)}
+                    if m.group(3):
+                        row["symbol"] = m.group(3)[:80]
+                    rows.append(row)
+            out[key] = rows[:top]
+            samples = re.search(r"# Samples: (\S+) of event", text)
+            if samples:
+                out["samples"] = samples.group(1)
+        return out if out.get("by_object") else None
+
+    def kcat_leads(self, topic, events):
+        runs = [self.kcat_run(topic, events) for _ in range(2)]
+        return max((r for r in runs if r["ok"]), key=lambda r: r["rate"], default=None), runs
+
+    def leads(self):
+        for name in ("intake", "routing"):
+            self.stop_service(name)
+        count = self.size["leads"]
+        warmup, seconds = self.size["warmup"], self.size["seconds"]
+        # The last leads are kept for the hand-off latency; the mix goes to
+        # the others.
+        qualify_leads = int(LEADS_QUALIFY_RATE * (warmup + seconds))
+        mix_leads = count - qualify_leads
+        topic = LEADS_PREFIX + LEAD_ACTIVITY_TOPIC
+        env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": LEADS_PREFIX,
+               "FLYWHEEL_REDIS_KEY_PREFIX": "lt-leads:"}
+        redis_command("FLUSHALL")
+        memory_empty = redis_used_memory()
+
+        # 1. The leads: one demo request each, produced before the service
+        # runs, then drained (this creates their state in Redis), profiled.
+        say(f"producing {count} preload activities")
+        meter = self.meter()
+        produced = self.leads_tool(meter, "--mode=preload", f"--leads={count}")
+        produce_cpu = meter.result()
+        service = Service("lead-scoring", self.build, self.logs, env)
+        try:
+            meter = self.meter(lead_scoring=service.pid)
+            holder = {}
+            rate, handled, took = self.drain(
+                service, count,
+                on_first=lambda: holder.update(p=self.profile_start(service.pid, "lead-scoring")))
+            profile = self.profile_stop(holder.get("p"))
+            time.sleep(1)
+            memory_leads = redis_used_memory()
+            self.write({"scenario": "leads_preload", "offered_rate": None, "achieved_rate": rate,
+                        "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                        "leads": count, "handled_events": handled, "complete": handled >= count,
+                        "seconds_start_to_drained": took, "produce_rate": produced["rate"],
+                        "produce_cpu_seconds": produce_cpu["cpu_seconds"], "profile": profile,
+                        **meter.result()})
+        finally:
+            service.stop()
+
+        # 2. The measured figure: a backlog of the mix on those leads,
+        # produced with the service stopped, drained by a fresh start.
+        say(f"producing {count} mixed activities over {mix_leads} leads")
+        meter = self.meter()
+        produced = self.leads_tool(meter, "--mode=mix", f"--leads={mix_leads}",
+                                   f"--events={count}")
+        service = Service("lead-scoring", self.build, self.logs, env)
+        try:
+            meter = self.meter(lead_scoring=service.pid)
+            rate, handled, took = self.drain(service, count)
+            scored_cpu = meter.result()
+            band_changes = self.metric_total(service, "flywheel_lead_scoring_band_changes_total")
+            qualified = self.metric_total(service, "flywheel_lead_scoring_qualified_total")
+            conflicts = self.metric_total(service, "flywheel_lead_scoring_write_conflicts_total")
+
+            # 3. kcat on the same topic (both passes), in the same run.
+            events = topic_records(topic)
+            kcat_best, kcat_runs = self.kcat_leads(topic, events)
+            limit = kcat_best["rate"] if kcat_best else None
+            self.write({"scenario": "limit_kcat_leads_consume", "offered_rate": None,
+                        "achieved_rate": limit, "p50_ms": None, "p90_ms": None, "p99_ms": None,
+                        "max_ms": None, "events": events, "partitions": 12, "runs": kcat_runs,
+                        "cpu_seconds": kcat_best["cpu_seconds"] if kcat_best else {},
+                        "wall_seconds": kcat_best["wall_seconds"] if kcat_best else None})
+            self.write({"scenario": "leads_scored", "offered_rate": None, "achieved_rate": rate,
+                        "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                        "leads": count, "events": count, "mix_leads": mix_leads,
+                        "handled_events": handled, "complete": handled >= count,
+                        "seconds_start_to_drained": took, "band_changes": band_changes,
+                        "qualified": qualified, "write_conflicts": conflicts,
+                        "produce_rate": produced["rate"], "target_rate": LEADS_RATE_TARGET,
+                        "limit": "limit_kcat_leads_consume", "limit_rate": limit,
+                        "share_of_limit": round(rate / limit, 4) if rate and limit else None,
+                        **scored_cpu})
+
+            # 4. activity -> lead.qualified at an offered 10,000/s, on
+            # preloaded leads the mix left alone.
+            meter = self.meter(lead_scoring=service.pid)
+            result = self.leads_tool(meter, "--mode=qualify", f"--first={mix_leads}",
+                                     f"--rate={LEADS_QUALIFY_RATE}", f"--warmup={warmup}",
+                                     f"--seconds={seconds}")
+            lag = result["latency"]
+            self.write({"scenario": "leads_activity_to_qualified",
+                        "offered_rate": LEADS_QUALIFY_RATE,
+                        "achieved_rate": result["achieved_rate"],
+                        **{k: lag[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                        "leads": count, "measured_events": result["measured_events"],
+                        "qualified": result["qualified"],
+                        "never_qualified": result["never_qualified"],
+                        "qualified_twice": result.get("qualified_twice"),
+                        "target_p99_ms": LEADS_QUALIFY_P99_MS, **meter.result()})
+        finally:
+            service.stop()
+        memory_end = redis_used_memory()
+        self.write({"scenario": "leads_redis_memory", "offered_rate": None, "achieved_rate": None,
+                    "p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None,
+                    "leads": count,
+                    "bytes_per_lead": round((memory_leads - memory_empty) / count, 1),
+                    "bytes_per_lead_at_end": round((memory_end - memory_empty) / count, 1),
+                    "activities_per_lead_at_end": round((2 * count + qualify_leads) / count, 2),
+                    "used_memory_empty": memory_empty, "used_memory_leads": memory_leads,
+                    "used_memory_end": memory_end, "cpu_seconds": {}, "wall_seconds": None})
+        redis_command("FLUSHALL")
 
     def close(self):
         for name in ("routing", "intake"):
