@@ -107,7 +107,8 @@ Needs (dict "root" $ "name" $name "service" $service).
 {{- if and (eq .name "scheduler") .service.feeds.enabled -}}
 {{- $_ := set $section "feeds" (dict "listen" (printf "0.0.0.0:%v" .service.feeds.port) "secret_file" "/etc/flywheel/feeds/secret") -}}
 {{- end -}}
-{{- if $section -}}{{- $_ := set $own .name $section -}}{{- end -}}
+{{- /* Config sections are the service name with "_" for "-" (lead_scoring). */ -}}
+{{- if $section -}}{{- $_ := set $own (.name | replace "-" "_") $section -}}{{- end -}}
 {{- $merged := mergeOverwrite (deepCopy $v.config) (deepCopy .service.config) $own -}}
 {{- toYaml $merged -}}
 {{- end -}}

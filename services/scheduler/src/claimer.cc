@@ -13,10 +13,11 @@
 namespace flywheel::scheduler {
 
 Claimer::Claimer(DueSource& source, asio::io_context& io, const Clock& clock,
-                 ClaimerOptions options)
+                 ClaimerOptions options, std::function<void(absl::Duration)> on_overdue)
     : source_(source),
       clock_(clock),
       options_(options),
+      on_overdue_(std::move(on_overdue)),
       strand_(asio::make_strand(io)),
       sleep_(strand_) {}
 
@@ -43,7 +44,13 @@ void Claimer::Stop() {
   done_.WaitForNotification();
 }
 
+void Claimer::ReportOverdue(const std::optional<absl::Time>& next) {
+  if (!on_overdue_) return;
+  on_overdue_(next ? std::max(clock_.Now() - *next, absl::ZeroDuration()) : absl::ZeroDuration());
+}
+
 asio::awaitable<void> Claimer::Run() {
+  absl::Time next_busy_report = absl::InfinitePast();
   while (!stopping_.load()) {
     woken_ = false;
     absl::Duration wait = options_.max_idle;
@@ -52,9 +59,17 @@ asio::awaitable<void> Claimer::Run() {
       log::Warn("due timers not fired; trying again", {{"error", fired.status().ToString()}});
       wait = std::min(wait, absl::Seconds(1));
     } else if (*fired >= options_.batch) {
-      continue;  // more may be due
+      // More may be due: fire again at once, saying now and then how far
+      // behind the claimer is.
+      if (on_overdue_ && clock_.Now() >= next_busy_report) {
+        next_busy_report = clock_.Now() + absl::Seconds(1);
+        auto next = co_await source_.NextDue();
+        if (next.ok()) ReportOverdue(*next);
+      }
+      continue;
     } else {
       auto next = co_await source_.NextDue();
+      if (next.ok()) ReportOverdue(*next);
       if (next.ok() && next->has_value()) {
         wait = std::clamp(**next - clock_.Now(), absl::ZeroDuration(), options_.max_idle);
       }

@@ -4,6 +4,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <atomic>
+#include <functional>
+#include <optional>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -28,10 +30,15 @@ struct ClaimerOptions {
 /// DueSource): claims a batch, fires it, and when nothing more is
 /// due sleeps until the next due time (as the store reports it, read again
 /// when this replica arms an earlier timer), never longer than `max_idle`.
-/// Runs as one coroutine on a strand of `io`.
+/// Runs as one coroutine on a strand of `io`. `on_overdue` (may be empty)
+/// is told how long the earliest point not yet fired has been due (zero
+/// when none is): after each look at the next due time, and at least once
+/// a second while it fires batch after batch. It is the backlog an SRE
+/// watches.
 class Claimer {
  public:
-  Claimer(DueSource& source, asio::io_context& io, const Clock& clock, ClaimerOptions options = {});
+  Claimer(DueSource& source, asio::io_context& io, const Clock& clock, ClaimerOptions options = {},
+          std::function<void(absl::Duration)> on_overdue = nullptr);
   ~Claimer() { Stop(); }
   Claimer(const Claimer&) = delete;
   Claimer& operator=(const Claimer&) = delete;
@@ -49,10 +56,13 @@ class Claimer {
 
  private:
   asio::awaitable<void> Run();
+  // Reports how overdue `next` is, if anyone listens.
+  void ReportOverdue(const std::optional<absl::Time>& next);
 
   DueSource& source_;
   const Clock& clock_;
   const ClaimerOptions options_;
+  const std::function<void(absl::Duration)> on_overdue_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer sleep_;
   std::atomic<bool> started_{false};

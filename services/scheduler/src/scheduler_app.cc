@@ -125,7 +125,8 @@ class App final : public runtime::App {
             kit_->Topic(events::kSlaTopic), scheduler_metrics_, clock,
             [this](absl::Time due) { claimer_.DueAt(due); },
             [this](const StoredTimer& timer) { return publishing_.FireTimer(timer); }),
-        claimer_(timers_, kit_->io(), clock, own.claimer),
+        claimer_(timers_, kit_->io(), clock, own.claimer,
+                 [this](absl::Duration overdue) { scheduler_metrics_.SetTimersOverdue(overdue); }),
         requests_(timers_, index_, clock),
         publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
         feeds_(publishing_, clock, own.feed_links),
@@ -135,7 +136,9 @@ class App final : public runtime::App {
         recurring_(recurring_store_, *occurrence_store_, kit_->publisher(),
                    kit_->Topic(events::kSubmissionsTopic), clock,
                    [this](absl::Time due) { recurring_claimer_.DueAt(due); }),
-        recurring_claimer_(recurring_, kit_->io(), clock, own.claimer) {}
+        recurring_claimer_(
+            recurring_, kit_->io(), clock, own.claimer,
+            [this](absl::Duration overdue) { scheduler_metrics_.SetRecurringOverdue(overdue); }) {}
 
   ~App() override { Stop(); }
 

@@ -10,7 +10,11 @@ SchedulerMetrics::SchedulerMetrics(metrics::Metrics& metrics)
       fire_lag_(metrics
                     .Histogram("flywheel_scheduler_fire_lag_seconds",
                                "How long after its due time a point's event was published.")
-                    .Add({}, metrics::LatencyBuckets())) {}
+                    .Add({}, metrics::LatencyBuckets())),
+      overdue_(metrics.Gauge("flywheel_scheduler_overdue_seconds",
+                             "How long the earliest point not yet fired has been due.")),
+      timers_overdue_(overdue_.Add({{"claimer", "timers"}})),
+      recurring_overdue_(overdue_.Add({{"claimer", "recurring"}})) {}
 
 void SchedulerMetrics::CountCommand(const std::string& action, const std::string& result) {
   commands_.Add({{"action", action}, {"result", result}}).Increment();
@@ -22,6 +26,14 @@ void SchedulerMetrics::CountFired(const std::string& point) {
 
 void SchedulerMetrics::ObserveFireLag(absl::Duration lag) {
   fire_lag_.Observe(absl::ToDoubleSeconds(std::max(lag, absl::ZeroDuration())));
+}
+
+void SchedulerMetrics::SetTimersOverdue(absl::Duration overdue) {
+  timers_overdue_.Set(absl::ToDoubleSeconds(overdue));
+}
+
+void SchedulerMetrics::SetRecurringOverdue(absl::Duration overdue) {
+  recurring_overdue_.Set(absl::ToDoubleSeconds(overdue));
 }
 
 }  // namespace flywheel::scheduler

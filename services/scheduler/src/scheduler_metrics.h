@@ -1,6 +1,7 @@
 #pragma once
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include <string>
@@ -29,10 +30,19 @@ class SchedulerMetrics {
   /// point's event was published.
   void ObserveFireLag(absl::Duration lag);
 
+  /// `flywheel_scheduler_overdue_seconds{claimer}`: how long the earliest
+  /// point not yet fired has been due (0 when none is), for the SLA timers'
+  /// claimer (`timers`) and recurring work's (`recurring`).
+  void SetTimersOverdue(absl::Duration overdue);
+  void SetRecurringOverdue(absl::Duration overdue);
+
  private:
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Counter>& fired_;
   prometheus::Histogram& fire_lag_;
+  prometheus::Family<prometheus::Gauge>& overdue_;
+  prometheus::Gauge& timers_overdue_;
+  prometheus::Gauge& recurring_overdue_;
 };
 
 }  // namespace flywheel::scheduler
