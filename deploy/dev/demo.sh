@@ -206,7 +206,7 @@ scored() {
     echo "$score" | grep -q '"qualified": true'
 }
 wait_for "$lead qualifying" 20 scored
-echo "$score" | grep -E '"(score|band|ruleId|points)"'
+echo "$score" | grep -E '"(score|band|rule_id|points)"'
 say "$lead scored 117 (MQL at 100) and qualified; lead.qualified went to sales once"
 
 # The week in reporting: once the demo's request shows as delivered there,
@@ -214,7 +214,7 @@ say "$lead scored 117 (MQL at 100) and qualified; lead.qualified went to sales o
 delivered() {
   call "$reporting" flywheel.reporting.v1.ReportingService/GetRequestTimeline \
     "{\"tenant_id\": \"acme\", \"request_id\": \"$request_id\"}" 2>/dev/null |
-    grep -q '"deliverTime"'
+    grep -q '"deliver_time"'
 }
 wait_for "reporting counting $request_id as delivered" 20 delivered
 report_dir="${FLYWHEEL_DEV_STATE:-${TMPDIR:-/tmp}}/reports"

@@ -286,12 +286,12 @@ banner() {
       printf '  %-12s gRPC 127.0.0.1:%-5s  metrics http://127.0.0.1:%s/metrics\n' \
         "$name" "${grpc_port[$name]}" "${metrics_port[$name]}"
     done
-    printf '  %-9s http://127.0.0.1:%s (GetCalendarFeed gives each feed'"'"'s signed address)\n' \
+    printf '  %-12s http://127.0.0.1:%s (GetCalendarFeed gives each feed'"'"'s signed address)\n' \
       feeds "$feeds_port"
-    printf '  %-9s bootstrap %s\n' kafka "$FLYWHEEL_TEST_KAFKA"
-    printf '  %-9s %s\n' redis "$FLYWHEEL_TEST_REDIS"
+    printf '  %-12s bootstrap %s\n' kafka "$FLYWHEEL_TEST_KAFKA"
+    printf '  %-12s %s\n' redis "$FLYWHEEL_TEST_REDIS"
     if [[ -n "${FLYWHEEL_DEV_STATE:-}" ]]; then
-      printf '  %-9s %s (kept across runs; ./flywheel dev --clean starts empty)\n' \
+      printf '  %-12s %s (kept across runs; ./flywheel dev --clean starts empty)\n' \
         state "$FLYWHEEL_DEV_STATE"
     fi
     echo "  Ctrl-C drains the services and stops Kafka and Redis"

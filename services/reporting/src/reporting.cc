@@ -176,6 +176,8 @@ asio::awaitable<absl::Status> Reporting::ApplyToRequest(std::string kind, std::s
     FLYWHEEL_CO_RETURN_IF_ERROR(last);
     metrics_.Event(kind, facts.submitted() ? EventOutcome::kApplied : EventOutcome::kPending);
     if (reconciled) metrics_.Reconciled();
+    if (kind == "sla.warning") metrics_.Sla("warning");
+    if (kind == "sla.breached") metrics_.Sla("breach");
     CountBusiness(facts, before, after);
     co_return absl::OkStatus();
   }

@@ -49,7 +49,11 @@ class App final : public runtime::App {
                absl::StrCat(kit_->settings().redis_key_prefix,
                             generation == 0 ? "" : absl::StrCat("g", generation, "-"))),
         metrics_(kit_->metrics()),
-        reporting_(store_, metrics_, clock) {}
+        reporting_(store_, metrics_, clock) {
+    for (const runtime::ConsumerDeclaration& consumer : Declaration(generation).consumers) {
+      for (const std::string& topic : consumer.topics) metrics_.ExpectTopic(kit_->Topic(topic));
+    }
+  }
 
   ~App() override { Stop(); }
 

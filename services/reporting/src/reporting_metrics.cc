@@ -48,11 +48,16 @@ ReportingMetrics::ReportingMetrics(metrics::Metrics& metrics)
       sla_(metrics.Counter("flywheel_reporting_sla_events_total",
                            "SLA warnings and breaches counted.")),
       mqls_(metrics.Counter("flywheel_reporting_mqls_total",
-                            "Leads that qualified, by last-touch channel.")) {}
+                            "Leads that qualified, by last-touch channel.")) {
+  sla_.Add({{"kind", "warning"}});
+  sla_.Add({{"kind", "breach"}});
+}
 
 void ReportingMetrics::Event(const std::string& kind, EventOutcome outcome) {
   events_.Add({{"kind", kind}, {"outcome", OutcomeName(outcome)}}).Increment();
 }
+
+void ReportingMetrics::ExpectTopic(const std::string& topic) { unknown_.Add({{"topic", topic}}); }
 
 void ReportingMetrics::Unknown(const std::string& topic) {
   unknown_.Add({{"topic", topic}}).Increment();

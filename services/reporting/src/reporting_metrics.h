@@ -37,6 +37,9 @@ class ReportingMetrics {
   /// `flywheel_reporting_unknown_events_total{topic}`: events of a type
   /// reporting does not know, counted and skipped.
   void Unknown(const std::string& topic);
+  /// Shows `topic`'s unknown-event count at 0 before any arrives, so a
+  /// dashboard or alert finds the series.
+  void ExpectTopic(const std::string& topic);
   /// `flywheel_reporting_reconciled_total`: requests whose earlier events
   /// were counted once their submission arrived.
   void Reconciled() { reconciled_.Increment(); }
@@ -48,7 +51,8 @@ class ReportingMetrics {
   /// `flywheel_reporting_cycle_seconds{type,team}`: a request delivered.
   void Delivered(const std::string& type, const std::string& team, const std::string& on_time,
                  double seconds);
-  /// `flywheel_reporting_sla_events_total{kind}`: kind warning or breach.
+  /// `flywheel_reporting_sla_events_total{kind}`: kind warning or breach
+  /// (each escalation after a breach is a breach event too); both start at 0.
   void Sla(const std::string& kind);
   /// `flywheel_reporting_mqls_total{channel}`: a lead qualified.
   void Qualified(const std::string& channel);
