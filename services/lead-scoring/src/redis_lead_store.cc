@@ -39,8 +39,9 @@ return {subject, h[1] or '', h[2] or '', seen, vrev, vstate}
 // [11] previous band, [12] band, [13] previous account, [14] account,
 // [15] seen ids kept, [16] history kept, [17] visitor to link to the lead
 // ('' none); then the outbox's.
-// Returns the new revision, or 0 when a revision moved or a visitor was
-// linked to a lead meanwhile (nothing written).
+// Returns the new revision, or 0 when a revision moved, a visitor was
+// linked to a lead meanwhile, or a visitor being linked without a merge has
+// activity of its own by now (nothing written).
 constexpr char kCommitScript[] = R"lua(
 local base, subject = ARGV[1], ARGV[2]
 local key = base .. subject
@@ -51,6 +52,11 @@ if string.sub(subject, 1, 2) == 'a:' and redis.call('HEXISTS', base .. 'anon', s
 end
 local visitor = ARGV[7]
 if visitor ~= '' and (redis.call('HGET', base .. 'a:' .. visitor, 'rev') or '0') ~= ARGV[8] then
+  return 0
+end
+-- A link read when the visitor had no activity: activity scored under the
+-- visitor since then would be stranded, so the link is read again to merge it.
+if ARGV[17] ~= '' and visitor == '' and redis.call('EXISTS', base .. 'a:' .. ARGV[17]) == 1 then
   return 0
 end
 local rev = tonumber(ARGV[3]) + 1

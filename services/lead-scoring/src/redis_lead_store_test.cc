@@ -172,6 +172,20 @@ TEST_F(RedisLeadStoreTest, AVisitorLinkedWhileItsActivityWasScoredIsReadAgain) {
   EXPECT_EQ(again.subject.id, "lead-1");
 }
 
+TEST_F(RedisLeadStoreTest, ALinkReadBeforeTheVisitorsFirstActivityIsReadAgainToMergeIt) {
+  // The lead's form is read while the visitor has no activity yet...
+  LeadRead form = ReadOk("lead-1", "visitor-1", "f1");
+  ASSERT_FALSE(form.visitor_state.has_value());
+  // ...then the visitor's first activity is scored under the visitor...
+  LeadRead visit = ReadOk("", "visitor-1", "v1");
+  ASSERT_TRUE(visit.subject.visitor);
+  ASSERT_TRUE(CommitOk({.subject = visit.subject, .activity_id = "v1"}));
+  // ...so the link without a merge is refused, and read again it merges.
+  EXPECT_FALSE(CommitOk({.subject = form.subject, .linked_visitor = "visitor-1"}));
+  LeadRead again = ReadOk("lead-1", "visitor-1", "f1");
+  EXPECT_TRUE(again.visitor_state.has_value());
+}
+
 TEST_F(RedisLeadStoreTest, HistoryIsBoundedNewestFirst) {
   Score("lead-1", "a1");
   Score("lead-1", "a2");
