@@ -1,5 +1,8 @@
+#include <memory>
 #include <mutex>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -62,10 +65,11 @@ end
 return 1
 )lua";
 
-// KEYS: events, queue. ARGV: highest score, limit. Returns the stored events
-// in publishing order as {id, stored event, score, ...}.
+// KEYS: events, queue. ARGV: highest score, limit, how many to pass over
+// first. Returns the stored events in publishing order as
+// {id, stored event, score, ...}.
 constexpr char kReadScript[] = R"lua(
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', ARGV[3], ARGV[2])
 local out = {}
 for i = 1, #ids, 2 do
   local stored = redis.call('HGET', KEYS[1], ids[i])
@@ -116,7 +120,92 @@ std::vector<std::string> RemoveArgs(const std::vector<kafka::OutgoingEvent>& eve
 // What one kReadScript call found.
 struct StoredBatch {
   std::vector<kafka::OutgoingEvent> events;
-  absl::Time first_stored;
+  // When each of `events` was stored.
+  std::vector<absl::Time> stored;
+};
+
+// The events this process is publishing now, by id: claimed just before
+// they are handed to the publisher, released once their removal from Redis
+// has answered or their publish failed. However old such an event is, its
+// publish may still be acknowledged, so the relay leaves it to that publish.
+// Shared with its claims: a publish suspended when the service stops may be
+// destroyed with the io context, after the outbox. Thread-safe.
+class InFlight : public std::enable_shared_from_this<InFlight> {
+ public:
+  // What one publish claimed; released when destroyed. Move-only.
+  class Claim {
+   public:
+    Claim() = default;
+    Claim(std::shared_ptr<InFlight> owner, std::vector<std::string> ids)
+        : owner_(std::move(owner)), ids_(std::move(ids)) {}
+    Claim(Claim&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)), ids_(std::move(other.ids_)) {}
+    Claim& operator=(Claim&& other) noexcept {
+      if (this != &other) {
+        Release();
+        owner_ = std::exchange(other.owner_, nullptr);
+        ids_ = std::move(other.ids_);
+      }
+      return *this;
+    }
+    ~Claim() { Release(); }
+
+   private:
+    void Release() {
+      if (owner_ != nullptr) owner_->Release(ids_);
+      owner_ = nullptr;
+    }
+    std::shared_ptr<InFlight> owner_;
+    std::vector<std::string> ids_;
+  };
+
+  // Claims every one of `events`, for the first publish after a change or a
+  // Drain: they are published whoever else is publishing them.
+  Claim Take(const std::vector<kafka::OutgoingEvent>& events) {
+    std::vector<std::string> ids;
+    ids.reserve(events.size());
+    std::lock_guard lock(mu_);
+    for (const kafka::OutgoingEvent& event : events) {
+      ++count_[event.id];
+      ids.push_back(event.id);
+    }
+    return Claim(shared_from_this(), std::move(ids));
+  }
+
+  // For the relay: claims those of `events` (in publishing order) that no
+  // publish in this process holds, and marks them in `free`. An event whose
+  // aggregate (key) has an earlier event held, now or on an earlier page
+  // (`held_keys`), is left too, so the relay does not put it ahead.
+  Claim TakeFree(const std::vector<kafka::OutgoingEvent>& events,
+                 absl::flat_hash_set<std::string>& held_keys, std::vector<bool>& free) {
+    std::vector<std::string> ids;
+    free.assign(events.size(), false);
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const kafka::OutgoingEvent& event = events[i];
+      if (count_.contains(event.id) || held_keys.contains(event.key)) {
+        held_keys.insert(event.key);
+        continue;
+      }
+      ++count_[event.id];
+      ids.push_back(event.id);
+      free[i] = true;
+    }
+    return Claim(shared_from_this(), std::move(ids));
+  }
+
+ private:
+  void Release(const std::vector<std::string>& ids) {
+    std::lock_guard lock(mu_);
+    for (const std::string& id : ids) {
+      auto it = count_.find(id);
+      if (it != count_.end() && --it->second <= 0) count_.erase(it);
+    }
+  }
+
+  std::mutex mu_;
+  // Publishes holding each id (a retried change may publish one twice).
+  absl::flat_hash_map<std::string, int> count_;  // guarded by mu_
 };
 
 absl::StatusOr<StoredBatch> ParseStored(const std::string& tag, const redis::Reply& reply) {
@@ -131,10 +220,8 @@ absl::StatusOr<StoredBatch> ParseStored(const std::string& tag, const redis::Rep
                  {{"tag", tag}, {"event_id", items[i].str()}});
       continue;
     }
-    if (batch.events.empty()) {
-      batch.first_stored =
-          absl::FromUnixMicros(static_cast<int64_t>(std::stod(items[i + 2].str())));
-    }
+    batch.stored.push_back(
+        absl::FromUnixMicros(static_cast<int64_t>(std::stod(items[i + 2].str()))));
     batch.events.push_back(FromStored(stored));
   }
   return batch;
@@ -209,6 +296,7 @@ class RedisOutbox::Impl {
 
   absl::Status Publish(const std::string& tag, const std::vector<kafka::OutgoingEvent>& events) {
     if (events.empty()) return absl::OkStatus();
+    const InFlight::Claim claim = in_flight_->Take(events);
     if (auto published = publisher_.PublishAll(events); !published.ok()) {
       return PublishFailed(tag, events.size(), published.status());
     }
@@ -220,6 +308,9 @@ class RedisOutbox::Impl {
                                           std::vector<kafka::OutgoingEvent> events) {
     if (events.empty()) co_return absl::OkStatus();
     if (async_ == nullptr) co_return NoAsyncClient();
+    // Held until the removal has answered: however slow the broker's ack,
+    // this process's relay does not publish these again meanwhile.
+    const InFlight::Claim claim = in_flight_->Take(events);
     auto published = co_await kafka::Published(publisher_, events);
     if (!published.ok()) co_return PublishFailed(tag, events.size(), published.status());
     absl::StatusOr<redis::Reply> removed =
@@ -230,7 +321,7 @@ class RedisOutbox::Impl {
 
   absl::Status Drain(const std::string& tag) {
     RelayReport report;
-    absl::Status drained = PublishStored(tag, absl::InfiniteFuture(), report);
+    absl::Status drained = PublishStored(tag, absl::InfiniteFuture(), Mode::kDrain, report);
     if (!drained.ok()) metrics_.CountPublishFailure();
     return drained;
   }
@@ -242,13 +333,14 @@ class RedisOutbox::Impl {
     while (true) {
       // gcc 12 cannot take a braced list inside co_await: name them first.
       std::vector<std::string> read_keys = {Key(tag, "events"), Key(tag, "queue")};
-      std::vector<std::string> read_args = {"+inf", absl::StrCat(options_.batch)};
+      std::vector<std::string> read_args = {"+inf", absl::StrCat(options_.batch), "0"};
       absl::StatusOr<redis::Reply> reply = co_await async_->Eval(
           scripts_, "outbox_read", std::move(read_keys), std::move(read_args));
       if (!reply.ok()) co_return reply.status();
       absl::StatusOr<StoredBatch> batch = ParseStored(tag, *reply);
       if (!batch.ok()) co_return batch.status();
       if (batch->events.empty()) co_return absl::OkStatus();
+      const InFlight::Claim claim = in_flight_->Take(batch->events);
       auto published = co_await kafka::Published(publisher_, batch->events);
       if (!published.ok()) {
         metrics_.CountPublishFailure();
@@ -278,7 +370,7 @@ class RedisOutbox::Impl {
     for (const std::string& tag : tags) {
       FLYWHEEL_ASSIGN_OR_RETURN(bool leased, TakeLease(tag));
       if (!leased) continue;  // another replica relays this tag now
-      absl::Status published = PublishStored(tag, now - options_.grace, report);
+      absl::Status published = PublishStored(tag, now - options_.grace, Mode::kRelay, report);
       (void)ReleaseLease(tag);
       if (!published.ok() && published.code() != absl::StatusCode::kUnavailable) return published;
     }
@@ -331,7 +423,9 @@ class RedisOutbox::Impl {
   absl::Status Unpublished(const StoredBatch& batch, const absl::Status& why,
                            RelayReport& report) const {
     report.left += static_cast<int>(batch.events.size());
-    report.oldest = std::max(report.oldest, clock_.Now() - batch.first_stored);
+    if (!batch.stored.empty()) {
+      report.oldest = std::max(report.oldest, clock_.Now() - batch.stored.front());
+    }
     return absl::UnavailableError("the outbox could not publish: " + why.ToString());
   }
 
@@ -344,32 +438,61 @@ class RedisOutbox::Impl {
     }
   }
 
+  // Who publishes what is stored: a Drain publishes everything, the relay
+  // only what no publish in this process holds (InFlight).
+  enum class Mode { kDrain, kRelay };
+
   // Publishes the events of `tag` stored at or before `stored_before`,
   // oldest first, a batch at a time, removing each batch once acknowledged;
   // counts them in `report`, and on a broker failure the batch it had to
-  // leave.
-  absl::Status PublishStored(const std::string& tag, absl::Time stored_before,
+  // leave. The relay passes over the events held by a publish in this
+  // process (they stay stored, so it reads on past them); one that ends
+  // between two reads may make it miss an event until the next pass.
+  absl::Status PublishStored(const std::string& tag, absl::Time stored_before, Mode mode,
                              RelayReport& report) {
     const std::string max = stored_before == absl::InfiniteFuture()
                                 ? std::string("+inf")
                                 : absl::StrCat(Micros(stored_before));
+    size_t passed_over = 0;
+    absl::flat_hash_set<std::string> held_keys;
     while (true) {
-      StoredBatch batch;
+      StoredBatch read;
       {
         FLYWHEEL_ASSIGN_OR_RETURN(auto conn, pool_.Acquire(kAcquireTimeout));
         FLYWHEEL_ASSIGN_OR_RETURN(
             redis::Reply reply,
             scripts_.Eval(*conn, "outbox_read", {Key(tag, "events"), Key(tag, "queue")},
-                          {max, absl::StrCat(options_.batch)}));
-        FLYWHEEL_ASSIGN_OR_RETURN(batch, ParseStored(tag, reply));
+                          {max, absl::StrCat(options_.batch), absl::StrCat(passed_over)}));
+        FLYWHEEL_ASSIGN_OR_RETURN(read, ParseStored(tag, reply));
       }
-      if (batch.events.empty()) return absl::OkStatus();
-      if (auto published = publisher_.PublishAll(batch.events); !published.ok()) {
-        return Unpublished(batch, published.status(), report);
+      if (read.events.empty()) return absl::OkStatus();
+      const bool last = read.events.size() < options_.batch;
+      StoredBatch batch;
+      InFlight::Claim claim;
+      if (mode == Mode::kDrain) {
+        claim = in_flight_->Take(read.events);
+        batch = std::move(read);
+      } else {
+        std::vector<bool> free;
+        claim = in_flight_->TakeFree(read.events, held_keys, free);
+        for (size_t i = 0; i < read.events.size(); ++i) {
+          if (free[i]) {
+            batch.events.push_back(std::move(read.events[i]));
+            batch.stored.push_back(read.stored[i]);
+          } else {
+            ++passed_over;
+            ++report.publishing;
+          }
+        }
       }
-      FLYWHEEL_RETURN_IF_ERROR(Remove(tag, batch.events));
-      Relayed(tag, batch.events, report);
-      if (batch.events.size() < options_.batch) return absl::OkStatus();
+      if (!batch.events.empty()) {
+        if (auto published = publisher_.PublishAll(batch.events); !published.ok()) {
+          return Unpublished(batch, published.status(), report);
+        }
+        FLYWHEEL_RETURN_IF_ERROR(Remove(tag, batch.events));
+        Relayed(tag, batch.events, report);
+      }
+      if (last) return absl::OkStatus();
     }
   }
 
@@ -396,6 +519,7 @@ class RedisOutbox::Impl {
   // Names this process's relay in the leases it takes.
   const std::string instance_;
   redis::ScriptRegistry scripts_;
+  const std::shared_ptr<InFlight> in_flight_ = std::make_shared<InFlight>();
   std::mutex mu_;
   absl::flat_hash_set<std::string> known_tags_;  // guarded by mu_
 };

@@ -4,6 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
+
 #include "flywheel/async/io_threads.h"
 #include "flywheel/async/spawn.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
@@ -280,6 +285,156 @@ TEST_P(RelayTest, ATagAnotherReplicaIsRelayingIsLeftToIt) {
 
 INSTANTIATE_TEST_SUITE_P(Redis, RelayTest, ::testing::Values(Subjects::kRedis),
                          [](const auto&) { return "Redis"; });
+
+// The relay beside publishes still waiting for the broker's ack, as a
+// consumer sees it: every event once.
+class RelayBesidePublishesTest : public OutboxTest {
+ protected:
+  void SetUp() override {
+    OutboxTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(scripts_.Register("store", std::string(RedisOutbox::kLua) + kStoreScript).ok());
+  }
+  void TearDown() override {
+    publisher_.ReleaseAcks();  // a failed test must not leave a publish waiting
+    OutboxTest::TearDown();
+  }
+
+  // Another outbox on the same keys: another process, or other options.
+  std::unique_ptr<RedisOutbox> NewOutbox(RedisOutboxOptions options) {
+    options.key_prefix = prefix();
+    other_metrics_.push_back(std::make_unique<metrics::Metrics>());
+    return std::make_unique<RedisOutbox>(*pool_, publisher_, std::move(options),
+                                         *other_metrics_.back(), clock_, async_.get());
+  }
+
+  // Stores `events` as one change through `outbox`; returns them with ids.
+  std::vector<kafka::OutgoingEvent> StoreWith(RedisOutbox& outbox,
+                                              std::vector<kafka::OutgoingEvent> events) {
+    auto args = async::BlockOn(io_.context(), outbox.Prepared("acme", events));
+    EXPECT_TRUE(args.ok()) << args.status();
+    if (!args.ok()) return events;
+    auto conn = pool_->Acquire(absl::Seconds(2));
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    if (!conn.ok()) return events;
+    auto reply = scripts_.Eval(**conn, "store", args->keys, args->args);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    clock_.Advance(absl::Milliseconds(1));  // the next change sorts after this one
+    return events;
+  }
+
+  // Starts `outbox.Published` on the io thread, as a service does after its
+  // change; returns once the publisher has its events.
+  std::future<absl::Status> StartPublishing(RedisOutbox& outbox,
+                                            const std::vector<kafka::OutgoingEvent>& events) {
+    const size_t before = publisher_.size();
+    auto done = std::make_shared<std::promise<absl::Status>>();
+    std::future<absl::Status> result = done->get_future();
+    async::Spawn(io_.context(), outbox.Published("acme", events),
+                 [done](absl::Status status) { done->set_value(std::move(status)); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (publisher_.size() < before + events.size() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(publisher_.size(), before + events.size()) << "the publish never started";
+    return result;
+  }
+
+  // The ids a consumer of the topic read, in order.
+  std::vector<std::string> Read() const {
+    std::vector<std::string> ids;
+    for (const kafka::OutgoingEvent& event : publisher_.published()) ids.push_back(event.id);
+    return ids;
+  }
+
+  redis::ScriptRegistry scripts_;
+  std::vector<std::unique_ptr<metrics::Metrics>> other_metrics_;
+};
+
+TEST_P(RelayBesidePublishesTest, AnEventWhoseAckIsSlowIsReadOnce) {
+  RedisOutbox& outbox = redis_->redis_outbox();
+  auto events = Store({Event("lead_1", "qualified")});
+  publisher_.HoldAcks();
+  std::future<absl::Status> published = StartPublishing(outbox, events);
+
+  // Far past the grace, and still no ack: the relay leaves it to its publish.
+  clock_.Advance(absl::Seconds(40));
+  auto pass = outbox.RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 0);
+  EXPECT_EQ(pass->publishing, 1);
+  EXPECT_THAT(Read(), ElementsAre(events[0].id))
+      << "the relay republished an event whose first publish was not yet acknowledged";
+
+  publisher_.ReleaseAcks();
+  ASSERT_TRUE(published.get().ok());
+  EXPECT_FALSE(subject_->Busy("acme", "lead_1"));
+  clock_.Advance(absl::Seconds(40));
+  pass = outbox.RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 0);
+  EXPECT_THAT(Read(), ElementsAre(events[0].id));
+}
+
+TEST_P(RelayBesidePublishesTest, AnEventLeftByAProcessThatDiedIsRelayedOnce) {
+  std::vector<kafka::OutgoingEvent> events;
+  {
+    // The other process stores the change and dies before it publishes.
+    std::unique_ptr<RedisOutbox> dead = NewOutbox({});
+    events = StoreWith(*dead, {Event("lead_1", "qualified")});
+  }
+  RedisOutbox& outbox = redis_->redis_outbox();
+  clock_.Advance(absl::Seconds(1));
+  auto young = outbox.RelayOnce();
+  ASSERT_TRUE(young.ok()) << young.status();
+  EXPECT_THAT(Read(), ::testing::IsEmpty()) << "its process may still be publishing it";
+
+  clock_.Advance(absl::Seconds(40));
+  auto old = outbox.RelayOnce();
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->relayed, 1);
+  auto again = outbox.RelayOnce();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->relayed, 0);
+  EXPECT_THAT(Read(), ElementsAre(events[0].id));
+  EXPECT_FALSE(subject_->Busy("acme", "lead_1"));
+}
+
+TEST_P(RelayBesidePublishesTest, TheRelayReadsOnPastAPublishStillWaitingForItsAck) {
+  // One event per read, so the relay must page past the one it leaves.
+  std::unique_ptr<RedisOutbox> outbox = NewOutbox({.batch = 1});
+  auto slow = StoreWith(*outbox, {Event("lead_1", "qualified")});
+  auto failed = StoreWith(*outbox, {Event("lead_2", "qualified")});
+  auto behind_slow = StoreWith(*outbox, {Event("lead_1", "disqualified")});
+  publisher_.FailWith(absl::UnavailableError("broker down"));
+  EXPECT_FALSE(async::BlockOn(io_.context(), outbox->Published("acme", failed)).ok());
+  EXPECT_FALSE(async::BlockOn(io_.context(), outbox->Published("acme", behind_slow)).ok());
+  publisher_.FailWith(absl::OkStatus());
+  publisher_.HoldAcks();
+  std::future<absl::Status> published = StartPublishing(*outbox, slow);
+
+  clock_.Advance(absl::Seconds(40));
+  auto pass = outbox->RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 1);
+  // lead_1's second event waits behind its first, whose ack has not come.
+  EXPECT_EQ(pass->publishing, 2);
+  EXPECT_THAT(Read(), ElementsAre(slow[0].id, failed[0].id));
+
+  publisher_.ReleaseAcks();
+  ASSERT_TRUE(published.get().ok());
+  pass = outbox->RelayOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->relayed, 1);
+  EXPECT_THAT(Read(), ElementsAre(slow[0].id, failed[0].id, behind_slow[0].id));
+  EXPECT_FALSE(subject_->Busy("acme", "lead_1"));
+  EXPECT_FALSE(subject_->Busy("acme", "lead_2"));
+}
+
+INSTANTIATE_TEST_SUITE_P(RedisAwaited, RelayBesidePublishesTest,
+                         ::testing::Values(Subjects::kRedisAwaited),
+                         [](const auto&) { return "RedisAwaited"; });
 
 }  // namespace
 }  // namespace flywheel::outbox

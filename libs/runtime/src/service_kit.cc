@@ -42,7 +42,8 @@ std::string MetricsName(std::string name) {
 constexpr int64_t kDefaultDeliveryTimeoutMs = 10'000;
 
 // The relay waits this much longer than the delivery timeout before it
-// publishes an event the storing call may still be publishing.
+// publishes an event another replica may still be publishing (its own
+// process's publishes it always leaves alone; see RedisOutboxOptions::grace).
 constexpr absl::Duration kRelayMargin = absl::Seconds(5);
 
 // librdkafka properties under `key` (a mapping of scalars), over `defaults`.

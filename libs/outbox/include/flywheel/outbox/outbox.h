@@ -62,15 +62,23 @@ struct RelayReport {
   int left = 0;
   /// How long the oldest of `left` has waited; zero when none is left.
   absl::Duration oldest = absl::ZeroDuration();
+  /// Events old enough to relay that a publish in this process still holds
+  /// (its broker ack, or its removal, has not come yet); left to it.
+  int publishing = 0;
 };
 
 struct RedisOutboxOptions {
   /// Put before every key (the service's `redis.key_prefix`).
   std::string key_prefix;
-  /// The relay leaves alone events younger than this: the call that stored
-  /// them may still be publishing them. Longer than the producer's delivery
-  /// timeout, or the relay publishes some events twice (under one id, which
-  /// consumers deduplicate, but twice).
+  /// The relay leaves alone events stored less than this long ago. This
+  /// process's relay never publishes an event this process is publishing,
+  /// however old; the grace covers the rest: the moment between a change
+  /// being stored and its publish starting, and the publishes of other
+  /// processes, which this one cannot see. Longer than the producer's
+  /// delivery timeout (the kit adds 5 s), or another replica's relay may
+  /// publish an event its first publish is still delivering (under one id,
+  /// which consumers deduplicate, but twice). An event whose process died
+  /// is relayed once it is this old.
   absl::Duration grace = absl::Seconds(15);
   /// The most events of one tag one relay pass (or one Drain) publishes.
   size_t batch = 500;
@@ -88,8 +96,17 @@ struct RedisOutboxOptions {
 /// A state-changing Lua script writes its events itself: prepend `kLua` to
 /// the script, append `ScriptArgs`' keys and args after the script's own
 /// (they must come last), and call `flywheel_outbox_put()` where the change
-/// is made. Then call `Publish`. Every replica runs `RelayOnce` periodically;
-/// a lease per tag keeps two replicas from relaying one tag at once.
+/// is made. Then call `Publish` (or `Published`) at once. Every replica runs
+/// `RelayOnce` periodically; a lease per tag keeps two replicas from relaying
+/// one tag at once.
+///
+/// What the relay republishes: events stored longer than `grace` ago that no
+/// publish in this process holds. A publish (after a change, a Drain, the
+/// relay's own) holds its events from just before they reach the publisher
+/// until their removal has answered or the publish failed, so an event whose
+/// ack is merely slow is published once, and one whose publish failed, or
+/// whose process died, is relayed. A Drain publishes everything stored,
+/// held or not (its caller needs the aggregate free).
 ///
 /// Metrics: `flywheel_outbox_relayed_events_total`,
 /// `flywheel_outbox_pending_events` and
@@ -142,7 +159,8 @@ class RedisOutbox final : public Outbox {
   asio::awaitable<absl::Status> Drained(std::string tag) override;
 
   /// Publishes, for every tag, the events stored longer than `grace` ago,
-  /// oldest first. UNAVAILABLE when Redis is down.
+  /// oldest first, passing over those a publish in this process holds (and
+  /// later events of their aggregates). UNAVAILABLE when Redis is down.
   absl::StatusOr<RelayReport> RelayOnce();
 
  private:
