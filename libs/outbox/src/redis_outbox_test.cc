@@ -4,13 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <future>
 #include <memory>
-#include <thread>
 
 #include "flywheel/async/io_threads.h"
 #include "flywheel/async/spawn.h"
+#include "flywheel/core/testing/wait_for.h"
 #include "flywheel/kafka/testing/recording_publisher.h"
 #include "flywheel/metrics/metrics.h"
 #include "flywheel/outbox/outbox.h"
@@ -332,12 +331,9 @@ class RelayBesidePublishesTest : public OutboxTest {
     std::future<absl::Status> result = done->get_future();
     async::Spawn(io_.context(), outbox.Published("acme", events),
                  [done](absl::Status status) { done->set_value(std::move(status)); });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (publisher_.size() < before + events.size() &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(publisher_.size(), before + events.size()) << "the publish never started";
+    EXPECT_TRUE(flywheel::testing::WaitFor(
+        [&] { return publisher_.size() >= before + events.size(); }, absl::Seconds(5)))
+        << "the publish never started";
     return result;
   }
 

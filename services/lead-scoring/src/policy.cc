@@ -11,13 +11,13 @@ const EngagementRule* Model::FindEngagement(const std::string& id) const {
 
 std::set<std::string> Model::RulesOfGroup(const std::string& group) const {
   std::set<std::string> groups_seen;
-  std::vector<std::string> todo = {group};
-  while (!todo.empty()) {
-    std::string g = std::move(todo.back());
-    todo.pop_back();
+  std::vector<std::string> pending = {group};
+  while (!pending.empty()) {
+    std::string g = std::move(pending.back());
+    pending.pop_back();
     if (!groups_seen.insert(g).second) continue;
     for (const ScoreGroup& spec : groups) {
-      if (spec.id == g) todo.insert(todo.end(), spec.includes.begin(), spec.includes.end());
+      if (spec.id == g) pending.insert(pending.end(), spec.includes.begin(), spec.includes.end());
     }
   }
   std::set<std::string> rules;
