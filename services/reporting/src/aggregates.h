@@ -60,6 +60,9 @@ v1::DurationStats Stats(std::vector<int64_t> durations_ms);
 /// channel's enum name for kChannel ("" when unset).
 std::string DimensionValue(absl::string_view member, int dimension);
 
+/// Whether a member's dimension fields (facts.h) pass `filter`.
+bool PassesFilter(const std::vector<absl::string_view>& fields, const v1::ReportFilter& filter);
+
 /// Operational metrics of [from, to) over the members that pass `filter`
 /// and, when `group_dimension` >= 0, whose value of it is `group`.
 v1::OperationalMetrics Operational(const OperationalRows& rows, int64_t from, int64_t to,
@@ -96,6 +99,11 @@ struct OutcomeRows {
 
 v1::ListCampaignOutcomesResponse Outcomes(const OutcomeRows& rows, const std::string& group_by,
                                           v1::AttributionModel model, const std::string& currency);
+
+/// One outcome row from its sums: conversion, cost per MQL (absent
+/// without MQLs) and ROI (0 without spend) worked out from them.
+v1::CampaignOutcome OutcomeOf(std::string key, int64_t leads, double mqls, double spend_nanos,
+                              double revenue_nanos, const std::string& currency);
 
 /// A money amount from nanos of a unit.
 common::v1::Money MoneyOf(double nanos, const std::string& currency);
