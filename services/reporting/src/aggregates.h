@@ -24,8 +24,11 @@ namespace v1 = ::flywheel::reporting::v1;
 using Members = std::vector<std::pair<std::string, int64_t>>;
 
 /// The operational series of a tenant: submissions and deliveries in the
-/// range, approval decisions in the range, and every stage visit entered
-/// before its end (for WIP at the end and visits that ended inside).
+/// range, approval decisions in the range, and the stage visits that
+/// matter to it, scored by their enter time: those entered in it, those
+/// that left it at or after its start, and those still open that were
+/// entered before its end (so WIP at the end of any bucket, and visits that
+/// ended inside, are all there, without the history before the range).
 struct OperationalRows {
   Members submitted;
   Members delivered;

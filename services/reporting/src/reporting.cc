@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,8 @@ namespace {
 
 constexpr int kCommitAttempts = 5;
 constexpr int64_t kWeekMs = 7 * 86'400'000LL;
+// Beyond any time a series holds.
+constexpr int64_t kFarMs = INT64_MAX / 4;
 
 int64_t Ms(const google::protobuf::Timestamp& t) { return absl::ToUnixMillis(FromProtoTime(t)); }
 
@@ -298,8 +301,27 @@ asio::awaitable<absl::StatusOr<OperationalRows>> Reporting::ReadOperational(std:
                                co_await store_.Range(tenant, kSubmittedSeries, from, to));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.delivered,
                                co_await store_.Range(tenant, kDeliveredSeries, from, to));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.visits,
-                               co_await store_.Range(tenant, kVisitSeries, INT64_MIN / 2, to));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.visits, co_await store_.Range(tenant, kVisitSeries, from, to));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Members exited,
+                               co_await store_.Range(tenant, kVisitExitSeries, from, kFarMs));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Members open,
+                               co_await store_.Range(tenant, kOpenVisitSeries, -kFarMs, to));
+  // Each visit once, scored by its enter time.
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& [member, enter] : rows.visits) seen.insert(member);
+  for (auto& [member, exit] : exited) {
+    const size_t sep = member.rfind(kSep);
+    int64_t enter = 0;
+    if (sep == std::string::npos || !absl::SimpleAtoi(member.substr(sep + 1), &enter) ||
+        enter >= to) {
+      continue;
+    }
+    member.resize(sep);
+    if (seen.insert(member).second) rows.visits.emplace_back(std::move(member), enter);
+  }
+  for (auto& [member, enter] : open) {
+    if (seen.insert(member).second) rows.visits.emplace_back(std::move(member), enter);
+  }
   FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.approvals,
                                co_await store_.Range(tenant, kApprovalSeries, from, to));
   co_return rows;
