@@ -13,7 +13,7 @@
 #                  FLYWHEEL_LOADTEST_QUICK=1. Writes under build/loadtest-quick
 #                  unless --out is given, so docs/ keeps the full run's figures.
 #   --only         some of: empty,routed,submit,backlog,consume,approval,timers,
-#                  leads; only what they run is built, and the other groups'
+#                  leads,reporting; only what they run is built, and the other groups'
 #                  results are kept from the existing results
 #   --preset       the build to measure (default release)
 #   --out DIR      DIR/benchmarks.md and DIR/benchmarks/ (results.jsonl,
@@ -93,6 +93,8 @@ declare -A group_targets=(
               flywheel-loadtest-empty flywheel-loadtest-approval"
   [timers]="flywheel-scheduler flywheel-loadtest-timers"
   [leads]="flywheel-lead-scoring flywheel-loadtest-leads"
+  [reporting]="flywheel-reporting flywheel-loadtest-reporting flywheel-loadtest-submit
+               flywheel-loadtest-empty"
 )
 targets=()
 for group in ${only//,/ }; do

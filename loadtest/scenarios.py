@@ -40,7 +40,8 @@ import urllib.request
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 REQUESTS_TOPIC = "flywheel.intake.requests.v1"
 NOOP_TOPIC = "loadtest.noop.v1"
-GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval", "timers", "leads"]
+GROUPS = ["empty", "routed", "submit", "backlog", "consume", "approval", "timers", "leads",
+          "reporting"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BULLMQ = os.path.join(ROOT, "loadtest", "bullmq")
 # The scheduler's targets (issue 11).
@@ -55,6 +56,12 @@ LEADS_QUALIFY_RATE = 10_000
 LEADS_QUALIFY_P99_MS = 200.0
 LEAD_ACTIVITY_TOPIC = "flywheel.leadscoring.lead-activity.v1"
 LEADS_PREFIX = "lt-leads."
+# Reporting's targets (issue 13) and the prefixes the group runs it on.
+REPORTING_RATE_TARGET = 50_000
+REPORTING_QUERY_P99_MS = 50.0
+REPORTING_FRESH_P99_MS = 1000.0
+REPORTING_PREFIX = "lt-rep."
+REPORTING_QUERIES = ("operational", "outcomes", "work")
 ROUTING_APPROVAL_FIRST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies",
                                       "routing-approval-first.yaml")
 # Approval's targets (issue 10) and the peer the end-to-end rate is put beside:
@@ -70,11 +77,11 @@ SIZES = {
     "full": {"warmup": 3, "seconds": 20, "step_seconds": 20, "backlog": 200_000,
              "topic_events": 1_000_000, "sweep_steps": 6, "catch_up": 180,
              "decide_chains": 60_000, "verify_calls": 1000, "armed_timers": 1_000_000,
-             "leads": 1_000_000},
+             "leads": 1_000_000, "history_requests": 1_000_000, "fresh_samples": 300},
     "quick": {"warmup": 1, "seconds": 5, "step_seconds": 5, "backlog": 20_000,
               "topic_events": 100_000, "sweep_steps": 3, "catch_up": 60,
               "decide_chains": 10_000, "verify_calls": 200, "armed_timers": 100_000,
-              "leads": 100_000},
+              "leads": 100_000, "history_requests": 100_000, "fresh_samples": 100},
 }
 CONCURRENCY = 64        # closed loop: calls in flight
 OPEN_CONCURRENCY = 512  # open loop: most calls in flight
@@ -1041,6 +1048,128 @@ class Run:
                     "activities_per_lead_at_end": round((2 * count + qualify_leads) / count, 2),
                     "used_memory_empty": memory_empty, "used_memory_leads": memory_leads,
                     "used_memory_end": memory_end, "cpu_seconds": {}, "wall_seconds": None})
+        redis_command("FLUSHALL")
+
+    # -- reporting: a million requests' history, queries over it, freshness
+    def reporting_tool(self, meter, *flags):
+        return self.json_tool(meter, "reporting", [
+            self.tool("flywheel-loadtest-reporting"), f"--kafka={kafka()}",
+            f"--topic_prefix={REPORTING_PREFIX}", "--json", *flags])
+
+    def reporting(self):
+        for name in ("intake", "routing"):
+            self.stop_service(name)
+        requests = self.size["history_requests"]
+        warmup, seconds = self.size["warmup"], self.size["seconds"]
+        env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": REPORTING_PREFIX,
+               "FLYWHEEL_REDIS_KEY_PREFIX": "lt-rep:"}
+        redis_command("FLUSHALL")
+        memory_empty = redis_used_memory()
+
+        # 1. The history, produced before the service runs, then drained by
+        # it: the ingest figure (mixed workflow and lead events), profiled.
+        say(f"producing the history of {requests} requests")
+        meter = self.meter()
+        produced = self.reporting_tool(meter, "--mode=preload", f"--requests={requests}")
+        produce_cpu = meter.result()
+        events = produced["events"]
+        service = Service("reporting", self.build, self.logs, env)
+        empty = None
+        try:
+            meter = self.meter(reporting=service.pid)
+            holder = {}
+            rate, handled, took = self.drain(
+                service, events,
+                on_first=lambda: holder.update(p=self.profile_start(service.pid, "reporting")))
+            profile = self.profile_stop(holder.get("p"))
+            ingest_cpu = meter.result()
+            time.sleep(1)
+            memory_history = redis_used_memory()
+
+            # 2. kcat reading the same topics from the start, right after,
+            # twice; the faster pass counts.
+            topics = ["flywheel.intake.requests.v1", "flywheel.routing.workflows.v1",
+                      "flywheel.scheduler.publish-results.v1", LEAD_ACTIVITY_TOPIC,
+                      "flywheel.leadscoring.scores.v1", "flywheel.reporting.revenue.v1"]
+            passes = []
+            for _ in range(2):
+                total, wall, cpu = 0, 0.0, 0.0
+                for topic in topics:
+                    count = topic_records(REPORTING_PREFIX + topic)
+                    if count == 0:
+                        continue
+                    run = self.kcat_run(REPORTING_PREFIX + topic, count)
+                    total += count
+                    wall += run["seconds"]
+                    cpu += run["cpu_seconds"].get("kcat", 0.0)
+                passes.append({"events": total, "seconds": round(wall, 3),
+                               "rate": round(total / wall, 1) if wall else None,
+                               "kcat_cpu_seconds": round(cpu, 2)})
+            best = max(passes, key=lambda p: p["rate"] or 0)
+            limit = best["rate"]
+            self.write({"scenario": "limit_kcat_reporting_consume", "offered_rate": None,
+                        "achieved_rate": limit, "p50_ms": None, "p90_ms": None, "p99_ms": None,
+                        "max_ms": None, "events": best["events"], "topics": len(topics),
+                        "runs": passes, "cpu_seconds": {"kcat": best["kcat_cpu_seconds"]},
+                        "wall_seconds": best["seconds"]})
+            self.write({"scenario": "reporting_ingest", "offered_rate": None,
+                        "achieved_rate": rate, "p50_ms": None, "p90_ms": None, "p99_ms": None,
+                        "max_ms": None, "requests": requests, "events": events,
+                        "handled_events": handled, "complete": handled >= events,
+                        "seconds_start_to_drained": took, "produce_rate": produced["rate"],
+                        "produce_seconds": produced["seconds"],
+                        "produce_cpu_seconds": produce_cpu["cpu_seconds"],
+                        "preload_seconds": round(produced["seconds"] + took, 1),
+                        "target_rate": REPORTING_RATE_TARGET,
+                        "limit": "limit_kcat_reporting_consume", "limit_rate": limit,
+                        "share_of_limit": round(rate / limit, 4) if rate and limit else None,
+                        "redis_bytes_per_request":
+                            round((memory_history - memory_empty) / requests, 1),
+                        "profile": profile, **ingest_cpu})
+
+            # 3. The queries over the history, one call at a time, beside the
+            # empty method one call at a time in the same run.
+            empty = EmptyServer(self.build, "callback", self.logs)
+            meter = self.meter(empty_server=empty.process.pid)
+            _, out, _ = run_tool([self.tool("flywheel-loadtest-submit"),
+                                  f"--target=127.0.0.1:{empty.port}", "--method=empty", "--json",
+                                  "--concurrency=1", f"--warmup={warmup}s",
+                                  f"--duration={seconds}s"], meter, "loadgen")
+            peer = last_json(out)
+            self.write(self.call_record("limit_empty_unary_reporting_c1", peer, meter,
+                                        server_api="callback"))
+            for query in REPORTING_QUERIES:
+                meter = self.meter(reporting=service.pid)
+                result = self.reporting_tool(meter, "--mode=query", f"--target={service.target}",
+                                             f"--query={query}", "--concurrency=1",
+                                             f"--warmup={warmup}", f"--seconds={seconds}")
+                lat = result["latency"]
+                self.write({"scenario": f"reporting_query_{query}", "offered_rate": None,
+                            "achieved_rate": result["achieved_rate"],
+                            **{k: lat[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                            "concurrency": 1, "calls_ok": result["ok"],
+                            "calls_failed": result["failed"], "requests": requests,
+                            "target_p99_ms": REPORTING_QUERY_P99_MS,
+                            "limit": "limit_empty_unary_reporting_c1",
+                            "limit_p99_ms": peer["p99_ms"],
+                            "times_limit_p99": round(lat["p99_ms"] / peer["p99_ms"], 1)
+                            if lat["p99_ms"] and peer["p99_ms"] else None,
+                            **meter.result()})
+
+            # 4. event -> visible in a query, one event after the other.
+            meter = self.meter(reporting=service.pid)
+            result = self.reporting_tool(meter, "--mode=fresh", f"--target={service.target}",
+                                         f"--samples={self.size['fresh_samples']}")
+            lat = result["latency"]
+            self.write({"scenario": "reporting_event_to_visible", "offered_rate": None,
+                        "achieved_rate": None,
+                        **{k: lat[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+                        "samples": result["samples"], "never_visible": result["never_visible"],
+                        "target_p99_ms": REPORTING_FRESH_P99_MS, **meter.result()})
+        finally:
+            if empty is not None:
+                empty.stop()
+            service.stop()
         redis_command("FLUSHALL")
 
     def close(self):

@@ -46,10 +46,14 @@ std::string ValueOf(const std::vector<absl::string_view>& f, int dimension) {
   return ChannelName(Int(f[kChannel]));
 }
 
-bool Passes(const std::vector<absl::string_view>& f, const v1::ReportFilter& filter,
-            int group_dimension, const std::string& group) {
+double Share(int64_t part, int64_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+}  // namespace
+
+bool PassesFilter(const std::vector<absl::string_view>& f, const v1::ReportFilter& filter) {
   if (f.size() < 6) return false;
-  if (group_dimension >= 0 && ValueOf(f, group_dimension) != group) return false;
   return Allows(filter.team_ids(), std::string(f[kTeam])) &&
          Allows(filter.request_type_ids(), std::string(f[kRequestType])) &&
          Allows(filter.channels(), static_cast<int>(Int(f[kChannel]))) &&
@@ -57,8 +61,13 @@ bool Passes(const std::vector<absl::string_view>& f, const v1::ReportFilter& fil
          Allows(filter.template_ids(), std::string(f[kTemplate]));
 }
 
-double Share(int64_t part, int64_t whole) {
-  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+namespace {
+
+bool Passes(const std::vector<absl::string_view>& f, const v1::ReportFilter& filter,
+            int group_dimension, const std::string& group) {
+  if (f.size() < 6) return false;
+  if (group_dimension >= 0 && ValueOf(f, group_dimension) != group) return false;
+  return PassesFilter(f, filter);
 }
 
 }  // namespace
@@ -288,6 +297,20 @@ common::v1::Money MoneyOf(double nanos, const std::string& currency) {
   return out;
 }
 
+v1::CampaignOutcome OutcomeOf(std::string key, int64_t leads, double mqls, double spend_nanos,
+                              double revenue_nanos, const std::string& currency) {
+  v1::CampaignOutcome o;
+  o.set_key(std::move(key));
+  o.set_leads(leads);
+  o.set_mqls(mqls);
+  o.set_conversion_rate(leads == 0 ? 0.0 : mqls / static_cast<double>(leads));
+  *o.mutable_spend() = MoneyOf(spend_nanos, currency);
+  *o.mutable_revenue() = MoneyOf(revenue_nanos, currency);
+  if (mqls > 0) *o.mutable_cost_per_mql() = MoneyOf(spend_nanos / mqls, currency);
+  if (spend_nanos > 0) o.set_roi((revenue_nanos - spend_nanos) / spend_nanos);
+  return o;
+}
+
 namespace {
 
 // The group a touch (campaign, channel, source) belongs to.
@@ -381,15 +404,8 @@ v1::ListCampaignOutcomesResponse Outcomes(const OutcomeRows& rows, const std::st
   }
   out.set_skipped_currency_rows(skipped);
   for (const auto& [key, s] : groups) {
-    v1::CampaignOutcome* o = out.add_outcomes();
-    o->set_key(key);
-    o->set_leads(static_cast<int64_t>(s.leads.size()));
-    o->set_mqls(s.mqls);
-    o->set_conversion_rate(s.leads.empty() ? 0.0 : s.mqls / static_cast<double>(s.leads.size()));
-    *o->mutable_spend() = MoneyOf(s.spend_nanos, currency);
-    *o->mutable_revenue() = MoneyOf(s.revenue_nanos, currency);
-    if (s.mqls > 0) *o->mutable_cost_per_mql() = MoneyOf(s.spend_nanos / s.mqls, currency);
-    if (s.spend_nanos > 0) o->set_roi((s.revenue_nanos - s.spend_nanos) / s.spend_nanos);
+    *out.add_outcomes() = OutcomeOf(key, static_cast<int64_t>(s.leads.size()), s.mqls,
+                                    s.spend_nanos, s.revenue_nanos, currency);
   }
   std::stable_sort(out.mutable_outcomes()->begin(), out.mutable_outcomes()->end(),
                    [](const v1::CampaignOutcome& a, const v1::CampaignOutcome& b) {

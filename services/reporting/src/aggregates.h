@@ -24,8 +24,11 @@ namespace v1 = ::flywheel::reporting::v1;
 using Members = std::vector<std::pair<std::string, int64_t>>;
 
 /// The operational series of a tenant: submissions and deliveries in the
-/// range, approval decisions in the range, and every stage visit entered
-/// before its end (for WIP at the end and visits that ended inside).
+/// range, approval decisions in the range, and the stage visits that
+/// matter to it, scored by their enter time: those entered in it, those
+/// that left it at or after its start, and those still open that were
+/// entered before its end (so WIP at the end of any bucket, and visits that
+/// ended inside, are all there, without the history before the range).
 struct OperationalRows {
   Members submitted;
   Members delivered;
@@ -59,6 +62,9 @@ v1::DurationStats Stats(std::vector<int64_t> durations_ms);
 /// The value of dimension `dimension` in a member: the raw field, or the
 /// channel's enum name for kChannel ("" when unset).
 std::string DimensionValue(absl::string_view member, int dimension);
+
+/// Whether a member's dimension fields (facts.h) pass `filter`.
+bool PassesFilter(const std::vector<absl::string_view>& fields, const v1::ReportFilter& filter);
 
 /// Operational metrics of [from, to) over the members that pass `filter`
 /// and, when `group_dimension` >= 0, whose value of it is `group`.
@@ -96,6 +102,11 @@ struct OutcomeRows {
 
 v1::ListCampaignOutcomesResponse Outcomes(const OutcomeRows& rows, const std::string& group_by,
                                           v1::AttributionModel model, const std::string& currency);
+
+/// One outcome row from its sums: conversion, cost per MQL (absent
+/// without MQLs) and ROI (0 without spend) worked out from them.
+v1::CampaignOutcome OutcomeOf(std::string key, int64_t leads, double mqls, double spend_nanos,
+                              double revenue_nanos, const std::string& currency);
 
 /// A money amount from nanos of a unit.
 common::v1::Money MoneyOf(double nanos, const std::string& currency);

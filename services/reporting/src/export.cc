@@ -90,6 +90,37 @@ Table OutcomesTable(const v1::ListCampaignOutcomesResponse& outcomes) {
   return t;
 }
 
+Table WorkResultsTable(const v1::GetWorkResultsResponse& results) {
+  Table t;
+  t.columns = {"row",
+               "group",
+               "delivered",
+               "cycle_time_p50_s",
+               "cycle_time_p90_s",
+               "mean_revisions",
+               "on_time_rate",
+               "campaigns",
+               "leads",
+               "mqls",
+               "spend",
+               "revenue",
+               "roi",
+               "revenue_per_request",
+               "currency"};
+  for (const v1::WorkResult& r : results.results()) {
+    t.rows.push_back({"group", r.key(), static_cast<double>(r.delivered()),
+                      Seconds(r.cycle_time().p50()), Seconds(r.cycle_time().p90()),
+                      r.mean_revisions(), r.on_time_rate(), static_cast<double>(r.campaigns()),
+                      r.leads(), r.mqls(), Units(r.spend()), Units(r.revenue()), r.roi(),
+                      Units(r.revenue_per_request()), r.revenue().currency_code()});
+  }
+  const v1::CampaignOutcome& w = results.without_work();
+  t.rows.push_back({"without_work", "", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                    static_cast<double>(w.leads()), w.mqls(), Units(w.spend()), Units(w.revenue()),
+                    w.roi(), 0.0, w.revenue().currency_code()});
+  return t;
+}
+
 std::string Render(const Table& table, v1::ExportFormat format) {
   std::string out;
   if (format == v1::EXPORT_FORMAT_JSON_LINES) {

@@ -23,6 +23,11 @@ Table OperationalTable(const v1::GetOperationalMetricsResponse& metrics);
 /// One row per outcome; money in units of the currency.
 Table OutcomesTable(const v1::ListCampaignOutcomesResponse& outcomes);
 
+/// One row per group of the work joined to results, and one for the
+/// outcomes without work (row "without_work"); durations in seconds, money
+/// in units of the currency.
+Table WorkResultsTable(const v1::GetWorkResultsResponse& results);
+
 /// RFC 4180 CSV with a header row (`EXPORT_FORMAT_CSV`), or one JSON
 /// object per row and line (`EXPORT_FORMAT_JSON_LINES`).
 std::string Render(const Table& table, v1::ExportFormat format);

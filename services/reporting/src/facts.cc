@@ -117,8 +117,13 @@ std::vector<SeriesEntry> Entries(const RequestFacts& facts) {
   for (const stored::Visit& v : facts.visits()) {
     int64_t exit = v.exit_ms();
     if (exit == 0 && end_ms >= v.enter_ms()) exit = end_ms;
-    out.push_back(
-        {kVisitSeries, v.enter_ms(), absl::StrCat(dims, s, v.stage(), s, v.stage_id(), s, exit)});
+    std::string member = absl::StrCat(dims, s, v.stage(), s, v.stage_id(), s, exit);
+    if (exit > 0) {
+      out.push_back({kVisitExitSeries, exit, absl::StrCat(member, s, v.enter_ms())});
+    } else {
+      out.push_back({kOpenVisitSeries, v.enter_ms(), member});
+    }
+    out.push_back({kVisitSeries, v.enter_ms(), std::move(member)});
   }
   for (const stored::Step& step : facts.steps()) {
     if (step.decide_ms() == 0 || step.start_ms() == 0) continue;

@@ -29,11 +29,16 @@ inline constexpr char kSep = '\x1f';
 inline constexpr char kSubmittedSeries[] = "sub";   // score: submit time
 inline constexpr char kDeliveredSeries[] = "done";  // score: delivery time
 inline constexpr char kVisitSeries[] = "visit";     // score: stage enter time
-inline constexpr char kApprovalSeries[] = "appr";   // score: decision time
-inline constexpr char kTouchSeries[] = "touch";     // score: activity time
-inline constexpr char kQualifiedSeries[] = "mql";   // score: qualification time
-inline constexpr char kRevenueSeries[] = "rev";     // score: close time
-inline constexpr char kSpendSeries[] = "spend";     // score: period start
+/// The visits again, so a query reads only those that matter to its range:
+/// each closed one by its exit time (its member followed by its enter
+/// time), each open one by its enter time.
+inline constexpr char kVisitExitSeries[] = "vexit";  // score: stage exit time
+inline constexpr char kOpenVisitSeries[] = "vopen";  // score: stage enter time
+inline constexpr char kApprovalSeries[] = "appr";    // score: decision time
+inline constexpr char kTouchSeries[] = "touch";      // score: activity time
+inline constexpr char kQualifiedSeries[] = "mql";    // score: qualification time
+inline constexpr char kRevenueSeries[] = "rev";      // score: close time
+inline constexpr char kSpendSeries[] = "spend";      // score: period start
 
 /// One member of one series.
 struct SeriesEntry {

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,12 +16,15 @@
 #include "flywheel/leadscoring/v1/events.pb.h"
 #include "flywheel/reporting/v1/events.pb.h"
 #include "weekly_report.h"
+#include "work_results.h"
 
 namespace flywheel::reporting {
 namespace {
 
 constexpr int kCommitAttempts = 5;
 constexpr int64_t kWeekMs = 7 * 86'400'000LL;
+// Beyond any time a series holds.
+constexpr int64_t kFarMs = INT64_MAX / 4;
 
 int64_t Ms(const google::protobuf::Timestamp& t) { return absl::ToUnixMillis(FromProtoTime(t)); }
 
@@ -124,6 +128,13 @@ bool IsLeadEvent(const std::string& type) {
 std::string StripEntries(stored::RequestFacts facts) {
   facts.clear_entries();
   return facts.SerializeAsString();
+}
+
+absl::Status CheckCurrency(const std::string& currency) {
+  if (currency.size() == 3) return absl::OkStatus();
+  FieldErrors errors;
+  errors.Add("currency_code", "required: an ISO 4217 code such as EUR");
+  return errors.ToStatus();
 }
 
 std::string StageName(int64_t stage) {
@@ -290,8 +301,27 @@ asio::awaitable<absl::StatusOr<OperationalRows>> Reporting::ReadOperational(std:
                                co_await store_.Range(tenant, kSubmittedSeries, from, to));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.delivered,
                                co_await store_.Range(tenant, kDeliveredSeries, from, to));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.visits,
-                               co_await store_.Range(tenant, kVisitSeries, INT64_MIN / 2, to));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.visits, co_await store_.Range(tenant, kVisitSeries, from, to));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Members exited,
+                               co_await store_.Range(tenant, kVisitExitSeries, from, kFarMs));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Members open,
+                               co_await store_.Range(tenant, kOpenVisitSeries, -kFarMs, to));
+  // Each visit once, scored by its enter time.
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& [member, enter] : rows.visits) seen.insert(member);
+  for (auto& [member, exit] : exited) {
+    const size_t sep = member.rfind(kSep);
+    int64_t enter = 0;
+    if (sep == std::string::npos || !absl::SimpleAtoi(member.substr(sep + 1), &enter) ||
+        enter >= to) {
+      continue;
+    }
+    member.resize(sep);
+    if (seen.insert(member).second) rows.visits.emplace_back(std::move(member), enter);
+  }
+  for (auto& [member, enter] : open) {
+    if (seen.insert(member).second) rows.visits.emplace_back(std::move(member), enter);
+  }
   FLYWHEEL_CO_ASSIGN_OR_RETURN(rows.approvals,
                                co_await store_.Range(tenant, kApprovalSeries, from, to));
   co_return rows;
@@ -339,14 +369,32 @@ asio::awaitable<absl::StatusOr<v1::ListCampaignOutcomesResponse>> Reporting::Lis
     const v1::ListCampaignOutcomesRequest& request) {
   FLYWHEEL_CO_RETURN_IF_ERROR(CheckRange(request.range(), "range"));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string group, OutcomeGroupBy(request.group_by(), "group_by"));
-  if (request.currency_code().size() != 3) {
-    FieldErrors errors;
-    errors.Add("currency_code", "required: an ISO 4217 code such as EUR");
-    co_return errors.ToStatus();
-  }
+  FLYWHEEL_CO_RETURN_IF_ERROR(CheckCurrency(request.currency_code()));
   co_return co_await Outcomes(request.tenant_id(), Ms(request.range().start_time()),
                               Ms(request.range().end_time()), group, request.attribution(),
                               request.currency_code());
+}
+
+asio::awaitable<absl::StatusOr<v1::GetWorkResultsResponse>> Reporting::GetWorkResults(
+    const v1::GetWorkResultsRequest& request) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(CheckRange(request.range(), "range"));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(int group, WorkGroupBy(request.group_by(), "group_by"));
+  FLYWHEEL_CO_RETURN_IF_ERROR(CheckCurrency(request.currency_code()));
+  co_return co_await WorkResultsOf(request.tenant_id(), Ms(request.range().start_time()),
+                                   Ms(request.range().end_time()), request.filter(), group,
+                                   request.attribution(), request.currency_code());
+}
+
+asio::awaitable<absl::StatusOr<v1::GetWorkResultsResponse>> Reporting::WorkResultsOf(
+    std::string tenant, int64_t from, int64_t to, v1::ReportFilter filter, int group,
+    v1::AttributionModel model, std::string currency) {
+  // Only the deliveries of the range and the campaigns' outcomes: no stage
+  // visits, so this read does not grow with the history before the range.
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(Members delivered,
+                               co_await store_.Range(tenant, kDeliveredSeries, from, to));
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::ListCampaignOutcomesResponse by_campaign,
+                               co_await Outcomes(tenant, from, to, "campaign", model, currency));
+  co_return WorkResults(delivered, from, to, filter, group, by_campaign, currency);
 }
 
 asio::awaitable<absl::StatusOr<v1::GetRequestTimelineResponse>> Reporting::GetRequestTimeline(
@@ -389,9 +437,11 @@ asio::awaitable<absl::StatusOr<v1::ExportReportResponse>> Reporting::ExportRepor
     errors.Add("format", "required: EXPORT_FORMAT_CSV or EXPORT_FORMAT_JSON_LINES");
   }
   if (request.kind() != v1::REPORT_KIND_OPERATIONAL_METRICS &&
-      request.kind() != v1::REPORT_KIND_CAMPAIGN_OUTCOMES) {
+      request.kind() != v1::REPORT_KIND_CAMPAIGN_OUTCOMES &&
+      request.kind() != v1::REPORT_KIND_WORK_RESULTS) {
     errors.Add("kind",
-               "required: REPORT_KIND_OPERATIONAL_METRICS or REPORT_KIND_CAMPAIGN_OUTCOMES");
+               "required: REPORT_KIND_OPERATIONAL_METRICS, REPORT_KIND_CAMPAIGN_OUTCOMES or "
+               "REPORT_KIND_WORK_RESULTS");
   }
   FLYWHEEL_CO_RETURN_IF_ERROR(errors.ToStatus());
   v1::ExportReportResponse out;
@@ -407,6 +457,17 @@ asio::awaitable<absl::StatusOr<v1::ExportReportResponse>> Reporting::ExportRepor
     FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::GetOperationalMetricsResponse metrics,
                                  co_await GetOperationalMetrics(query));
     out.set_data(Render(OperationalTable(metrics), request.format()));
+  } else if (request.kind() == v1::REPORT_KIND_WORK_RESULTS) {
+    v1::GetWorkResultsRequest query;
+    query.set_tenant_id(request.tenant_id());
+    *query.mutable_range() = request.range();
+    *query.mutable_filter() = request.filter();
+    query.set_group_by(request.group_by());
+    query.set_currency_code(request.currency_code());
+    query.set_attribution(request.attribution());
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::GetWorkResultsResponse results,
+                                 co_await GetWorkResults(query));
+    out.set_data(Render(WorkResultsTable(results), request.format()));
   } else {
     v1::ListCampaignOutcomesRequest query;
     query.set_tenant_id(request.tenant_id());
@@ -442,6 +503,9 @@ asio::awaitable<absl::StatusOr<v1::RenderWeeklyReportResponse>> Reporting::Rende
       data.by_channel, co_await Outcomes(request.tenant_id(), week_start, week_end, "channel",
                                          v1::ATTRIBUTION_MODEL_LAST_TOUCH, currency));
   data.currency = currency;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      data.work, co_await WorkResultsOf(request.tenant_id(), week_start, week_end, all,
+                                        kRequestType, v1::ATTRIBUTION_MODEL_LAST_TOUCH, currency));
   v1::RenderWeeklyReportResponse out;
   out.set_html(RenderWeeklyHtml(data));
   *out.mutable_week() = data.week.range();

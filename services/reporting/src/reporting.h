@@ -36,6 +36,8 @@ class Reporting {
       const v1::GetOperationalMetricsRequest& request);
   asio::awaitable<absl::StatusOr<v1::ListCampaignOutcomesResponse>> ListCampaignOutcomes(
       const v1::ListCampaignOutcomesRequest& request);
+  asio::awaitable<absl::StatusOr<v1::GetWorkResultsResponse>> GetWorkResults(
+      const v1::GetWorkResultsRequest& request);
   asio::awaitable<absl::StatusOr<v1::GetRequestTimelineResponse>> GetRequestTimeline(
       const v1::GetRequestTimelineRequest& request);
   asio::awaitable<absl::StatusOr<v1::ExportReportResponse>> ExportReport(
@@ -61,6 +63,10 @@ class Reporting {
                                                             int64_t to);
   asio::awaitable<absl::StatusOr<v1::ListCampaignOutcomesResponse>> Outcomes(
       std::string tenant, int64_t from, int64_t to, std::string group_by,
+      v1::AttributionModel model, std::string currency);
+
+  asio::awaitable<absl::StatusOr<v1::GetWorkResultsResponse>> WorkResultsOf(
+      std::string tenant, int64_t from, int64_t to, v1::ReportFilter filter, int group,
       v1::AttributionModel model, std::string currency);
 
   RedisReportStore& store_;

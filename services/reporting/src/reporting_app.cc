@@ -60,8 +60,10 @@ class App final : public runtime::App {
   absl::Status Run() {
     for (const char* consumer :
          {"requests", "workflows", "approvals", "schedule", "leads", "money"}) {
+      // A batch's requests (and leads) at once, each one's events in order:
+      // every merge commutes, and one request's are ordered by its key.
       FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
-          consumer, kafka::AwaitEach(kit_->io(), [this](const kafka::ConsumedEvent& event) {
+          consumer, kafka::AwaitEachByKey(kit_->io(), [this](const kafka::ConsumedEvent& event) {
             return reporting_.Handle(event);
           })));
     }

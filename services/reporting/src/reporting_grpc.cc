@@ -13,6 +13,7 @@ const auth::RoleTable& ReportingRoles() {
            {Role::kRequester, Role::kCreator, Role::kOpsAdmin, Role::kService}},
           {"ListCampaignOutcomes",
            {Role::kRequester, Role::kCreator, Role::kOpsAdmin, Role::kService}},
+          {"GetWorkResults", {Role::kRequester, Role::kCreator, Role::kOpsAdmin, Role::kService}},
           {"GetRequestTimeline",
            {Role::kRequester, Role::kCreator, Role::kOpsAdmin, Role::kService}},
           {"ExportReport", {Role::kRequester, Role::kCreator, Role::kOpsAdmin, Role::kService}},
@@ -37,6 +38,12 @@ const auth::RoleTable& ReportingRoles() {
     v1::ListCampaignOutcomesResponse* response) {
   return Admit(context, "ListCampaignOutcomes", request, response,
                &Reporting::ListCampaignOutcomes);
+}
+
+::grpc::ServerUnaryReactor* ReportingGrpc::GetWorkResults(::grpc::CallbackServerContext* context,
+                                                          const v1::GetWorkResultsRequest* request,
+                                                          v1::GetWorkResultsResponse* response) {
+  return Admit(context, "GetWorkResults", request, response, &Reporting::GetWorkResults);
 }
 
 ::grpc::ServerUnaryReactor* ReportingGrpc::GetRequestTimeline(

@@ -30,6 +30,9 @@ class ReportingGrpc final : public v1::ReportingService::CallbackService {
   ::grpc::ServerUnaryReactor* ListCampaignOutcomes(
       ::grpc::CallbackServerContext* context, const v1::ListCampaignOutcomesRequest* request,
       v1::ListCampaignOutcomesResponse* response) override;
+  ::grpc::ServerUnaryReactor* GetWorkResults(::grpc::CallbackServerContext* context,
+                                             const v1::GetWorkResultsRequest* request,
+                                             v1::GetWorkResultsResponse* response) override;
   ::grpc::ServerUnaryReactor* GetRequestTimeline(::grpc::CallbackServerContext* context,
                                                  const v1::GetRequestTimelineRequest* request,
                                                  v1::GetRequestTimelineResponse* response) override;

@@ -274,8 +274,9 @@ class ReportingIntegrationTest : public runtime::testing::ServiceFixture {
     Advance("r1", "launch", common::STAGE_LAUNCH, At(2, 11), "", common::STAGE_UNSPECIFIED,
             At(2, 12));
     Complete("r1", At(2, 12));
-    // r2's submission: email, lifecycle team, due Tuesday 10:00 (late).
-    Submit("r2", "email", common::CHANNEL_EMAIL, "spring", At(0, 10), At(1, 10));
+    // r2's submission: email for the webinar campaign, lifecycle team, due
+    // Tuesday 10:00 (late).
+    Submit("r2", "email", common::CHANNEL_EMAIL, "webinar", At(0, 10), At(1, 10));
     // r3: still in creation at the week's end.
     Submit("r3", "blog_post", common::CHANNEL_WEB, "", At(1, 9), At(9, 9));
     Route("r3", "content", At(1, 9));
@@ -343,6 +344,22 @@ class ReportingIntegrationTest : public runtime::testing::ServiceFixture {
     request.set_attribution(model);
     request.set_currency_code("EUR");
     return stub.ListCampaignOutcomes(auth().CallAs("acme").get(), request, out);
+  }
+
+  ::grpc::Status WorkResults(v1::ReportingService::Stub& stub, const std::string& group_by,
+                             v1::AttributionModel model, v1::GetWorkResultsResponse* out) {
+    v1::GetWorkResultsRequest request;
+    request.set_tenant_id("acme");
+    *request.mutable_range() = Week();
+    request.set_group_by(group_by);
+    request.set_attribution(model);
+    request.set_currency_code("EUR");
+    return stub.GetWorkResults(auth().CallAs("acme").get(), request, out);
+  }
+  static std::map<std::string, v1::WorkResult> ByKey(const v1::GetWorkResultsResponse& r) {
+    std::map<std::string, v1::WorkResult> out;
+    for (const v1::WorkResult& row : r.results()) out[row.key()] = row;
+    return out;
   }
 
   // Waits until every event sent so far shows: the last ones of each
@@ -485,6 +502,82 @@ class ReportingIntegrationTest : public runtime::testing::ServiceFixture {
       EXPECT_DOUBLE_EQ(o.mqls(), o.key() == "spring" ? 0.5 : 1.5) << o.key();
       EXPECT_EQ(o.revenue().units(), 600) << o.key();
     }
+
+    // Work joined to results. Delivered: r1 (blog post, web, spring, 51 h,
+    // one revision, on time) and r2 (email, webinar, 48 h, late), both of
+    // the standard template; each campaign has one of them, so each gets
+    // its campaign's whole outcome.
+    v1::GetWorkResultsResponse by_type;
+    ASSERT_TRUE(WorkResults(stub, "request_type", v1::ATTRIBUTION_MODEL_LAST_TOUCH, &by_type).ok());
+    std::map<std::string, v1::WorkResult> types = ByKey(by_type);
+    ASSERT_EQ(types.size(), 2u);
+    const v1::WorkResult& blog_post = types["blog_post"];
+    EXPECT_EQ(blog_post.delivered(), 1);
+    EXPECT_EQ(blog_post.cycle_time().count(), 1);
+    EXPECT_EQ(Minutes(blog_post.cycle_time().p50()), 51 * 60);
+    EXPECT_EQ(Minutes(blog_post.cycle_time().p90()), 51 * 60);
+    EXPECT_DOUBLE_EQ(blog_post.mean_revisions(), 1.0);
+    EXPECT_DOUBLE_EQ(blog_post.on_time_rate(), 1.0);
+    EXPECT_EQ(blog_post.campaigns(), 1);
+    // Spring, last touch: lead-1 and lead-2, no MQL, 400 spent, nothing won.
+    EXPECT_DOUBLE_EQ(blog_post.leads(), 2.0);
+    EXPECT_DOUBLE_EQ(blog_post.mqls(), 0.0);
+    EXPECT_EQ(blog_post.spend().units(), 400);
+    EXPECT_EQ(blog_post.revenue().units(), 0);
+    EXPECT_DOUBLE_EQ(blog_post.roi(), -1.0);
+    EXPECT_EQ(blog_post.revenue_per_request().units(), 0);
+    const v1::WorkResult& email = types["email"];
+    EXPECT_EQ(email.delivered(), 1);
+    EXPECT_EQ(Minutes(email.cycle_time().p50()), 48 * 60);
+    EXPECT_EQ(Minutes(email.cycle_time().p90()), 48 * 60);
+    EXPECT_DOUBLE_EQ(email.mean_revisions(), 0.0);
+    EXPECT_DOUBLE_EQ(email.on_time_rate(), 0.0);
+    EXPECT_EQ(email.campaigns(), 1);
+    // Webinar, last touch: lead-1 and lead-3, both MQLs, 200 spent, the
+    // 1,200 deal: ROI 5.
+    EXPECT_DOUBLE_EQ(email.leads(), 2.0);
+    EXPECT_DOUBLE_EQ(email.mqls(), 2.0);
+    EXPECT_EQ(email.spend().units(), 200);
+    EXPECT_EQ(email.revenue().units(), 1200);
+    EXPECT_DOUBLE_EQ(email.roi(), 5.0);
+    EXPECT_EQ(email.revenue_per_request().units(), 1200);
+    // Every campaign with outcomes had work: nothing left over.
+    EXPECT_EQ(by_type.without_work().leads(), 0);
+    EXPECT_DOUBLE_EQ(by_type.without_work().mqls(), 0.0);
+    EXPECT_EQ(by_type.without_work().revenue().units(), 0);
+    EXPECT_EQ(by_type.skipped_currency_rows(), 1);
+    // By template, first touch: one group with both requests; lead-1 (and
+    // its deal) goes to spring, lead-3 to webinar; 600 spent in all.
+    v1::GetWorkResultsResponse by_template;
+    ASSERT_TRUE(
+        WorkResults(stub, "template", v1::ATTRIBUTION_MODEL_FIRST_TOUCH, &by_template).ok());
+    ASSERT_EQ(by_template.results_size(), 1);
+    const v1::WorkResult& standard = by_template.results(0);
+    EXPECT_EQ(standard.key(), "standard");
+    EXPECT_EQ(standard.delivered(), 2);
+    EXPECT_EQ(Minutes(standard.cycle_time().p50()), 48 * 60);
+    EXPECT_EQ(Minutes(standard.cycle_time().p90()), 51 * 60);
+    EXPECT_DOUBLE_EQ(standard.mean_revisions(), 0.5);
+    EXPECT_DOUBLE_EQ(standard.on_time_rate(), 0.5);
+    EXPECT_EQ(standard.campaigns(), 2);
+    EXPECT_DOUBLE_EQ(standard.leads(), 4.0);
+    EXPECT_DOUBLE_EQ(standard.mqls(), 2.0);
+    EXPECT_EQ(standard.spend().units(), 600);
+    EXPECT_EQ(standard.revenue().units(), 1200);
+    EXPECT_DOUBLE_EQ(standard.roi(), 1.0);
+    EXPECT_EQ(standard.revenue_per_request().units(), 600);
+    // By channel, linear: web (spring) half of lead-1 and 600 of the deal;
+    // email (webinar) the other half and lead-3.
+    v1::GetWorkResultsResponse by_channel;
+    ASSERT_TRUE(WorkResults(stub, "channel", v1::ATTRIBUTION_MODEL_LINEAR, &by_channel).ok());
+    std::map<std::string, v1::WorkResult> channels = ByKey(by_channel);
+    ASSERT_EQ(channels.size(), 2u);
+    EXPECT_DOUBLE_EQ(channels["CHANNEL_WEB"].mqls(), 0.5);
+    EXPECT_EQ(channels["CHANNEL_WEB"].revenue().units(), 600);
+    EXPECT_DOUBLE_EQ(channels["CHANNEL_WEB"].roi(), 0.5);
+    EXPECT_DOUBLE_EQ(channels["CHANNEL_EMAIL"].mqls(), 1.5);
+    EXPECT_EQ(channels["CHANNEL_EMAIL"].revenue().units(), 600);
+    EXPECT_DOUBLE_EQ(channels["CHANNEL_EMAIL"].roi(), 2.0);
   }
 
   FakeClock clock_;
@@ -551,6 +644,17 @@ TEST_F(ReportingIntegrationTest, BadQueriesNameTheirFieldAndExportsAndTheReportW
   EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("group_by"));
 
+  v1::GetWorkResultsResponse no_results;
+  status = WorkResults(*stub_, "team", v1::ATTRIBUTION_MODEL_LAST_TOUCH, &no_results);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("group_by"));
+  v1::GetWorkResultsRequest no_currency;
+  no_currency.set_tenant_id("acme");
+  *no_currency.mutable_range() = Week();
+  status = stub_->GetWorkResults(auth().CallAs("acme").get(), no_currency, &no_results);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("currency_code"));
+
   Submit("r9", "blog_post", common::CHANNEL_WEB, "spring", At(0, 9), At(3, 17));
   Published("r9", At(1, 9));
   ASSERT_TRUE(WaitFor([&] {
@@ -572,6 +676,16 @@ TEST_F(ReportingIntegrationTest, BadQueriesNameTheirFieldAndExportsAndTheReportW
   csv.set_format(v1::EXPORT_FORMAT_JSON_LINES);
   ASSERT_TRUE(stub_->ExportReport(auth().CallAs("acme").get(), csv, &file).ok());
   EXPECT_THAT(file.data(), HasSubstr("\"cycle_time_p50_s\":86400.0"));
+  // The work joined to results: r9's blog post, on time, no outcomes yet.
+  csv.set_kind(v1::REPORT_KIND_WORK_RESULTS);
+  csv.set_format(v1::EXPORT_FORMAT_CSV);
+  csv.set_currency_code("EUR");
+  ASSERT_TRUE(stub_->ExportReport(auth().CallAs("acme").get(), csv, &file).ok());
+  EXPECT_THAT(file.data(), HasSubstr("row,group,delivered,cycle_time_p50_s"));
+  EXPECT_THAT(
+      file.data(),
+      HasSubstr("group,blog_post,1.0,86400.0,86400.0,0.0,1.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,EUR"));
+  EXPECT_THAT(file.data(), HasSubstr("without_work,"));
 
   v1::RenderWeeklyReportRequest weekly;
   weekly.set_tenant_id("acme");
@@ -580,6 +694,7 @@ TEST_F(ReportingIntegrationTest, BadQueriesNameTheirFieldAndExportsAndTheReportW
   ASSERT_TRUE(stub_->RenderWeeklyReport(auth().CallAs("acme").get(), weekly, &report).ok());
   EXPECT_THAT(report.html(), HasSubstr("week of 2027-01-04"));
   EXPECT_THAT(report.html(), HasSubstr("Chart.js v4"));
+  EXPECT_THAT(report.html(), HasSubstr("<td>blog_post</td><td>1</td><td>24.0 / 24.0</td>"));
 }
 
 }  // namespace

@@ -52,7 +52,45 @@ nlohmann::json Data(const WeeklyData& data) {
     j["mqls"].push_back(o.mqls());
     j["revenue"].push_back(Units(o.revenue()));
   }
+  j["work_types"] = nlohmann::json::array();
+  for (const v1::WorkResult& r : data.work.results()) {
+    j["work_types"].push_back(r.key().empty() ? "(none)" : r.key());
+    j["work_cycle_p50_h"].push_back(Hours(r.cycle_time().p50()));
+    j["work_revenue"].push_back(Units(r.revenue()));
+  }
   return j;
+}
+
+// The work joined to results as a table, one row per request type.
+std::string WorkTable(const WeeklyData& data) {
+  std::string html = absl::StrCat(
+      "<h2>Which workflows paid off: work delivered this week by request type, beside what its "
+      "campaigns produced (last touch, ",
+      Escape(data.currency),
+      ")</h2>\n<table class=\"work\"><tr><th>request type</th><th>delivered</th><th>cycle p50 / "
+      "p90 (h)</th><th>revisions</th><th>on time</th><th>leads</th><th>MQLs</th><th>spend</"
+      "th><th>revenue</th><th>ROI</th></tr>\n");
+  for (const v1::WorkResult& r : data.work.results()) {
+    absl::StrAppend(
+        &html, "<tr><td>", Escape(r.key().empty() ? "(none)" : r.key()), "</td><td>", r.delivered(),
+        "</td><td>",
+        absl::StrFormat("%.1f / %.1f", Hours(r.cycle_time().p50()), Hours(r.cycle_time().p90())),
+        "</td><td>", absl::StrFormat("%.2f", r.mean_revisions()), "</td><td>",
+        absl::StrFormat("%.0f %%", 100.0 * r.on_time_rate()), "</td><td>",
+        absl::StrFormat("%.1f", r.leads()), "</td><td>", absl::StrFormat("%.1f", r.mqls()),
+        "</td><td>", absl::StrFormat("%.2f", Units(r.spend())), "</td><td>",
+        absl::StrFormat("%.2f", Units(r.revenue())), "</td><td>", absl::StrFormat("%.2f", r.roi()),
+        "</td></tr>\n");
+  }
+  const v1::CampaignOutcome& w = data.work.without_work();
+  absl::StrAppend(&html,
+                  "<tr><td>(campaigns without work this week)</td><td>0</td><td></td><td>"
+                  "</td><td></td><td>",
+                  w.leads(), "</td><td>", absl::StrFormat("%.1f", w.mqls()), "</td><td>",
+                  absl::StrFormat("%.2f", Units(w.spend())), "</td><td>",
+                  absl::StrFormat("%.2f", Units(w.revenue())), "</td><td>",
+                  absl::StrFormat("%.2f", w.roi()), "</td></tr>\n</table>\n");
+  return html;
 }
 
 constexpr char kStyle[] = R"css(
@@ -65,6 +103,10 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 .charts { display: grid; grid-template-columns: 560px 560px; gap: 16px; }
 .chart { width: 560px; height: 320px; border: 1px solid #eee; }
 .chart h2 { font-size: 14px; margin: 4px 8px; }
+table.work { border-collapse: collapse; margin-top: 16px; }
+table.work th, table.work td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+table.work td:first-child { text-align: left; }
+h2 { font-size: 16px; }
 .chart div { position: relative; width: 540px; height: 280px; margin: 0 10px; }
 )css";
 
@@ -90,6 +132,13 @@ draw('bottleneck', {type: 'bar', data: {labels: d.stages, datasets: [
 draw('channels', {type: 'bar', data: {labels: d.channels, datasets: [
   {label: 'leads', data: d.leads, backgroundColor: '#17becf'},
   {label: 'MQLs', data: d.mqls, backgroundColor: '#bcbd22'}]}});
+draw('work-results', {type: 'bar', data: {labels: d.work_types, datasets: [
+  {label: 'cycle time p50 (hours)', data: d.work_cycle_p50_h, backgroundColor: '#8c564b',
+   yAxisID: 'y'},
+  {label: 'revenue attributed', data: d.work_revenue, backgroundColor: '#e377c2',
+   yAxisID: 'y1'}]},
+  options: {scales: {y: {position: 'left', beginAtZero: true},
+                     y1: {position: 'right', beginAtZero: true, grid: {drawOnChartArea: false}}}}});
 // Where each chart is, for a checker that looks at a screenshot.
 document.body.setAttribute('data-charts', JSON.stringify([...document.querySelectorAll('canvas')]
   .map(c => { const r = c.getBoundingClientRect();
@@ -129,11 +178,13 @@ std::string RenderWeeklyHtml(const WeeklyData& data) {
            {"stage-funnel", "Stage funnel this week"},
            {"on-time", "On-time delivery (%), by week"},
            {"bottleneck", "Where work waits: mean hours per stage visit"},
-           {"channels", "Outcomes by channel this week (last touch)"}}) {
+           {"channels", "Outcomes by channel this week (last touch)"},
+           {"work-results", "Work and results by request type this week"}}) {
     absl::StrAppend(&html, "<div class=\"chart\"><h2>", title, "</h2><div><canvas id=\"", id,
                     "\"></canvas></div></div>\n");
   }
-  absl::StrAppend(&html, "</div>\n<script id=\"report-data\" type=\"application/json\">", json,
+  absl::StrAppend(&html, "</div>\n", WorkTable(data),
+                  "<script id=\"report-data\" type=\"application/json\">", json,
                   "</script>\n<script>", ChartJsSource(), "</script>\n<script>", kCharts,
                   "</script>\n</body></html>\n");
   return html;

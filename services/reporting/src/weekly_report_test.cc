@@ -1,5 +1,5 @@
 // The weekly report opened in headless Chromium (tests/report_screenshot.py):
-// a screenshot shows each of its five charts drawn, with no server and no
+// a screenshot shows each of its six charts drawn, with no server and no
 // network, and the file carries its charting library inline.
 #include "weekly_report.h"
 
@@ -50,6 +50,13 @@ WeeklyData Week() {
     o->set_leads(12 + n);
     o->set_mqls(4 + n++);
   }
+  for (const char* type : {"blog_post", "email", "webinar"}) {
+    v1::WorkResult* r = data.work.add_results();
+    r->set_key(type);
+    r->set_delivered(2 + n);
+    *r->mutable_cycle_time()->mutable_p50() = ToProtoDuration(absl::Hours(10 + 4 * n));
+    r->mutable_revenue()->set_units(500 * n++);
+  }
   data.trend.back() = data.week;
   return data;
 }
@@ -59,6 +66,7 @@ TEST(WeeklyReportTest, IsOneFileWithTheLibraryInline) {
   EXPECT_THAT(html, HasSubstr("Chart.js v4"));
   EXPECT_THAT(html, Not(HasSubstr("<script src")));
   EXPECT_THAT(html, Not(HasSubstr("<link")));
+  EXPECT_THAT(html, HasSubstr("<td>webinar</td><td>11</td><td>46.0 / 0.0</td>"));
 }
 
 TEST(WeeklyReportTest, HeadlessChromiumDrawsEveryChart) {

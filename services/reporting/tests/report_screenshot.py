@@ -94,7 +94,7 @@ def main():
     except (OSError, AssertionError) as error:
         print("no screenshot:", error, shot.stderr[-2000:])
         return 1
-    ok = len(charts) == 5
+    ok = len(charts) == 6
     for chart in charts:
         coloured = 0
         x0, y0 = int(chart["x"]), int(chart["y"])

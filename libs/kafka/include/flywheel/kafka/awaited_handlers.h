@@ -29,4 +29,16 @@ BatchHandler AwaitBatches(asio::io_context& io, AwaitedBatchHandler handler);
 /// failed one is retried or dead-lettered.
 BatchHandler AwaitEach(asio::io_context& io, AwaitedEventHandler handler);
 
+/// `AwaitEach` per record key: a batch's events are split by their key
+/// (the aggregate's id, so one request's or lead's events), each key's
+/// events run one at a time in offset order, and different keys run at
+/// once on `io`, so a batch of many aggregates costs about one round trip
+/// per event of its busiest key rather than per event. A key stops at its
+/// first failure; the batch completes with the statuses up to the first
+/// event that was not attempted, so that event and everything behind it
+/// come again (events of other keys already done there come again too, and
+/// the handler's idempotence absorbs them). The handler may run on several
+/// of `io`'s threads at once, for different keys.
+BatchHandler AwaitEachByKey(asio::io_context& io, AwaitedEventHandler handler);
+
 }  // namespace flywheel::kafka
