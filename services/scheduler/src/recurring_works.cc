@@ -82,7 +82,7 @@ std::string OccurrenceKey(const std::string& recurrence_id, absl::Time occurrenc
                       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", occurrence, absl::UTCTimeZone()));
 }
 
-RecurringWorks::RecurringWorks(RedisRecurringStore& works, TimerStore& occurrences,
+RecurringWorks::RecurringWorks(RecurringStore& works, TimerStore& occurrences,
                                kafka::EventPublisher& publisher, std::string submissions_topic,
                                const Clock& clock, std::function<void(absl::Time)> on_armed)
     : works_(works),
@@ -169,6 +169,12 @@ asio::awaitable<absl::Status> RecurringWorks::ArmNext(const v1::RecurringWork& w
   FLYWHEEL_CO_ASSIGN_OR_RETURN(StoredTimer armed, co_await occurrences_.Arm(arm));
   if (on_armed_) on_armed_(armed.next.due);
   co_return absl::OkStatus();
+}
+
+asio::awaitable<absl::Status> RecurringWorks::Restore(const v1::RecurringWork& work,
+                                                      std::optional<absl::Time> filed) {
+  FLYWHEEL_CO_RETURN_IF_ERROR(co_await works_.Restore(work, filed));
+  co_return co_await ArmNext(work);
 }
 
 asio::awaitable<absl::StatusOr<v1::ListRecurringWorkResponse>> RecurringWorks::List(

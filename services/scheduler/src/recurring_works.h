@@ -11,7 +11,7 @@
 #include "flywheel/core/clock.h"
 #include "flywheel/kafka/event_publisher.h"
 #include "flywheel/scheduler/v1/scheduler_service.pb.h"
-#include "redis_recurring_store.h"
+#include "recurring_store.h"
 #include "timer_store.h"
 
 namespace flywheel::scheduler {
@@ -44,9 +44,9 @@ class RecurringWorks final : public DueSource {
  public:
   /// `on_armed` is told each newly armed due time (a claimer sleeping past
   /// it wakes); may be empty.
-  RecurringWorks(RedisRecurringStore& works, TimerStore& occurrences,
-                 kafka::EventPublisher& publisher, std::string submissions_topic,
-                 const Clock& clock, std::function<void(absl::Time)> on_armed = nullptr);
+  RecurringWorks(RecurringStore& works, TimerStore& occurrences, kafka::EventPublisher& publisher,
+                 std::string submissions_topic, const Clock& clock,
+                 std::function<void(absl::Time)> on_armed = nullptr);
 
   /// Creates or replaces the work and arms its next occurrence after now
   /// and after the last one filed (none while disabled). INVALID_ARGUMENT
@@ -66,6 +66,14 @@ class RecurringWorks final : public DueSource {
   /// Deletes the work and its armed occurrence. NOT_FOUND when there is none.
   asio::awaitable<absl::Status> Delete(const v1::DeleteRecurringWorkRequest& request);
 
+  /// Writes `work` back to the store as it was (its revision, next
+  /// occurrence and last filed `filed`, as the calendar journal kept them)
+  /// and arms that next occurrence again: one that fell due meanwhile fires
+  /// at once and files under the key it would have had. What a rebuild
+  /// after Redis lost its state does.
+  asio::awaitable<absl::Status> Restore(const v1::RecurringWork& work,
+                                        std::optional<absl::Time> filed);
+
   asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration lease) override;
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
 
@@ -74,7 +82,7 @@ class RecurringWorks final : public DueSource {
   // none (disabled, or its rule has ended).
   asio::awaitable<absl::Status> ArmNext(const v1::RecurringWork& work);
 
-  RedisRecurringStore& works_;
+  RecurringStore& works_;
   TimerStore& occurrences_;
   kafka::EventPublisher& publisher_;
   const std::string submissions_topic_;

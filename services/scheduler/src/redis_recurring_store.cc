@@ -29,6 +29,17 @@ redis.call('ZADD', KEYS[2], 0, ARGV[4])
 return {'ok', v}
 )lua";
 
+// KEYS[1] the work, [2] the index. ARGV[1] revision, [2] record, [3] next
+// occurrence ms or '', [4] last filed ms or '', [5] id. Returns 1.
+constexpr char kRestoreScript[] = R"lua(
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'v', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'n', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'f', ARGV[4]) end
+redis.call('ZADD', KEYS[2], 0, ARGV[5])
+return 1
+)lua";
+
 // KEYS[1] the work, [2] the index. ARGV[1] id. Returns 1 when it existed.
 constexpr char kDeleteScript[] = R"lua(
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -84,6 +95,19 @@ absl::StatusOr<std::optional<v1::RecurringWork>> ParseWork(const redis::Reply& f
 
 std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
 
+// The work as its record keeps it: without revision and next occurrence.
+std::string RecordOf(const v1::RecurringWork& work) {
+  v1::RecurringWork record = work;
+  record.clear_revision();
+  record.clear_next_occurrence_time();
+  return record.SerializeAsString();
+}
+
+// The next occurrence as the scripts take it: ms, or '' for none.
+std::string NextOf(const v1::RecurringWork& work) {
+  return work.has_next_occurrence_time() ? Ms(FromProtoTime(work.next_occurrence_time())) : "";
+}
+
 }  // namespace
 
 RedisRecurringStore::RedisRecurringStore(redis::AsyncClient& redis, std::string key_prefix)
@@ -93,6 +117,7 @@ RedisRecurringStore::RedisRecurringStore(redis::AsyncClient& redis, std::string 
   (void)scripts_.Register("recur_delete", kDeleteScript);
   (void)scripts_.Register("recur_advance", kAdvanceScript);
   (void)scripts_.Register("recur_list", kListScript);
+  (void)scripts_.Register("recur_restore", kRestoreScript);
 }
 
 std::string RedisRecurringStore::Key(const std::string& tenant_id, const std::string& what) const {
@@ -115,15 +140,11 @@ asio::awaitable<absl::StatusOr<bool>> RedisRecurringStore::RunForOne(
 
 asio::awaitable<absl::StatusOr<v1::RecurringWork>> RedisRecurringStore::Put(
     const v1::RecurringWork& given, int64_t expected_revision) {
-  v1::RecurringWork record = given;
-  record.clear_revision();
-  record.clear_next_occurrence_time();
   const std::string& tenant = given.tenant_id();
   const std::string& id = given.recurrence_id();
   std::vector<std::string> keys = {Key(tenant, "w:" + id), Key(tenant, "i")};
-  std::vector<std::string> args = {
-      absl::StrCat(expected_revision), record.SerializeAsString(),
-      given.has_next_occurrence_time() ? Ms(FromProtoTime(given.next_occurrence_time())) : "", id};
+  std::vector<std::string> args = {absl::StrCat(expected_revision), RecordOf(given), NextOf(given),
+                                   id};
   FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply,
                                co_await Run("recur_put", std::move(keys), std::move(args)));
   if (!reply.is_array() || reply.elements().empty() || !reply.elements()[0].is_string()) {
@@ -149,6 +170,16 @@ asio::awaitable<absl::StatusOr<v1::RecurringWork>> RedisRecurringStore::Put(
         absl::FromUnixMillis(absl::ToUnixMillis(FromProtoTime(given.next_occurrence_time()))));
   }
   co_return stored;
+}
+
+asio::awaitable<absl::Status> RedisRecurringStore::Restore(const v1::RecurringWork& work,
+                                                           std::optional<absl::Time> filed) {
+  const std::string& tenant = work.tenant_id();
+  const std::string& id = work.recurrence_id();
+  std::vector<std::string> keys = {Key(tenant, "w:" + id), Key(tenant, "i")};
+  std::vector<std::string> args = {absl::StrCat(work.revision()), RecordOf(work), NextOf(work),
+                                   filed ? Ms(*filed) : "", id};
+  co_return (co_await RunForOne("recur_restore", std::move(keys), std::move(args))).status();
 }
 
 asio::awaitable<absl::StatusOr<std::optional<v1::RecurringWork>>> RedisRecurringStore::Get(

@@ -11,6 +11,7 @@
 #include "flywheel/redis/async_client.h"
 #include "flywheel/redis/script_registry.h"
 #include "flywheel/scheduler/v1/resources.pb.h"
+#include "recurring_store.h"
 
 namespace flywheel::scheduler {
 
@@ -25,49 +26,28 @@ namespace flywheel::scheduler {
 ///   sched:recur:{<tenant>}:i                  sorted set: every id at
 ///       score 0, listed by id
 ///
-/// The occurrences themselves are armed elsewhere (RecurringWorks' timer
-/// store). Times are kept to the millisecond. Failures of Redis are
-/// UNAVAILABLE. Thread-safe; arguments by reference must live until the
-/// coroutine completes.
-class RedisRecurringStore {
+/// See RecurringStore for what each operation does.
+class RedisRecurringStore final : public RecurringStore {
  public:
   /// `key_prefix` goes before every key, e.g. `flywheel:`.
   RedisRecurringStore(redis::AsyncClient& redis, std::string key_prefix);
 
-  /// Stores `work` (its `revision` is ignored; `next_occurrence_time` is
-  /// kept, unset for none) when the stored revision is `expected_revision`,
-  /// or whatever it is for 0. Returns it as stored, with its new revision
-  /// (1 for new work). NOT_FOUND for an `expected_revision` and no such
-  /// work; ABORTED when the revision differs.
   asio::awaitable<absl::StatusOr<v1::RecurringWork>> Put(const v1::RecurringWork& work,
-                                                         int64_t expected_revision);
-
-  /// The work, or nullopt when there is none.
+                                                         int64_t expected_revision) override;
   asio::awaitable<absl::StatusOr<std::optional<v1::RecurringWork>>> Get(
-      const std::string& tenant_id, const std::string& recurrence_id);
-
-  /// Up to `limit` of the tenant's works with ids after `after_id` (all for
-  /// empty), ordered by id (bytes).
+      const std::string& tenant_id, const std::string& recurrence_id) override;
   asio::awaitable<absl::StatusOr<std::vector<v1::RecurringWork>>> List(const std::string& tenant_id,
                                                                        const std::string& after_id,
-                                                                       size_t limit);
-
-  /// Removes the work; false when there was none.
+                                                                       size_t limit) override;
   asio::awaitable<absl::StatusOr<bool>> Delete(const std::string& tenant_id,
-                                               const std::string& recurrence_id);
-
-  /// The last occurrence filed for the work (by `Advance`); nullopt before
-  /// the first, or when there is no such work.
+                                               const std::string& recurrence_id) override;
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> LastFiled(
-      const std::string& tenant_id, const std::string& recurrence_id);
-
-  /// Moves the work's next occurrence from `from` to `to` (nullopt: none)
-  /// if it is still `from`, and records `from` as the last filed: what
-  /// firing an occurrence does, without a new revision. False when it is
-  /// not (the work was changed or deleted since).
+      const std::string& tenant_id, const std::string& recurrence_id) override;
   asio::awaitable<absl::StatusOr<bool>> Advance(const std::string& tenant_id,
                                                 const std::string& recurrence_id, absl::Time from,
-                                                std::optional<absl::Time> to);
+                                                std::optional<absl::Time> to) override;
+  asio::awaitable<absl::Status> Restore(const v1::RecurringWork& work,
+                                        std::optional<absl::Time> filed) override;
 
   /// The key `what` of a tenant (`i`, `w:<id>`).
   std::string Key(const std::string& tenant_id, const std::string& what) const;

@@ -1,6 +1,7 @@
 #include "scheduler_app.h"
 
 #include "calendar_feeds.h"
+#include "calendar_journal.h"
 #include "claimer.h"
 #include "flywheel/async/spawn.h"
 #include "flywheel/core/status.h"
@@ -13,6 +14,7 @@
 #include "flywheel/runtime/service_kit.h"
 #include "policy_parser.h"
 #include "publishing.h"
+#include "recurring_journal.h"
 #include "recurring_works.h"
 #include "redis_recurring_store.h"
 #include "redis_slot_store.h"
@@ -20,6 +22,7 @@
 #include "request_timers.h"
 #include "scheduler_grpc.h"
 #include "scheduler_metrics.h"
+#include "slot_journal.h"
 #include "slot_timers.h"
 #include "timer_index.h"
 #include "timer_journal.h"
@@ -40,6 +43,10 @@ runtime::ServiceDeclaration Declaration() {
                        {.name = events::kSchedulerDeadLetterTopic, .partitions = 1},
                        // One record per live timer is what a rebuild reads.
                        {.name = events::kTimerJournalTopic,
+                        .partitions = events::kStreamPartitions,
+                        .configs = {{"cleanup.policy", "compact"}}},
+                       // And one per slot, blackout, approval and recurring work.
+                       {.name = events::kCalendarJournalTopic,
                         .partitions = events::kStreamPartitions,
                         .configs = {{"cleanup.policy", "compact"}}}},
       .dead_letter_topic = events::kSchedulerDeadLetterTopic,
@@ -102,6 +109,56 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
   return absl::OkStatus();
 }
 
+// Where a rebuild writes: the Redis stores behind the journals, so nothing
+// rebuilt is journaled again.
+struct RebuildTargets {
+  // SLA timers, indexed by request again.
+  TimerStore& timers;
+  // The publishing slots' points.
+  TimerStore& publish_points;
+  SlotStore& slots;
+  // Restores recurring work and arms its next occurrences.
+  RecurringWorks& recurring;
+};
+
+// Redis holds the scheduler's state while this key exists: it is written at
+// first start and after every rebuild. Gone, Redis lost it (wiped, or a
+// failover to an empty server), and the calendar, the recurring work and
+// the timers are written back from their journals before anything else
+// runs. (The key's name predates the calendar journal; it speaks for both.)
+absl::Status RebuildIfWiped(runtime::ServiceKit& kit, const RebuildTargets& into,
+                            const std::string& key_prefix) {
+  const std::string marker = key_prefix + "sched:timers-present";
+  std::vector<std::string> exists = {"EXISTS", marker};
+  auto found = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(exists)));
+  if (!found.ok()) return found.status();
+  if (found->is_integer() && found->integer() == 1) return absl::OkStatus();
+  const std::string& bootstrap = kit.settings().kafka_bootstrap_servers;
+  const std::string calendar_topic = kit.Topic(events::kCalendarJournalTopic);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto calendar, kafka::LatestValues(bootstrap, calendar_topic));
+  // The slots first, so their points find them when they fire.
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      RebuiltCalendar rebuilt,
+      async::BlockOn(kit.io(), RebuildCalendar(into.slots, into.recurring, calendar)));
+  const std::string timer_topic = kit.Topic(events::kTimerJournalTopic);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto timers, kafka::LatestValues(bootstrap, timer_topic));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      size_t armed,
+      async::BlockOn(kit.io(), RebuildTimers(into.timers, into.publish_points, timers)));
+  std::vector<std::string> set = {"SET", marker, "1"};
+  auto marked = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(set)));
+  if (!marked.ok()) return marked.status();
+  if (armed + rebuilt.slots + rebuilt.blackouts + rebuilt.approvals + rebuilt.recurring > 0) {
+    log::Warn("Redis had lost the scheduler's state: written back from the journals",
+              {{"timers", armed},
+               {"slots", rebuilt.slots},
+               {"blackouts", rebuilt.blackouts},
+               {"approvals", rebuilt.approvals},
+               {"recurring", rebuilt.recurring}});
+  }
+  return absl::OkStatus();
+}
+
 // The scheduler's domain objects on the kit's parts.
 class App final : public runtime::App {
  public:
@@ -116,8 +173,12 @@ class App final : public runtime::App {
         indexed_(*store_, index_),
         journal_(indexed_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
         wrapped_(wrap ? wrap(journal_) : nullptr),
+        key_prefix_(key_prefix),
         slots_(kit_->redis_async(), key_prefix),
-        slot_timers_(*store_, [this](absl::Time due) { claimer_.DueAt(due); }),
+        journaled_slots_(slots_, kit_->producer(), kit_->Topic(events::kCalendarJournalTopic)),
+        // Not indexed: a slot's point is no request's SLA timer.
+        slot_points_(*store_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
+        slot_timers_(slot_points_, [this](absl::Time due) { claimer_.DueAt(due); }),
         policy_(std::move(shipped)),
         scheduler_metrics_(kit_->metrics()),
         timers_(
@@ -128,12 +189,15 @@ class App final : public runtime::App {
         claimer_(timers_, kit_->io(), clock, own.claimer,
                  [this](absl::Duration overdue) { scheduler_metrics_.SetTimersOverdue(overdue); }),
         requests_(timers_, index_, clock),
-        publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
+        publishing_(policy_, journaled_slots_, slot_timers_, kit_->Topic(events::kPublishingTopic),
+                    clock),
         feeds_(publishing_, clock, own.feed_links),
         calendars_(policy_, clock),
         feeds_listen_(own.feeds_listen),
         recurring_store_(kit_->redis_async(), key_prefix),
-        recurring_(recurring_store_, *occurrence_store_, kit_->publisher(),
+        journaled_recurring_(recurring_store_, kit_->producer(),
+                             kit_->Topic(events::kCalendarJournalTopic)),
+        recurring_(journaled_recurring_, *occurrence_store_, kit_->publisher(),
                    kit_->Topic(events::kSubmissionsTopic), clock,
                    [this](absl::Time due) { recurring_claimer_.DueAt(due); }),
         recurring_claimer_(
@@ -143,6 +207,9 @@ class App final : public runtime::App {
   ~App() override { Stop(); }
 
   absl::Status Run() {
+    const RebuildTargets targets = {
+        .timers = indexed_, .publish_points = *store_, .slots = slots_, .recurring = recurring_};
+    FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit_, targets, key_prefix_));
     FLYWHEEL_RETURN_IF_ERROR(kit_->WatchPolicy(policy_, &LoadPolicyFile));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
         "timer_requests",
@@ -227,7 +294,10 @@ class App final : public runtime::App {
   JournaledTimerStore journal_;
   // A test's store in front of journal_ (StartSchedulerOn's `wrap`), or null.
   std::unique_ptr<TimerStore> wrapped_;
+  const std::string key_prefix_;
   RedisSlotStore slots_;
+  JournaledSlotStore journaled_slots_;
+  JournaledTimerStore slot_points_;
   SlotTimers slot_timers_;
   PolicyHolder policy_;
   SchedulerMetrics scheduler_metrics_;
@@ -240,36 +310,13 @@ class App final : public runtime::App {
   const std::string feeds_listen_;
   std::unique_ptr<http::Server> feed_server_;
   RedisRecurringStore recurring_store_;
+  JournaledRecurringStore journaled_recurring_;
   RecurringWorks recurring_;
   Claimer recurring_claimer_;
   std::unique_ptr<rpc::Guard> guard_;
   std::unique_ptr<SchedulerGrpc> grpc_;
   bool stopped_ = false;
 };
-
-// Redis holds the scheduler's timers while this key exists: it is written at
-// first start and after every rebuild. Gone, Redis lost them (wiped, or a
-// failover to an empty server), and they are armed again from the journal
-// before anything else runs.
-absl::Status RebuildIfWiped(runtime::ServiceKit& kit, TimerStore& store,
-                            const std::string& key_prefix) {
-  const std::string marker = key_prefix + "sched:timers-present";
-  std::vector<std::string> exists = {"EXISTS", marker};
-  auto found = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(exists)));
-  if (!found.ok()) return found.status();
-  if (found->is_integer() && found->integer() == 1) return absl::OkStatus();
-  const std::string topic = kit.Topic(events::kTimerJournalTopic);
-  FLYWHEEL_ASSIGN_OR_RETURN(auto journal,
-                            kafka::LatestValues(kit.settings().kafka_bootstrap_servers, topic));
-  FLYWHEEL_ASSIGN_OR_RETURN(size_t armed, async::BlockOn(kit.io(), RebuildTimers(store, journal)));
-  std::vector<std::string> set = {"SET", marker, "1"};
-  auto marked = async::BlockOn(kit.io(), kit.redis_async().Command(std::move(set)));
-  if (!marked.ok()) return marked.status();
-  if (armed > 0)
-    log::Warn("Redis had lost its timers: armed again from the journal",
-              {{"timers", armed}, {"journal", topic}});
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -292,12 +339,6 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
       auto occurrence_store,
       RedisTimerStore::Create(kit->redis_async(),
                               OccurrenceStoreOptions(settings.redis_key_prefix)));
-  {
-    // Rebuilt timers are indexed again, and not journaled again.
-    TimerIndex index(kit->redis_async(), settings.redis_key_prefix);
-    IndexedTimerStore indexed(*store, index);
-    FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit, indexed, settings.redis_key_prefix));
-  }
   auto app = std::make_unique<App>(std::move(kit), std::move(store), std::move(occurrence_store),
                                    wrap, std::make_shared<const Policy>(std::move(shipped)), own,
                                    clock, settings.redis_key_prefix);

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "calendar_requests.h"
 #include "flywheel/approval/v1/events.pb.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/core/id.h"
@@ -138,15 +139,9 @@ class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
   // Reserves a slot for `request` at `at` on `destination`; its answer.
   v1::PublishingSlot ReserveSlot(const std::string& request, absl::Time at,
                                  const std::string& destination) {
-    v1::ReserveSlotRequest reserve;
-    v1::PublishingSlot& slot = *reserve.mutable_slot();
-    slot.set_tenant_id("acme");
-    slot.set_request_id(request);
-    slot.set_channel(common::v1::CHANNEL_SOCIAL_ORGANIC);
-    slot.set_destination(destination);
-    *slot.mutable_publish_time() = ToProtoTime(at);
     v1::ReserveSlotResponse reserved;
-    ::grpc::Status status = stub_->ReserveSlot(AsOps().get(), reserve, &reserved);
+    ::grpc::Status status =
+        stub_->ReserveSlot(AsOps().get(), testing::SlotFor(request, at, destination), &reserved);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return reserved.slot();
   }
@@ -168,16 +163,7 @@ class SchedulerIntegrationTest : public runtime::testing::ServiceFixture {
 
   // Approval completes for `request`, and `slot` of it shows no hold.
   void Approve(const std::string& request, const v1::PublishingSlot& slot) {
-    approval::v1::ApprovalCompleted approved;
-    approved.set_tenant_id("acme");
-    approved.set_request_id(request);
-    approved.set_outcome(approval::v1::CHAIN_STATUS_APPROVED);
-    Publish(events::kApprovalsTopic, {.id = "evt_approval_" + request,
-                                      .source = "//tests/approval",
-                                      .type = events::kApprovalCompleted,
-                                      .data_content_type = kafka::kProtobufContentType,
-                                      .key = request,
-                                      .data = approved.SerializeAsString()});
+    Publish(events::kApprovalsTopic, testing::ApprovedEvent(request));
     EXPECT_TRUE(WaitFor([&] { return ListedSlot(slot).holds().empty(); }))
         << "the approval never released the slot";
   }

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "flywheel/core/status.h"
-#include "flywheel/kafka/published.h"
 #include "flywheel/log/log.h"
 #include "stored_spec.h"
 #include "stored_timer.pb.h"
@@ -50,23 +49,15 @@ absl::StatusOr<StoredTimer> DecodeJournaled(const std::string& value) {
 
 JournaledTimerStore::JournaledTimerStore(TimerStore& inner, kafka::Producer& producer,
                                          std::string topic)
-    : ForwardingTimerStore(inner), producer_(producer), topic_(std::move(topic)) {}
+    : ForwardingTimerStore(inner), journal_(producer, std::move(topic)) {}
 
 asio::awaitable<absl::Status> JournaledTimerStore::Write(const std::string& tenant_id,
                                                          const std::string& timer_id,
                                                          const std::optional<StoredTimer>& timer) {
-  std::vector<kafka::Record> records(1);
-  records[0].topic = topic_;
-  records[0].key = JournalKey(tenant_id, timer_id);
-  if (timer) {
-    records[0].value = EncodeJournaled(*timer);
-  } else {
-    records[0].tombstone = true;
-  }
-  absl::Status sent = co_await kafka::Sent(producer_, std::move(records));
-  if (sent.ok()) co_return sent;
-  co_return absl::UnavailableError(absl::StrCat(
-      "timer '", timer_id, "' changed but its journal was not written: ", sent.message()));
+  std::optional<std::string> value;
+  if (timer) value = EncodeJournaled(*timer);
+  const std::string what = absl::StrCat("timer '", timer_id, "'");
+  co_return co_await journal_.Write(JournalKey(tenant_id, timer_id), std::move(value), what);
 }
 
 asio::awaitable<absl::StatusOr<StoredTimer>> JournaledTimerStore::Written(
@@ -119,7 +110,8 @@ asio::awaitable<absl::Status> JournaledTimerStore::Complete(const ClaimedTimer& 
 }
 
 asio::awaitable<absl::StatusOr<size_t>> RebuildTimers(
-    TimerStore& store, const std::map<std::string, std::string>& journal) {
+    TimerStore& timers, TimerStore& publish_points,
+    const std::map<std::string, std::string>& journal) {
   size_t armed = 0;
   for (const auto& [key, value] : journal) {
     auto timer = DecodeJournaled(value);
@@ -131,6 +123,7 @@ asio::awaitable<absl::StatusOr<size_t>> RebuildTimers(
                           .timer_id = timer->timer_id,
                           .spec = timer->spec,
                           .next = timer->next};
+    TimerStore& store = timer->next.kind == PointKind::kPublish ? publish_points : timers;
     auto stored = co_await store.Arm(arm);
     if (!stored.ok()) co_return stored.status();
     if (timer->paused_at) {

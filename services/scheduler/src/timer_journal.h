@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "flywheel/kafka/producer.h"
 #include "forwarding_timer_store.h"
+#include "journal_writer.h"
 
 namespace flywheel::scheduler {
 
@@ -44,8 +45,7 @@ class JournaledTimerStore final : public ForwardingTimerStore {
                                       const std::optional<StoredTimer>& timer);
   asio::awaitable<absl::StatusOr<StoredTimer>> Written(absl::StatusOr<StoredTimer> changed);
 
-  kafka::Producer& producer_;
-  const std::string topic_;
+  JournalWriter journal_;
 };
 
 /// The journal's record key of a timer.
@@ -59,9 +59,12 @@ absl::StatusOr<StoredTimer> DecodeJournaled(const std::string& value);
 /// Arms again in `store` every timer of `journal` (a journal's last value
 /// per key, as `kafka::LatestValues` reads it), paused ones paused again at
 /// the time they were, each with the point it had: a point that fell due
-/// meanwhile fires at once, under the id it would have had. Returns how
-/// many were armed; a value that does not decode is logged and skipped.
+/// meanwhile fires at once, under the id it would have had. Publishing
+/// slots' points (PointKind::kPublish) go to `publish_points` instead (they
+/// are no request's SLA timers, so no request index lists them). Returns
+/// how many were armed; a value that does not decode is logged and skipped.
 asio::awaitable<absl::StatusOr<size_t>> RebuildTimers(
-    TimerStore& store, const std::map<std::string, std::string>& journal);
+    TimerStore& store, TimerStore& publish_points,
+    const std::map<std::string, std::string>& journal);
 
 }  // namespace flywheel::scheduler

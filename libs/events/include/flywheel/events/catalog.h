@@ -36,6 +36,11 @@ inline constexpr char kPublishResultsTopic[] = "flywheel.scheduler.publish-resul
 /// The scheduler's own journal of its timers (compacted, keyed by tenant and
 /// timer, raw protobuf, not CloudEvents): what it rebuilds Redis from.
 inline constexpr char kTimerJournalTopic[] = "flywheel.scheduler.timer-journal.v1";
+/// The scheduler's own journal of its publishing calendar and recurring work
+/// (compacted, keyed by kind, tenant and id, raw protobuf, not CloudEvents):
+/// the slots, blackouts, approved requests and recurring schedules it
+/// rebuilds Redis from.
+inline constexpr char kCalendarJournalTopic[] = "flywheel.scheduler.calendar-journal.v1";
 /// What leads do (page views, email clicks, form submits...), from web
 /// analytics, email, webinar and CRM systems; keyed by lead id, or by the
 /// anonymous visitor id before the lead is known.
