@@ -222,11 +222,19 @@ asio::awaitable<absl::Status> RecurringWorks::Delete(
   co_return absl::OkStatus();
 }
 
-asio::awaitable<absl::StatusOr<size_t>> RecurringWorks::FireDue(size_t max, absl::Duration lease) {
+asio::awaitable<absl::StatusOr<ClaimedBatch>> RecurringWorks::ClaimDue(size_t max,
+                                                                       absl::Duration lease) {
   const absl::Time now = clock_.Now();
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<ClaimedTimer> claimed,
                                co_await occurrences_.Claim(now, max, lease));
-  if (claimed.empty()) co_return size_t{0};
+  ClaimedBatch batch;
+  batch.claimed = claimed.size();
+  if (!claimed.empty()) batch.fire = Fire(std::move(claimed), now);
+  co_return std::move(batch);
+}
+
+asio::awaitable<absl::Status> RecurringWorks::Fire(std::vector<ClaimedTimer> claimed,
+                                                   absl::Time now) {
   std::vector<asio::awaitable<absl::StatusOr<std::optional<v1::RecurringWork>>>> reads;
   reads.reserve(claimed.size());
   for (const ClaimedTimer& c : claimed) {
@@ -290,7 +298,7 @@ asio::awaitable<absl::StatusOr<size_t>> RecurringWorks::FireDue(size_t max, absl
   for (const std::optional<FirePoint>& next : nexts) {
     if (next && on_armed_) on_armed_(next->due);
   }
-  co_return claimed.size();
+  co_return absl::OkStatus();
 }
 
 asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> RecurringWorks::NextDue() {

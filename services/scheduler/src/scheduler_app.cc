@@ -87,6 +87,9 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
   own.claimer.max_idle =
       config.Get<absl::Duration>("scheduler.claimer.max_idle", own.claimer.max_idle,
                                  config::InRange(absl::Milliseconds(10), absl::Minutes(5)));
+  own.claimer.in_flight = static_cast<size_t>(config.Get<int64_t>(
+      "scheduler.claimer.in_flight", static_cast<int64_t>(own.claimer.in_flight),
+      config::InRange(int64_t{1}, int64_t{64})));
   own.shards = static_cast<uint32_t>(config.Get<int64_t>(
       "scheduler.timer_shards", own.shards, config::InRange(int64_t{1}, int64_t{1024})));
   own.feeds_listen = config.Get<std::string>("scheduler.feeds.listen", "");
