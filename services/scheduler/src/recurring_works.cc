@@ -287,11 +287,15 @@ asio::awaitable<absl::Status> RecurringWorks::Fire(std::vector<ClaimedTimer> cla
     // Changed since it was read: the change armed its own point.
     if (!*moved[k]) complete[advanced[k]] = false;
   }
-  std::vector<asio::awaitable<absl::Status>> completions;
+  std::vector<Completion> completions;
   for (size_t i = 0; i < claimed.size(); ++i) {
-    if (complete[i]) completions.push_back(occurrences_.Complete(claimed[i], nexts[i]));
+    if (!complete[i]) continue;
+    Completion completion;
+    completion.claimed = &claimed[i];
+    completion.next = nexts[i];
+    completions.push_back(std::move(completion));
   }
-  for (const absl::Status& completed : co_await async::WhenAll(std::move(completions))) {
+  for (const absl::Status& completed : co_await occurrences_.CompleteAll(completions)) {
     // ABORTED: re-armed or removed since the claim; that stands.
     if (!completed.ok() && !absl::IsAborted(completed)) co_return completed;
   }

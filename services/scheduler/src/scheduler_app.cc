@@ -21,7 +21,6 @@
 #include "scheduler_grpc.h"
 #include "scheduler_metrics.h"
 #include "slot_timers.h"
-#include "timer_index.h"
 #include "timer_journal.h"
 #include "timers.h"
 
@@ -115,9 +114,7 @@ class App final : public runtime::App {
       : kit_(std::move(kit)),
         store_(std::move(store)),
         occurrence_store_(std::move(occurrence_store)),
-        index_(kit_->redis_async(), key_prefix),
-        indexed_(*store_, index_),
-        journal_(indexed_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
+        journal_(*store_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
         wrapped_(wrap ? wrap(journal_) : nullptr),
         slots_(kit_->redis_async(), key_prefix),
         slot_timers_(*store_, [this](absl::Time due) { claimer_.DueAt(due); }),
@@ -130,7 +127,7 @@ class App final : public runtime::App {
             [this](const StoredTimer& timer) { return publishing_.FireTimer(timer); }),
         claimer_(timers_, kit_->io(), clock, own.claimer,
                  [this](absl::Duration overdue) { scheduler_metrics_.SetTimersOverdue(overdue); }),
-        requests_(timers_, index_, clock),
+        requests_(timers_, *store_, clock),
         publishing_(policy_, slots_, slot_timers_, kit_->Topic(events::kPublishingTopic), clock),
         feeds_(publishing_, clock, own.feed_links),
         calendars_(policy_, clock),
@@ -225,8 +222,6 @@ class App final : public runtime::App {
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
   std::unique_ptr<RedisTimerStore> occurrence_store_;
-  TimerIndex index_;
-  IndexedTimerStore indexed_;
   JournaledTimerStore journal_;
   // A test's store in front of journal_ (StartSchedulerOn's `wrap`), or null.
   std::unique_ptr<TimerStore> wrapped_;
@@ -289,18 +284,15 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
                                           [&own](config::Config& c) { return ReadOwn(c, own); }));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto store,
-      RedisTimerStore::Create(kit->redis_async(),
-                              {.key_prefix = settings.redis_key_prefix, .shards = own.shards}));
+      RedisTimerStore::Create(
+          kit->redis_async(),
+          {.key_prefix = settings.redis_key_prefix, .shards = own.shards, .index_requests = true}));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto occurrence_store,
       RedisTimerStore::Create(kit->redis_async(),
                               OccurrenceStoreOptions(settings.redis_key_prefix)));
-  {
-    // Rebuilt timers are indexed again, and not journaled again.
-    TimerIndex index(kit->redis_async(), settings.redis_key_prefix);
-    IndexedTimerStore indexed(*store, index);
-    FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit, indexed, settings.redis_key_prefix));
-  }
+  // Rebuilt timers are indexed again (by the store), and not journaled again.
+  FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit, *store, settings.redis_key_prefix));
   auto app = std::make_unique<App>(std::move(kit), std::move(store), std::move(occurrence_store),
                                    wrap, std::make_shared<const Policy>(std::move(shipped)), own,
                                    clock, settings.redis_key_prefix);

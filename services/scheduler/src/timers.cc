@@ -463,9 +463,7 @@ asio::awaitable<absl::Status> Timers::Fire(std::vector<ClaimedTimer> claimed) {
   if (!published.ok()) co_return published.status();
   const absl::Time sent = clock_.Now();
   metrics_.ObservePublish(sent - publishing);
-  std::vector<std::optional<FirePoint>> nexts;
-  nexts.reserve(settled.size());
-  std::vector<asio::awaitable<absl::Status>> completions;
+  std::vector<Completion> completions;
   completions.reserve(settled.size());
   for (const ClaimedTimer* c : settled) {
     const FirePoint& point = c->timer.next;
@@ -474,13 +472,12 @@ asio::awaitable<absl::Status> Timers::Fire(std::vector<ClaimedTimer> claimed) {
                         : point.escalation_level == 0       ? "breach"
                                                             : "escalation");
     metrics_.ObserveFireLag(sent - point.due);
-    nexts.push_back(point.kind == PointKind::kPublish ? std::nullopt : After(c->timer));
+    Completion completion;
+    completion.claimed = c;
+    if (point.kind != PointKind::kPublish) completion.next = After(c->timer);
+    completions.push_back(std::move(completion));
   }
-  for (size_t i = 0; i < settled.size(); ++i) {
-    completions.push_back(store_.Complete(*settled[i], nexts[i]));
-  }
-  // All at once: a batch's completions are independent round trips.
-  std::vector<absl::Status> completed = co_await async::WhenAll(std::move(completions));
+  std::vector<absl::Status> completed = co_await store_.CompleteAll(completions);
   metrics_.ObserveCompletion(clock_.Now() - sent);
   for (const absl::Status& one : completed) {
     // ABORTED: the timer changed since the claim (re-armed, paused,
