@@ -332,7 +332,10 @@ class Page:
                          f"{100 * arm['share_of_peer_bytes']:.0f} % of BullMQ's",
                          verdict(per <= 200, f"{per - 200:.0f} bytes over")])
         bull = self.one("bullmq_fire_lag")
-        for name, label in (("timers_fire_lag_1_replica", "one replica"),
+        sequential = self.one("timers_fire_lag_1_replica_one_batch_at_a_time")
+        for name, label in (("timers_fire_lag_1_replica_one_batch_at_a_time",
+                             "one replica, one batch at a time"),
+                            ("timers_fire_lag_1_replica", "one replica"),
                             ("timers_fire_lag_2_replicas", "two replicas")):
             r = self.one(name)
             if not r:
@@ -350,14 +353,23 @@ class Page:
                         f"{num(r.get('fired_twice'))} twice")
             if len(shares) > 1:
                 measured += " (per replica: " + " / ".join(num(s) for s in shares) + ")"
+            stages = r.get("stage_mean_ms") or {}
+            if stages:
+                measured += (f"; per batch of {num(r.get('points_per_batch'))} (mean): " +
+                             ", ".join(f"{k} {stages[k]} ms" for k in ("claim", "publish",
+                                                                         "complete")
+                                       if stages.get(k) is not None) +
+                             f"; {r.get('batches_in_flight')} batch(es) in flight at most")
+            ratio = (f"{p99 / bull['p99_ms']:.2f}× BullMQ's p99" if bull and p99 and
+                     bull.get("p99_ms") else "–")
+            if r is not sequential and sequential and p99 and sequential.get("p99_ms"):
+                ratio += f"; {p99 / sequential['p99_ms']:.2f}× one batch at a time"
             rows.append([f"fire lag at {num(r['offered_rate'])} timers due/s, {label}",
                          "p99 < 50 ms, no double fire", measured,
                          (f"BullMQ, one worker: p99 {ms(bull['p99_ms'])}, "
                           f"{num(bull.get('fired'))} of {num(bull.get('timers'))} fired"
                           if bull else "–"),
-                         (f"{p99 / bull['p99_ms']:.2f}× BullMQ's p99" if bull and p99 and
-                          bull.get("p99_ms") else "–"),
-                         verdict(not problems, ", ".join(problems))])
+                         ratio, verdict(not problems, ", ".join(problems))])
 
     def lead_rows(self, rows):
         scored = self.one("leads_scored")

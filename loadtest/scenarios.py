@@ -819,24 +819,43 @@ class Run:
 
         seconds = self.size["seconds"]
         env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": "lt-timers.", "FLYWHEEL_REDIS_KEY_PREFIX": "lt-timers:"}
+        # One replica firing one batch after another (claim, publish, complete),
+        # the peer of the same replica pipelining batches; then two replicas.
+        steps = [("timers_fire_lag_1_replica_one_batch_at_a_time", 1,
+                  {"FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT": "1"}),
+                 ("timers_fire_lag_1_replica", 1, {"FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT": "4"}),
+                 ("timers_fire_lag_2_replicas", 2, {"FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT": "4"})]
         replicas = []
         try:
-            for wanted in (1, 2):
+            for scenario, wanted, extra in steps:
+                if extra or (replicas and replicas[0].extra):
+                    for r in replicas:
+                        r.stop()
+                    replicas = []
                 while len(replicas) < wanted:
-                    replicas.append(Service("scheduler", self.build, self.logs, env))
+                    replicas.append(Service("scheduler", self.build, self.logs, {**env, **extra}))
+                    replicas[-1].extra = extra
                 before = [self.fired(r) for r in replicas]
+                stages_before = [self.fire_stages(r) for r in replicas]
                 meter = self.meter(**{f"scheduler_{i + 1}": r.pid for i, r in enumerate(replicas)})
                 result = self.timers_tool(meter, "--mode=due", f"--rate={TIMER_DUE_RATE}",
                                           f"--seconds={seconds}", "--key_prefix=lt-timers:",
                                           "--topic_prefix=lt-timers.")
                 shares = [self.fired(r) - b for r, b in zip(replicas, before)]
+                stages = self.stage_means([self.fire_stages(r) for r in replicas], stages_before)
+                batches = stages.pop("batches")
                 lag = result["lag"]
-                self.write({"scenario": f"timers_fire_lag_{wanted}_replica" + ("s" if wanted > 1 else ""),
+                self.write({"scenario": scenario,
                             "offered_rate": TIMER_DUE_RATE, "achieved_rate": None,
                             **{k: lag[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
                             "timers": result["timers"], "fired": result["fired"],
                             "never_fired": result["never_fired"],
                             "fired_twice": result["fired_twice"], "fired_per_replica": shares,
+                            "batches_in_flight":
+                                int(extra.get("FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT", 1)),
+                            "batches": batches,
+                            "points_per_batch": round(sum(shares) / batches, 1) if batches else None,
+                            "stage_mean_ms": stages,
                             **meter.result()})
         finally:
             for r in replicas:
@@ -850,6 +869,38 @@ class Run:
                     **{k: lag[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
                     "timers": theirs["jobs"], "fired": theirs["fired"],
                     "never_fired": theirs["never_fired"], **meter.result()})
+
+    @staticmethod
+    def fire_stages(service):
+        """{stage: [sum of seconds, batches]} of the scheduler's fire stages."""
+        stages = {}
+        for line in service.metrics().splitlines():
+            if not line.startswith("flywheel_scheduler_fire_stage_seconds_"):
+                continue
+            name, value = line.rsplit(" ", 1)
+            stage = name.split('stage="', 1)[1].split('"', 1)[0]
+            if name.startswith("flywheel_scheduler_fire_stage_seconds_sum"):
+                stages.setdefault(stage, [0.0, 0])[0] = float(value)
+            elif name.startswith("flywheel_scheduler_fire_stage_seconds_count"):
+                stages.setdefault(stage, [0.0, 0])[1] = int(float(value))
+        return stages
+
+    @staticmethod
+    def stage_means(after, before):
+        """Mean ms per batch of each stage over every replica, and the batches claimed."""
+        out = {"batches": 0}
+        for a, b in zip(after, before):
+            for stage, (total, count) in a.items():
+                was = b.get(stage, [0.0, 0])
+                sums = out.setdefault(stage, [0.0, 0])
+                sums[0] += total - was[0]
+                sums[1] += count - was[1]
+        for stage in [k for k in out if k != "batches"]:
+            total, count = out[stage]
+            if stage == "claim":
+                out["batches"] = count
+            out[stage] = round(1000 * total / count, 2) if count else None
+        return out
 
     @staticmethod
     def fired(service):

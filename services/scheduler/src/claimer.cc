@@ -1,6 +1,7 @@
 #include "claimer.h"
 
 #include <algorithm>
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -49,37 +50,70 @@ void Claimer::ReportOverdue(const std::optional<absl::Time>& next) {
   on_overdue_(next ? std::max(clock_.Now() - *next, absl::ZeroDuration()) : absl::ZeroDuration());
 }
 
+void Claimer::Launch(asio::awaitable<absl::Status> fire) {
+  ++firing_;
+  asio::co_spawn(strand_, std::move(fire),
+                 asio::bind_executor(strand_, [this](std::exception_ptr, absl::Status fired) {
+                   --firing_;
+                   if (!fired.ok()) {
+                     // Its unfinished points fire again once their lease ends.
+                     log::Warn("a claimed batch was not fired; it fires again after its lease",
+                               {{"error", fired.ToString()}});
+                   }
+                   // Its timers may be due again at their next points.
+                   woken_ = true;
+                   sleep_.cancel();
+                 }));
+}
+
+asio::awaitable<void> Claimer::Sleep(absl::Duration wait) {
+  if (wait <= absl::ZeroDuration() || woken_.load()) co_return;
+  sleeping_until_ms_ = absl::ToUnixMillis(clock_.Now() + wait);
+  sleep_.expires_after(absl::ToChronoMilliseconds(wait) + std::chrono::milliseconds(1));
+  std::error_code cancelled;
+  co_await sleep_.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
+  sleeping_until_ms_ = INT64_MAX;
+}
+
 asio::awaitable<void> Claimer::Run() {
   absl::Time next_busy_report = absl::InfinitePast();
   while (!stopping_.load()) {
     woken_ = false;
-    absl::Duration wait = options_.max_idle;
-    auto fired = co_await source_.FireDue(options_.batch, options_.lease);
-    if (!fired.ok()) {
-      log::Warn("due timers not fired; trying again", {{"error", fired.status().ToString()}});
-      wait = std::min(wait, absl::Seconds(1));
-    } else if (*fired >= options_.batch) {
-      // More may be due: fire again at once, saying now and then how far
-      // behind the claimer is.
-      if (on_overdue_ && clock_.Now() >= next_busy_report) {
-        next_busy_report = clock_.Now() + absl::Seconds(1);
-        auto next = co_await source_.NextDue();
-        if (next.ok()) ReportOverdue(*next);
-      }
+    if (firing_ >= std::max<size_t>(options_.in_flight, 1)) {
+      // Woken when one of them ends.
+      if (!stopping_.load()) co_await Sleep(options_.max_idle);
       continue;
+    }
+    absl::Duration wait = options_.max_idle;
+    auto batch = co_await source_.ClaimDue(options_.batch, options_.lease);
+    if (!batch.ok()) {
+      log::Warn("due timers not claimed; trying again", {{"error", batch.status().ToString()}});
+      wait = std::min(wait, absl::Seconds(1));
     } else {
+      if (batch->fire.valid()) Launch(std::move(batch->fire));
+      if (batch->claimed >= options_.batch) {
+        // More may be due: claim again at once, saying now and then how far
+        // behind the claimer is.
+        if (on_overdue_ && clock_.Now() >= next_busy_report) {
+          next_busy_report = clock_.Now() + absl::Seconds(1);
+          auto next = co_await source_.NextDue();
+          if (next.ok()) ReportOverdue(*next);
+        }
+        continue;
+      }
       auto next = co_await source_.NextDue();
       if (next.ok()) ReportOverdue(*next);
       if (next.ok() && next->has_value()) {
         wait = std::clamp(**next - clock_.Now(), absl::ZeroDuration(), options_.max_idle);
       }
     }
-    if (wait <= absl::ZeroDuration() || woken_.load() || stopping_.load()) continue;
-    sleeping_until_ms_ = absl::ToUnixMillis(clock_.Now() + wait);
-    sleep_.expires_after(absl::ToChronoMilliseconds(wait) + std::chrono::milliseconds(1));
-    std::error_code cancelled;
-    co_await sleep_.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
-    sleeping_until_ms_ = INT64_MAX;
+    if (!stopping_.load()) co_await Sleep(wait);
+  }
+  // Stopping: the batches being fired end on their own (each wakes the
+  // loop as it does).
+  while (firing_ > 0) {
+    woken_ = false;
+    co_await Sleep(options_.max_idle);
   }
   done_.Notify();
 }

@@ -24,13 +24,20 @@ struct ClaimerOptions {
   /// The longest it sleeps without looking: timers armed by another
   /// replica, earlier than anything this one knows of, are seen within it.
   absl::Duration max_idle = absl::Seconds(5);
+  /// Most claimed batches being fired at once: the next claim goes out
+  /// while earlier batches wait for their publish acknowledgement and
+  /// their completions. 1 (the default) fires one batch after the other.
+  size_t in_flight = 1;
 };
 
 /// Fires due points (SLA timers, or recurring work's occurrences: any
-/// DueSource): claims a batch, fires it, and when nothing more is
-/// due sleeps until the next due time (as the store reports it, read again
-/// when this replica arms an earlier timer), never longer than `max_idle`.
-/// Runs as one coroutine on a strand of `io`. `on_overdue` (may be empty)
+/// DueSource): claims a batch and sets it firing, claims the next while
+/// earlier batches are still being published and completed (up to
+/// `in_flight` of them, each finishing on its own), and when nothing more
+/// is due sleeps until the next due time (as the store reports it, read
+/// again when this replica arms an earlier timer or a batch finishes),
+/// never longer than `max_idle`. Runs on a strand of `io`: the loop and
+/// every batch it fires. `on_overdue` (may be empty)
 /// is told how long the earliest point not yet fired has been due (zero
 /// when none is): after each look at the next due time, and at least once
 /// a second while it fires batch after batch. It is the backlog an SRE
@@ -51,11 +58,16 @@ class Claimer {
   /// Wakes the claimer to look again now (after a test moves its clock).
   /// Any thread.
   void Wake();
-  /// Ends the loop and waits until it has; `io` must still be running.
+  /// Ends the loop, lets the batches being fired finish, and waits until
+  /// they have; `io` must still be running.
   void Stop();
 
  private:
   asio::awaitable<void> Run();
+  // Fires a claimed batch beside the loop, which looks again when it ends.
+  void Launch(asio::awaitable<absl::Status> fire);
+  // Sleeps up to `wait`, or until woken; on the strand.
+  asio::awaitable<void> Sleep(absl::Duration wait);
   // Reports how overdue `next` is, if anyone listens.
   void ReportOverdue(const std::optional<absl::Time>& next);
 
@@ -68,6 +80,8 @@ class Claimer {
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> woken_{false};
+  // Batches being fired; on the strand.
+  size_t firing_ = 0;
   // When the current sleep ends, in Unix milliseconds; INT64_MAX while awake.
   std::atomic<int64_t> sleeping_until_ms_{INT64_MAX};
   absl::Notification done_;

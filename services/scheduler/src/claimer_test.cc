@@ -13,19 +13,20 @@
 namespace flywheel::scheduler {
 namespace {
 
-// Due points as a list of due times; FireDue fires those at or before now.
+// Due points as a list of due times; ClaimDue takes those at or before now
+// (firing them needs nothing more).
 class ListedPoints final : public DueSource {
  public:
   ListedPoints(const Clock& clock, std::vector<absl::Time> due) : clock_(clock), due_(due) {}
 
-  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration) override {
+  asio::awaitable<absl::StatusOr<ClaimedBatch>> ClaimDue(size_t max, absl::Duration) override {
     std::lock_guard lock(mu_);
-    size_t fired = 0;
-    while (fired < max && !due_.empty() && due_.front() <= clock_.Now()) {
+    ClaimedBatch batch;
+    while (batch.claimed < max && !due_.empty() && due_.front() <= clock_.Now()) {
       due_.erase(due_.begin());
-      ++fired;
+      ++batch.claimed;
     }
-    co_return fired;
+    co_return std::move(batch);
   }
 
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override {

@@ -37,9 +37,9 @@ class ForwardingTimerStore : public TimerStore {
                                                                    absl::Duration lease) override {
     return inner_.Claim(now, max, lease);
   }
-  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                         const std::optional<FirePoint>& next) override {
-    return inner_.Complete(claimed, next);
+  asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) override {
+    return inner_.CompleteAll(batch);
   }
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override {
     return inner_.NextDue();

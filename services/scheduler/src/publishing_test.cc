@@ -14,7 +14,7 @@
 #include "flywheel/events/catalog.h"
 #include "in_memory_slot_store.h"
 #include "in_memory_timer_store.h"
-#include "policy_parser.h"
+#include "parsed_policy.h"
 
 namespace flywheel::scheduler {
 namespace {
@@ -34,12 +34,6 @@ tenants:
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 const absl::Time kT = kNow + absl::Hours(24);
-
-std::shared_ptr<const Policy> ParsedPolicy() {
-  auto policy = ParsePolicy(kPolicy);
-  EXPECT_TRUE(policy.ok()) << policy.status();
-  return std::make_shared<const Policy>(policy.ok() ? *std::move(policy) : Policy{});
-}
 
 v1::ReserveSlotRequest Reserve(absl::Time at, const std::string& request = "req_1",
                                const std::string& destination = "linkedin:acme-corp") {
@@ -134,7 +128,7 @@ class PublishingTest : public ::testing::Test {
 
   async::IoThreads io_{1};
   FakeClock clock_{kNow};
-  PolicyHolder policy_{ParsedPolicy()};
+  PolicyHolder policy_{testing::ParsedPolicy(kPolicy)};
   InMemorySlotStore store_;
   InMemoryTimerStore points_;
   SlotTimers slot_timers_{points_};

@@ -149,7 +149,7 @@ asio::awaitable<absl::StatusOr<v1::RecurringWork>> RecurringWorks::Upsert(
   FLYWHEEL_CO_ASSIGN_OR_RETURN(v1::RecurringWork stored,
                                co_await works_.Put(work, request.expected_revision()));
   // Stored first: a point armed for an older revision that fires finds the
-  // work moved on and follows it (see FireDue).
+  // work moved on and follows it (see ClaimDue).
   FLYWHEEL_CO_RETURN_IF_ERROR(co_await ArmNext(stored));
   co_return stored;
 }
@@ -228,11 +228,19 @@ asio::awaitable<absl::Status> RecurringWorks::Delete(
   co_return absl::OkStatus();
 }
 
-asio::awaitable<absl::StatusOr<size_t>> RecurringWorks::FireDue(size_t max, absl::Duration lease) {
+asio::awaitable<absl::StatusOr<ClaimedBatch>> RecurringWorks::ClaimDue(size_t max,
+                                                                       absl::Duration lease) {
   const absl::Time now = clock_.Now();
   FLYWHEEL_CO_ASSIGN_OR_RETURN(std::vector<ClaimedTimer> claimed,
                                co_await occurrences_.Claim(now, max, lease));
-  if (claimed.empty()) co_return size_t{0};
+  ClaimedBatch batch;
+  batch.claimed = claimed.size();
+  if (!claimed.empty()) batch.fire = Fire(std::move(claimed), now);
+  co_return std::move(batch);
+}
+
+asio::awaitable<absl::Status> RecurringWorks::Fire(std::vector<ClaimedTimer> claimed,
+                                                   absl::Time now) {
   std::vector<asio::awaitable<absl::StatusOr<std::optional<v1::RecurringWork>>>> reads;
   reads.reserve(claimed.size());
   for (const ClaimedTimer& c : claimed) {
@@ -285,18 +293,22 @@ asio::awaitable<absl::StatusOr<size_t>> RecurringWorks::FireDue(size_t max, absl
     // Changed since it was read: the change armed its own point.
     if (!*moved[k]) complete[advanced[k]] = false;
   }
-  std::vector<asio::awaitable<absl::Status>> completions;
+  std::vector<Completion> completions;
   for (size_t i = 0; i < claimed.size(); ++i) {
-    if (complete[i]) completions.push_back(occurrences_.Complete(claimed[i], nexts[i]));
+    if (!complete[i]) continue;
+    Completion completion;
+    completion.claimed = &claimed[i];
+    completion.next = nexts[i];
+    completions.push_back(std::move(completion));
   }
-  for (const absl::Status& completed : co_await async::WhenAll(std::move(completions))) {
+  for (const absl::Status& completed : co_await occurrences_.CompleteAll(completions)) {
     // ABORTED: re-armed or removed since the claim; that stands.
     if (!completed.ok() && !absl::IsAborted(completed)) co_return completed;
   }
   for (const std::optional<FirePoint>& next : nexts) {
     if (next && on_armed_) on_armed_(next->due);
   }
-  co_return claimed.size();
+  co_return absl::OkStatus();
 }
 
 asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> RecurringWorks::NextDue() {

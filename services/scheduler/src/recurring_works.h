@@ -74,13 +74,18 @@ class RecurringWorks final : public DueSource {
   asio::awaitable<absl::Status> Restore(const v1::RecurringWork& work,
                                         std::optional<absl::Time> filed);
 
-  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max, absl::Duration lease) override;
+
+  /// Claims up to `max` due occurrences; the batch's `fire` files each
+  /// one's intake request and arms the work's next occurrence.
+  asio::awaitable<absl::StatusOr<ClaimedBatch>> ClaimDue(size_t max, absl::Duration lease) override;
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
 
  private:
   // Arms the work's next occurrence, or removes the armed one when it has
   // none (disabled, or its rule has ended).
   asio::awaitable<absl::Status> ArmNext(const v1::RecurringWork& work);
+  // Files the occurrences claimed at `now` and moves each work on.
+  asio::awaitable<absl::Status> Fire(std::vector<ClaimedTimer> claimed, absl::Time now);
 
   RecurringStore& works_;
   TimerStore& occurrences_;

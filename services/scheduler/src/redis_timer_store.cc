@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <tuple>
 #include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "flywheel/async/when_all.h"
 #include "flywheel/core/status.h"
 #include "stored_spec.h"
 #include "stored_timer.pb.h"
@@ -88,21 +90,25 @@ end
 )lua";
 
 // The scripts for one timer: KEYS[1] heads, [2] leases, [3] revision
-// counter, [4] the bucket's due set, [5] its hash. ARGV[1] member, [2]
-// bucket, [3] name, then each script's own. `find` returns the parsed
-// record, or nil and 'collision' when the member holds another timer.
+// counter, [4] the bucket's due set, [5] its hash, [6] (arm and cancel, with
+// the request index) the request's index set. ARGV[1] member, [2] bucket,
+// [3] name, then each script's own. `find_in` returns the parsed record of
+// member `h` named `name` in hash `t`, or nil and 'collision' when the
+// member holds another timer; `find` that of this script's timer.
 constexpr char kLuaFind[] = R"lua(
-local function find()
-  local rec, n = load(KEYS[5], ARGV[1])
+local function find_in(t, h, name)
+  local rec, n = load(t, h)
   if not rec then return nil end
   local r = parse(rec)
-  if string.sub(r.body, 2, 1 + string.byte(r.body, 1)) ~= ARGV[3] then return nil, 'collision' end
+  if string.sub(r.body, 2, 1 + string.byte(r.body, 1)) ~= name then return nil, 'collision' end
   r.n = n
   return r
 end
+local function find() return find_in(KEYS[5], ARGV[1], ARGV[3]) end
 )lua";
 
-// ARGV[4] body, [5] point, [6] due. Returns the record.
+// ARGV[4] body, [5] point, [6] due, [7] with KEYS[6] the index member.
+// Returns the record.
 constexpr char kArmScript[] = R"lua(
 local old, why = find()
 if why then return redis.error_reply('the hash of this timer id is that of another timer') end
@@ -111,11 +117,13 @@ local r = {point = tonumber(ARGV[5]), rev = next_rev(KEYS[3]), due = tonumber(AR
            paused_at = false, body = ARGV[4]}
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
 fix_head(KEYS[1], KEYS[4], ARGV[2])
+if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[7]) end
 return save(KEYS[5], ARGV[1], r, old and old.n or 0)
 )lua";
 
-// Returns 1 when there was a timer.
+// ARGV[4] with KEYS[6] the index member. Returns 1 when there was a timer.
 constexpr char kCancelScript[] = R"lua(
+if KEYS[6] then redis.call('ZREM', KEYS[6], ARGV[4]) end
 local r = find()
 if not r then return 0 end
 drop(KEYS[5], ARGV[1], r.n)
@@ -159,25 +167,44 @@ fix_head(KEYS[1], KEYS[4], ARGV[2])
 return {'ok', save(KEYS[5], ARGV[1], r, r.n)}
 )lua";
 
-// ARGV[4] the claim's revision, [5] '1' with a next point, '0' to retire,
-// [6] point, [7] due. Returns 'advanced', 'retired' or 'lost'.
-constexpr char kCompleteScript[] = R"lua(
-local r = find()
-if not r or r.rev ~= tonumber(ARGV[4]) or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-  return 'lost'
+// One shard's completions. KEYS[1] heads, [2] leases, [3] revision counter.
+// ARGV[1] the shard's key base (bucket and index keys are built from it;
+// they carry the same hash tag), then 8 for each completion: member,
+// bucket, name, the claim's revision, the next point ('' to retire), its
+// due time, the request's index bucket ('' without the index) and index
+// member. A completion whose claim no longer holds its timer (another
+// revision, or no lease) changes nothing. Each bucket's head is fixed once.
+// Returns an outcome per completion: 'advanced', 'retired' or 'lost'.
+constexpr char kCompleteAllScript[] = R"lua(
+local base = ARGV[1]
+local out, moved = {}, {}
+for i = 2, #ARGV, 8 do
+  local h, b, name, rev, point, due, rb, rm =
+    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7]
+  local t = base .. 't:' .. b
+  local r = find_in(t, h, name)
+  if not r or r.rev ~= tonumber(rev) or not redis.call('ZSCORE', KEYS[2], h) then
+    out[#out + 1] = 'lost'
+  else
+    redis.call('ZREM', KEYS[2], h)
+    if point == '' then
+      drop(t, h, r.n)
+      if rb ~= '' then redis.call('ZREM', base .. 'r:' .. rb, rm) end
+      out[#out + 1] = 'retired'
+    else
+      r.rev = next_rev(KEYS[3])
+      r.point = tonumber(point)
+      r.due = tonumber(due)
+      redis.call('ZADD', base .. 'd:' .. b, due, h)
+      moved[b] = true
+      save(t, h, r, r.n)
+      out[#out + 1] = 'advanced'
+    end
+  end
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[5] == '0' then
-  drop(KEYS[5], ARGV[1], r.n)
-  return 'retired'
-end
-r.rev = next_rev(KEYS[3])
-r.point = tonumber(ARGV[6])
-r.due = tonumber(ARGV[7])
-redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
-fix_head(KEYS[1], KEYS[4], ARGV[2])
-save(KEYS[5], ARGV[1], r, r.n)
-return 'advanced'
+for b in pairs(moved) do fix_head(KEYS[1], base .. 'd:' .. b, b) end
+return out
 )lua";
 
 // One shard's claim. KEYS[1] heads, [2] leases, [3] revision counter. ARGV[1]
@@ -256,6 +283,21 @@ uint64_t ReadLittleEndian(std::string_view bytes, size_t at, size_t width) {
 
 std::string Name(const std::string& tenant_id, const std::string& timer_id) {
   return absl::StrCat(tenant_id, std::string(1, '\0'), timer_id);
+}
+
+// How many index sets each shard spreads requests over.
+constexpr uint32_t kRequestBuckets = 256;
+
+// The start of every index member of a request: tenant NUL request NUL.
+std::string RequestName(const std::string& tenant_id, const std::string& request_id) {
+  return absl::StrCat(tenant_id, std::string(1, '\0'), request_id, std::string(1, '\0'));
+}
+
+// The index bucket of a request (the same in every shard).
+uint32_t RequestBucket(const std::string& request_name) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(request_name.data()), request_name.size(), digest);
+  return ((uint32_t{digest[0]} << 8) | digest[1]) % kRequestBuckets;
 }
 
 // A record as the scripts return it (see kLuaCommon).
@@ -342,7 +384,7 @@ RedisTimerStore::RedisTimerStore(redis::AsyncClient& redis, RedisTimerStoreOptio
   (void)scripts_.Register("sched_get", one + kGetScript);
   (void)scripts_.Register("sched_pause", one + kPauseScript);
   (void)scripts_.Register("sched_resume", one + kResumeScript);
-  (void)scripts_.Register("sched_complete", one + kCompleteScript);
+  (void)scripts_.Register("sched_complete_all", one + kCompleteAllScript);
   (void)scripts_.Register("sched_claim", std::string(kLuaCommon) + kClaimScript);
   (void)scripts_.Register("sched_next_due", kNextDueScript);
 }
@@ -369,9 +411,13 @@ std::string RedisTimerStore::BucketKey(uint32_t shard, const std::string& what,
   return absl::StrCat(options_.key_prefix, "sched:{", shard, "}:", what, ":", bucket);
 }
 
+bool RedisTimerStore::Indexed(const FirePoint& point) const {
+  return options_.index_requests && point.kind != PointKind::kPublish;
+}
+
 asio::awaitable<absl::StatusOr<redis::Reply>> RedisTimerStore::RunForTimer(
     const char* script, const std::string& tenant_id, const std::string& timer_id,
-    std::vector<std::string> args) {
+    std::vector<std::string> args, const std::string* request_id) {
   const Slot slot = SlotOf(tenant_id, timer_id);
   std::vector<std::string> keys = {
       ShardKey(slot.shard, "h"), ShardKey(slot.shard, "l"), ShardKey(slot.shard, "n"),
@@ -379,6 +425,11 @@ asio::awaitable<absl::StatusOr<redis::Reply>> RedisTimerStore::RunForTimer(
   std::vector<std::string> all = {slot.member, absl::StrCat(slot.bucket),
                                   Name(tenant_id, timer_id)};
   all.insert(all.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  if (request_id != nullptr) {
+    const std::string request = RequestName(tenant_id, *request_id);
+    keys.push_back(BucketKey(slot.shard, "r", RequestBucket(request)));
+    all.push_back(request + timer_id);
+  }
   std::string name = script;
   co_return co_await redis_.Eval(scripts_, std::move(name), std::move(keys), std::move(all));
 }
@@ -395,16 +446,27 @@ asio::awaitable<absl::StatusOr<StoredTimer>> RedisTimerStore::Arm(const TimerArm
   }
   std::vector<std::string> args = {std::move(body), absl::StrCat(PointCode(arm.next)),
                                    absl::StrCat(absl::ToUnixMillis(arm.next.due))};
+  const std::string* request = Indexed(arm.next) ? &arm.spec.request_id : nullptr;
   FLYWHEEL_CO_ASSIGN_OR_RETURN(
-      redis::Reply reply, co_await RunForTimer("sched_arm", arm.tenant_id, arm.timer_id, args));
+      redis::Reply reply,
+      co_await RunForTimer("sched_arm", arm.tenant_id, arm.timer_id, args, request));
   co_return ParseRecord(reply);
 }
 
 asio::awaitable<absl::StatusOr<bool>> RedisTimerStore::Cancel(const std::string& tenant_id,
                                                               const std::string& timer_id) {
+  // The index member names the request, which only the record knows.
+  std::optional<std::string> request;
+  if (options_.index_requests) {
+    FLYWHEEL_CO_ASSIGN_OR_RETURN(std::optional<StoredTimer> timer,
+                                 co_await Get(tenant_id, timer_id));
+    if (!timer.has_value()) co_return false;
+    if (Indexed(timer->next)) request = timer->spec.request_id;
+  }
   std::vector<std::string> none;
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(redis::Reply reply,
-                               co_await RunForTimer("sched_cancel", tenant_id, timer_id, none));
+  const std::string* indexed = request.has_value() ? &*request : nullptr;
+  FLYWHEEL_CO_ASSIGN_OR_RETURN(
+      redis::Reply reply, co_await RunForTimer("sched_cancel", tenant_id, timer_id, none, indexed));
   FLYWHEEL_CO_ASSIGN_OR_RETURN(int64_t removed, reply.AsInteger());
   co_return removed == 1;
 }
@@ -489,24 +551,127 @@ asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> RedisTimerStore::Clai
   co_return out;
 }
 
-asio::awaitable<absl::Status> RedisTimerStore::Complete(const ClaimedTimer& claimed,
-                                                        const std::optional<FirePoint>& next) {
-  if (next.has_value()) FLYWHEEL_CO_RETURN_IF_ERROR(CheckPoint(*next));
-  const StoredTimer& timer = claimed.timer;
-  std::vector<std::string> args = {
-      absl::StrCat(timer.revision), next.has_value() ? "1" : "0",
-      next.has_value() ? absl::StrCat(PointCode(*next)) : "0",
-      next.has_value() ? absl::StrCat(absl::ToUnixMillis(next->due)) : "0"};
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(
-      redis::Reply reply,
-      co_await RunForTimer("sched_complete", timer.tenant_id, timer.timer_id, args));
-  FLYWHEEL_CO_ASSIGN_OR_RETURN(std::string outcome, reply.AsString());
-  if (outcome == "advanced" || outcome == "retired") co_return absl::OkStatus();
-  if (outcome == "lost") {
-    co_return absl::AbortedError(absl::StrCat("the claim of ", timer.timer_id, " at revision ",
-                                              timer.revision, " no longer holds it"));
+asio::awaitable<std::vector<absl::Status>> RedisTimerStore::CompleteAll(
+    const std::vector<Completion>& batch) {
+  std::vector<absl::Status> done(batch.size());
+  // The valid completions of each shard, by their place in `batch`.
+  std::map<uint32_t, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].next.has_value()) {
+      done[i] = CheckPoint(*batch[i].next);
+      if (!done[i].ok()) continue;
+    }
+    const StoredTimer& timer = batch[i].claimed->timer;
+    by_shard[SlotOf(timer.tenant_id, timer.timer_id).shard].push_back(i);
   }
-  co_return absl::InternalError("sched_complete returned " + reply.DebugString());
+  std::vector<asio::awaitable<std::vector<absl::Status>>> calls;
+  calls.reserve(by_shard.size());
+  for (const auto& [shard, at] : by_shard) calls.push_back(CompleteInShard(shard, batch, at));
+  // The shards at once: their scripts are independent.
+  std::vector<std::vector<absl::Status>> outcomes = co_await async::WhenAll(std::move(calls));
+  size_t call = 0;
+  for (const auto& [shard, at] : by_shard) {
+    for (size_t k = 0; k < at.size(); ++k) done[at[k]] = std::move(outcomes[call][k]);
+    ++call;
+  }
+  co_return done;
+}
+
+asio::awaitable<std::vector<absl::Status>> RedisTimerStore::CompleteInShard(
+    uint32_t shard, const std::vector<Completion>& batch, const std::vector<size_t>& at) {
+  std::vector<std::string> keys = {ShardKey(shard, "h"), ShardKey(shard, "l"),
+                                   ShardKey(shard, "n")};
+  std::vector<std::string> args;
+  args.reserve(1 + 8 * at.size());
+  args.push_back(ShardKey(shard, ""));
+  for (size_t i : at) {
+    const StoredTimer& timer = batch[i].claimed->timer;
+    const std::optional<FirePoint>& next = batch[i].next;
+    Slot slot = SlotOf(timer.tenant_id, timer.timer_id);
+    args.push_back(std::move(slot.member));
+    args.push_back(absl::StrCat(slot.bucket));
+    args.push_back(Name(timer.tenant_id, timer.timer_id));
+    args.push_back(absl::StrCat(timer.revision));
+    args.push_back(next.has_value() ? absl::StrCat(PointCode(*next)) : "");
+    args.push_back(next.has_value() ? absl::StrCat(absl::ToUnixMillis(next->due)) : "");
+    if (!next.has_value() && Indexed(timer.next)) {
+      const std::string request = RequestName(timer.tenant_id, timer.spec.request_id);
+      args.push_back(absl::StrCat(RequestBucket(request)));
+      args.push_back(request + timer.timer_id);
+    } else {
+      args.emplace_back();
+      args.emplace_back();
+    }
+  }
+  std::string script = "sched_complete_all";
+  absl::StatusOr<redis::Reply> reply =
+      co_await redis_.Eval(scripts_, std::move(script), std::move(keys), std::move(args));
+  absl::StatusOr<std::vector<redis::Reply>> outcomes =
+      reply.ok() ? reply->AsArray() : absl::StatusOr<std::vector<redis::Reply>>(reply.status());
+  if (outcomes.ok() && outcomes->size() != at.size()) {
+    outcomes = absl::InternalError("sched_complete_all returned " + reply->DebugString());
+  }
+  std::vector<absl::Status> done;
+  done.reserve(at.size());
+  for (size_t k = 0; k < at.size(); ++k) {
+    if (!outcomes.ok()) {
+      done.push_back(outcomes.status());
+      continue;
+    }
+    const redis::Reply& outcome = (*outcomes)[k];
+    const StoredTimer& timer = batch[at[k]].claimed->timer;
+    if (outcome.is_string() && (outcome.str() == "advanced" || outcome.str() == "retired")) {
+      done.push_back(absl::OkStatus());
+    } else if (outcome.is_string() && outcome.str() == "lost") {
+      done.push_back(
+          absl::AbortedError(absl::StrCat("the claim of ", timer.timer_id, " at revision ",
+                                          timer.revision, " no longer holds it")));
+    } else {
+      done.push_back(absl::InternalError("sched_complete_all returned " + outcome.DebugString()));
+    }
+  }
+  co_return done;
+}
+
+asio::awaitable<absl::StatusOr<std::vector<std::string>>> RedisTimerStore::OfRequest(
+    const std::string& tenant_id, const std::string& request_id, const std::string& after,
+    size_t limit) {
+  if (!options_.index_requests) {
+    co_return absl::FailedPreconditionError("this timer store keeps no index of requests");
+  }
+  const std::string request = RequestName(tenant_id, request_id);
+  const uint32_t bucket = RequestBucket(request);
+  // The request's members sort between `request` and `request` with its
+  // last NUL raised to 0x01.
+  std::string end = request;
+  end.back() = '\x01';
+  std::vector<asio::awaitable<absl::StatusOr<redis::Reply>>> reads;
+  reads.reserve(options_.shards);
+  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+    std::vector<std::string> command = {"ZRANGEBYLEX",
+                                        BucketKey(shard, "r", bucket),
+                                        after.empty() ? "[" + request : "(" + request + after,
+                                        "(" + end,
+                                        "LIMIT",
+                                        "0",
+                                        absl::StrCat(limit)};
+    reads.push_back(redis_.Command(std::move(command)));
+  }
+  std::vector<std::string> timers;
+  for (absl::StatusOr<redis::Reply>& reply : co_await async::WhenAll(std::move(reads))) {
+    if (!reply.ok()) co_return reply.status();
+    if (!reply->is_array()) {
+      co_return absl::InternalError("ZRANGEBYLEX returned " + reply->DebugString());
+    }
+    for (const redis::Reply& member : reply->elements()) {
+      if (member.is_string() && member.str().size() > request.size()) {
+        timers.push_back(member.str().substr(request.size()));
+      }
+    }
+  }
+  std::sort(timers.begin(), timers.end());
+  if (timers.size() > limit) timers.resize(limit);
+  co_return timers;
 }
 
 asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> RedisTimerStore::NextDue() {

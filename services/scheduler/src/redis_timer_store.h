@@ -26,6 +26,10 @@ struct RedisTimerStoreOptions {
   /// expected count (the default fits a million): a bucket is two small
   /// structures Redis keeps compact (listpack) up to 128 entries.
   uint32_t buckets_per_shard = 2048;
+  /// Keep the index of each request's timers (`OfRequest`), written in the
+  /// same script as the timer it names. Publish points (a slot's timer) are
+  /// not indexed: a request's SLA timers are what it lists and pauses.
+  bool index_requests = false;
 };
 
 /// TimerStore in Redis. A timer lives in one shard and one bucket of it,
@@ -41,9 +45,14 @@ struct RedisTimerStoreOptions {
 ///       time in its `d` set (the heads, merged by Claim)
 ///   sched:{<shard>}:l           sorted set: claimed member by lease end
 ///   sched:{<shard>}:n           counter giving revisions (lease tokens)
+///   sched:{<shard>}:r:<rbucket> with `index_requests`: sorted set (every
+///       score 0, so ordered by member) of `<tenant> NUL <request> NUL
+///       <timer>` for the shard's timers, a request's rbucket one of 256
+///       by a hash of tenant and request
 ///
 /// Every key of a shard carries the shard's hash tag, so each operation is
-/// one Lua script in one cluster slot. Thread-safe.
+/// one Lua script in one cluster slot (a batch of completions: one per
+/// shard it touches). Thread-safe.
 class RedisTimerStore final : public TimerStore {
  public:
   /// INVALID_ARGUMENT for counts out of range.
@@ -64,9 +73,19 @@ class RedisTimerStore final : public TimerStore {
       const std::string& tenant_id, const std::string& timer_id) override;
   asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> Claim(absl::Time now, size_t max,
                                                                    absl::Duration lease) override;
-  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                         const std::optional<FirePoint>& next) override;
+  asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) override;
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
+
+  /// With `index_requests`: the ids of the request's timers in byte order,
+  /// those after `after` (all when it is empty), at most `limit`. Asks
+  /// every shard at once. An id may name a timer that is gone (cancelled
+  /// by a store without the index); readers skip those.
+  /// FAILED_PRECONDITION without `index_requests`.
+  asio::awaitable<absl::StatusOr<std::vector<std::string>>> OfRequest(const std::string& tenant_id,
+                                                                      const std::string& request_id,
+                                                                      const std::string& after,
+                                                                      size_t limit);
 
   /// Where a timer lives: its shard, bucket and member.
   struct Slot {
@@ -83,12 +102,18 @@ class RedisTimerStore final : public TimerStore {
  private:
   RedisTimerStore(redis::AsyncClient& redis, RedisTimerStoreOptions options);
 
-  // Runs `script` for one timer: KEYS heads, lease, counter, due set, hash;
-  // ARGV member, bucket, name, then `args`.
-  asio::awaitable<absl::StatusOr<redis::Reply>> RunForTimer(const char* script,
-                                                            const std::string& tenant_id,
-                                                            const std::string& timer_id,
-                                                            std::vector<std::string> args);
+  // Runs `script` for one timer: KEYS heads, lease, counter, due set, hash,
+  // and with `request_id` the request's index set; ARGV member, bucket,
+  // name, then `args`, then with `request_id` the index member.
+  asio::awaitable<absl::StatusOr<redis::Reply>> RunForTimer(
+      const char* script, const std::string& tenant_id, const std::string& timer_id,
+      std::vector<std::string> args, const std::string* request_id = nullptr);
+  // Whether a timer at `point` has an index entry.
+  bool Indexed(const FirePoint& point) const;
+  // One shard's part of CompleteAll: the completions `at` of `batch`.
+  asio::awaitable<std::vector<absl::Status>> CompleteInShard(uint32_t shard,
+                                                             const std::vector<Completion>& batch,
+                                                             const std::vector<size_t>& at);
 
   redis::AsyncClient& redis_;
   const RedisTimerStoreOptions options_;

@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "flywheel/core/clock.h"
 #include "flywheel/scheduler/v1/scheduler_service.pb.h"
-#include "timer_index.h"
+#include "redis_timer_store.h"
 #include "timers.h"
 
 namespace flywheel::scheduler {
@@ -15,13 +15,14 @@ namespace flywheel::scheduler {
 /// The most timers one request's pause or resume acts on.
 inline constexpr size_t kMostTimersPerRequest = 1000;
 
-/// The timers of one request, found through the index: listed, paused or
+/// The timers of one request, found through the store's index of requests
+/// (`RedisTimerStore::OfRequest`): listed, paused or
 /// resumed together (a request waiting on its requester stops all its
 /// clocks). Thread-safe; coroutines on the caller's executor.
 class RequestTimers {
  public:
   /// `clock` stamps page tokens.
-  RequestTimers(Timers& timers, TimerIndex& index, const Clock& clock)
+  RequestTimers(Timers& timers, RedisTimerStore& index, const Clock& clock)
       : timers_(timers), index_(index), clock_(clock) {}
 
   /// Pauses every running timer of the request and returns them paused;
@@ -47,7 +48,7 @@ class RequestTimers {
                                                                   bool pause);
 
   Timers& timers_;
-  TimerIndex& index_;
+  RedisTimerStore& index_;
   const Clock& clock_;
 };
 

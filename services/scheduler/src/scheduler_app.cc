@@ -24,7 +24,6 @@
 #include "scheduler_metrics.h"
 #include "slot_journal.h"
 #include "slot_timers.h"
-#include "timer_index.h"
 #include "timer_journal.h"
 #include "timers.h"
 
@@ -94,6 +93,9 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
   own.claimer.max_idle =
       config.Get<absl::Duration>("scheduler.claimer.max_idle", own.claimer.max_idle,
                                  config::InRange(absl::Milliseconds(10), absl::Minutes(5)));
+  own.claimer.in_flight = static_cast<size_t>(config.Get<int64_t>(
+      "scheduler.claimer.in_flight", static_cast<int64_t>(own.claimer.in_flight),
+      config::InRange(int64_t{1}, int64_t{64})));
   own.shards = static_cast<uint32_t>(config.Get<int64_t>(
       "scheduler.timer_shards", own.shards, config::InRange(int64_t{1}, int64_t{1024})));
   own.feeds_listen = config.Get<std::string>("scheduler.feeds.listen", "");
@@ -112,7 +114,7 @@ absl::Status ReadOwn(config::Config& config, OwnSettings& own) {
 // Where a rebuild writes: the Redis stores behind the journals, so nothing
 // rebuilt is journaled again.
 struct RebuildTargets {
-  // SLA timers, indexed by request again.
+  // SLA timers (the store indexes them by request again).
   TimerStore& timers;
   // The publishing slots' points.
   TimerStore& publish_points;
@@ -169,9 +171,7 @@ class App final : public runtime::App {
       : kit_(std::move(kit)),
         store_(std::move(store)),
         occurrence_store_(std::move(occurrence_store)),
-        index_(kit_->redis_async(), key_prefix),
-        indexed_(*store_, index_),
-        journal_(indexed_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
+        journal_(*store_, kit_->producer(), kit_->Topic(events::kTimerJournalTopic)),
         wrapped_(wrap ? wrap(journal_) : nullptr),
         key_prefix_(key_prefix),
         slots_(kit_->redis_async(), key_prefix),
@@ -188,7 +188,7 @@ class App final : public runtime::App {
             [this](const StoredTimer& timer) { return publishing_.FireTimer(timer); }),
         claimer_(timers_, kit_->io(), clock, own.claimer,
                  [this](absl::Duration overdue) { scheduler_metrics_.SetTimersOverdue(overdue); }),
-        requests_(timers_, index_, clock),
+        requests_(timers_, *store_, clock),
         publishing_(policy_, journaled_slots_, slot_timers_, kit_->Topic(events::kPublishingTopic),
                     clock),
         feeds_(publishing_, clock, own.feed_links),
@@ -208,7 +208,7 @@ class App final : public runtime::App {
 
   absl::Status Run() {
     const RebuildTargets targets = {
-        .timers = indexed_, .publish_points = *store_, .slots = slots_, .recurring = recurring_};
+        .timers = *store_, .publish_points = *store_, .slots = slots_, .recurring = recurring_};
     FLYWHEEL_RETURN_IF_ERROR(RebuildIfWiped(*kit_, targets, key_prefix_));
     FLYWHEEL_RETURN_IF_ERROR(kit_->WatchPolicy(policy_, &LoadPolicyFile));
     FLYWHEEL_RETURN_IF_ERROR(kit_->Consume(
@@ -289,8 +289,6 @@ class App final : public runtime::App {
   std::unique_ptr<runtime::ServiceKit> kit_;
   std::unique_ptr<RedisTimerStore> store_;
   std::unique_ptr<RedisTimerStore> occurrence_store_;
-  TimerIndex index_;
-  IndexedTimerStore indexed_;
   JournaledTimerStore journal_;
   // A test's store in front of journal_ (StartSchedulerOn's `wrap`), or null.
   std::unique_ptr<TimerStore> wrapped_;
@@ -333,8 +331,9 @@ absl::StatusOr<std::unique_ptr<runtime::App>> StartSchedulerOn(
                                           [&own](config::Config& c) { return ReadOwn(c, own); }));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto store,
-      RedisTimerStore::Create(kit->redis_async(),
-                              {.key_prefix = settings.redis_key_prefix, .shards = own.shards}));
+      RedisTimerStore::Create(
+          kit->redis_async(),
+          {.key_prefix = settings.redis_key_prefix, .shards = own.shards, .index_requests = true}));
   FLYWHEEL_ASSIGN_OR_RETURN(
       auto occurrence_store,
       RedisTimerStore::Create(kit->redis_async(),

@@ -11,6 +11,12 @@ SchedulerMetrics::SchedulerMetrics(metrics::Metrics& metrics)
                     .Histogram("flywheel_scheduler_fire_lag_seconds",
                                "How long after its due time a point's event was published.")
                     .Add({}, metrics::LatencyBuckets())),
+      stages_(
+          metrics.Histogram("flywheel_scheduler_fire_stage_seconds",
+                            "How long each stage of firing a claimed batch of SLA points took.")),
+      claim_(stages_.Add({{"stage", "claim"}}, metrics::LatencyBuckets())),
+      publish_(stages_.Add({{"stage", "publish"}}, metrics::LatencyBuckets())),
+      complete_(stages_.Add({{"stage", "complete"}}, metrics::LatencyBuckets())),
       overdue_(metrics.Gauge("flywheel_scheduler_overdue_seconds",
                              "How long the earliest point not yet fired has been due.")),
       timers_overdue_(overdue_.Add({{"claimer", "timers"}})),
@@ -26,6 +32,18 @@ void SchedulerMetrics::CountFired(const std::string& point) {
 
 void SchedulerMetrics::ObserveFireLag(absl::Duration lag) {
   fire_lag_.Observe(absl::ToDoubleSeconds(std::max(lag, absl::ZeroDuration())));
+}
+
+void SchedulerMetrics::ObserveClaim(absl::Duration took) {
+  claim_.Observe(absl::ToDoubleSeconds(took));
+}
+
+void SchedulerMetrics::ObservePublish(absl::Duration took) {
+  publish_.Observe(absl::ToDoubleSeconds(took));
+}
+
+void SchedulerMetrics::ObserveCompletion(absl::Duration took) {
+  complete_.Observe(absl::ToDoubleSeconds(took));
 }
 
 void SchedulerMetrics::SetTimersOverdue(absl::Duration overdue) {

@@ -30,6 +30,15 @@ class SchedulerMetrics {
   /// point's event was published.
   void ObserveFireLag(absl::Duration lag);
 
+  /// `flywheel_scheduler_fire_stage_seconds{stage}`: how long each stage of
+  /// firing one claimed batch of SLA points took: `claim` (the claim script
+  /// on every shard), `publish` (until the broker acknowledged the batch's
+  /// events), `complete` (until every point of it had moved on, journal
+  /// record acknowledged). Where a fire lag comes from.
+  void ObserveClaim(absl::Duration took);
+  void ObservePublish(absl::Duration took);
+  void ObserveCompletion(absl::Duration took);
+
   /// `flywheel_scheduler_overdue_seconds{claimer}`: how long the earliest
   /// point not yet fired has been due (0 when none is), for the SLA timers'
   /// claimer (`timers`) and recurring work's (`recurring`).
@@ -40,6 +49,10 @@ class SchedulerMetrics {
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Counter>& fired_;
   prometheus::Histogram& fire_lag_;
+  prometheus::Family<prometheus::Histogram>& stages_;
+  prometheus::Histogram& claim_;
+  prometheus::Histogram& publish_;
+  prometheus::Histogram& complete_;
   prometheus::Family<prometheus::Gauge>& overdue_;
   prometheus::Gauge& timers_overdue_;
   prometheus::Gauge& recurring_overdue_;

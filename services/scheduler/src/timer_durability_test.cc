@@ -66,11 +66,11 @@ class DyingTimerStore final : public ForwardingTimerStore {
     }
     co_return claimed;
   }
-  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                         const std::optional<FirePoint>& next) override {
+  asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) override {
     if (at_ == DiesAt::kBeforeComplete) dead_ = true;
-    if (dead_) co_return Dead();
-    co_return co_await inner().Complete(claimed, next);
+    if (dead_) co_return std::vector<absl::Status>(batch.size(), Dead());
+    co_return co_await inner().CompleteAll(batch);
   }
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override {
     if (dead_) co_return Dead();

@@ -97,16 +97,21 @@ asio::awaitable<absl::StatusOr<StoredTimer>> JournaledTimerStore::Resume(
   co_return co_await Written(std::move(resumed));
 }
 
-asio::awaitable<absl::Status> JournaledTimerStore::Complete(const ClaimedTimer& claimed,
-                                                            const std::optional<FirePoint>& next) {
-  FLYWHEEL_CO_RETURN_IF_ERROR(co_await inner().Complete(claimed, next));
-  std::optional<StoredTimer> after;
-  if (next) {
-    after = claimed.timer;
-    after->next = *next;
-    after->paused_at.reset();
+asio::awaitable<std::vector<absl::Status>> JournaledTimerStore::CompleteAll(
+    const std::vector<Completion>& batch) {
+  std::vector<absl::Status> done = co_await inner().CompleteAll(batch);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!done[i].ok()) continue;
+    const ClaimedTimer& claimed = *batch[i].claimed;
+    std::optional<StoredTimer> after;
+    if (batch[i].next) {
+      after = claimed.timer;
+      after->next = *batch[i].next;
+      after->paused_at.reset();
+    }
+    done[i] = co_await Write(claimed.timer.tenant_id, claimed.timer.timer_id, after);
   }
-  co_return co_await Write(claimed.timer.tenant_id, claimed.timer.timer_id, after);
+  co_return done;
 }
 
 asio::awaitable<absl::StatusOr<size_t>> RebuildTimers(

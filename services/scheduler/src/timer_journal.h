@@ -36,8 +36,10 @@ class JournaledTimerStore final : public ForwardingTimerStore {
                                                       const std::string& timer_id,
                                                       const FirePoint& next,
                                                       uint32_t expected_revision) override;
-  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                         const std::optional<FirePoint>& next) override;
+  /// Each completion that stands is journaled; its status is UNAVAILABLE
+  /// when its record was not acknowledged.
+  asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) override;
 
  private:
   // Writes `timer`'s state, or with nullopt its tombstone.

@@ -74,4 +74,14 @@ absl::Status CheckArm(const TimerArm& arm) {
   return CheckPoint(arm.next);
 }
 
+asio::awaitable<absl::Status> TimerStore::Complete(const ClaimedTimer& claimed,
+                                                   const std::optional<FirePoint>& next) {
+  std::vector<Completion> one(1);
+  one[0].claimed = &claimed;
+  one[0].next = next;
+  std::vector<absl::Status> done = co_await CompleteAll(one);
+  if (done.size() != 1) co_return absl::InternalError("CompleteAll of one returned no status");
+  co_return done[0];
+}
+
 }  // namespace flywheel::scheduler

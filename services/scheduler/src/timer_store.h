@@ -108,6 +108,15 @@ struct ClaimedTimer {
   absl::Time lease_until;
 };
 
+/// A claimed point to complete, and where its timer goes next.
+struct Completion {
+  /// The claim; it must live until the completion returns.
+  const ClaimedTimer* claimed = nullptr;
+  /// The timer's next point, or nullopt when the claimed one was its last
+  /// (the timer is removed).
+  std::optional<FirePoint> next;
+};
+
 /// The CloudEvents id of the event `point` of a timer fires: tenant, timer id,
 /// point and due time, so a point fired twice (a claimer that died before
 /// `Complete`) publishes the same id and consumers dedupe it.
@@ -183,15 +192,23 @@ class TimerStore {
   virtual asio::awaitable<absl::StatusOr<std::vector<ClaimedTimer>>> Claim(
       absl::Time now, size_t max, absl::Duration lease) = 0;
 
-  /// After the event of `claimed.timer.next` is published: moves the timer
-  /// on to `next` (due then) or, with nullopt, removes it (its last point
-  /// fired). ABORTED when the claim no longer holds the timer (its lease
+  /// After the events of the claimed points are published: moves each
+  /// timer on to its `next` (due then) or, with nullopt, removes it (its
+  /// last point fired). Returns one status per completion, in `batch`'s
+  /// order: OK; ABORTED when the claim no longer holds the timer (its lease
   /// ended and another claim took it, or it was re-armed, paused or
-  /// cancelled since): nothing changes, the holder must not act on it. A
-  /// late `Complete` whose lease ended but that nobody took over still
-  /// holds.
-  virtual asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                                 const std::optional<FirePoint>& next) = 0;
+  /// cancelled since): nothing changes, the holder must not act on it;
+  /// INVALID_ARGUMENT for a `next` that `CheckPoint` refuses; UNAVAILABLE
+  /// when the store could not be reached. A late completion whose lease
+  /// ended but that nobody took over still holds. Each completion stands
+  /// or fails on its own; a batch costs few round trips (the Redis store:
+  /// one script per shard).
+  virtual asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) = 0;
+
+  /// `CompleteAll` of one claim.
+  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
+                                         const std::optional<FirePoint>& next);
 
   /// The earliest time at which `Claim` would return something: the
   /// soonest due point or lease end over all timers; nullopt when there is

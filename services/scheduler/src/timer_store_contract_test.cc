@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <set>
 #include <thread>
@@ -386,6 +387,48 @@ TEST_P(TimerStoreContractTest, CompleteIsRefusedAfterReArmPauseOrCancel) {
   }
 }
 
+// A fired batch completed at once: each completion stands or fails alone.
+TEST_P(TimerStoreContractTest, CompleteAllSettlesEachOfAMixedBatchOnItsOwn) {
+  const absl::Time now = clock_.Now();
+  ArmOk(Arm("req_lost/stage/a", Warning(now)));
+  const std::vector<ClaimedTimer> held = ClaimOk(now);
+  ASSERT_THAT(Ids(held), ElementsAre("req_lost/stage/a"));  // and its holder stalls
+  const std::vector<ClaimedTimer> taken = ClaimOk(other(), now + kLease, 10);
+  ASSERT_THAT(Ids(taken), ElementsAre("req_lost/stage/a")) << "taken over after the lease";
+
+  const absl::Time later = now + kLease + absl::Milliseconds(1);
+  ArmOk(Arm("req_last/stage/a", Breach(later)));
+  ArmOk(Arm("req_next/stage/a", Warning(later)));
+  ArmOk(Arm("req_bad/stage/a", Warning(later)));
+  std::vector<ClaimedTimer> fired = ClaimOk(later);
+  ASSERT_THAT(Ids(fired), ElementsAre("req_bad/stage/a", "req_last/stage/a", "req_next/stage/a"));
+  fired.push_back(held[0]);
+  std::vector<Completion> batch(4);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].claimed = &fired[i];
+  batch[0].next = Breach(later + absl::Hours(4), kMaxEscalationLevel + 1);
+  batch[1].next = std::nullopt;
+  batch[2].next = Breach(later + absl::Hours(4));
+  batch[3].next = Breach(later + absl::Hours(4));
+  const std::vector<absl::Status> done = Await(store_->CompleteAll(batch));
+  ASSERT_EQ(done.size(), 4u);
+  EXPECT_EQ(done[0].code(), absl::StatusCode::kInvalidArgument) << done[0];
+  EXPECT_TRUE(done[1].ok()) << done[1];
+  EXPECT_TRUE(done[2].ok()) << done[2];
+  EXPECT_EQ(done[3].code(), absl::StatusCode::kAborted) << "its lease was lost: " << done[3];
+
+  EXPECT_EQ(GetOk("req_last/stage/a"), std::nullopt) << "its last point fired";
+  EXPECT_EQ(GetOk("req_next/stage/a")->next, Breach(later + absl::Hours(4)));
+  EXPECT_EQ(GetOk("req_lost/stage/a")->next, Warning(now)) << "the stalled holder changed nothing";
+  EXPECT_EQ(GetOk("req_bad/stage/a")->next, Warning(later)) << "a refused point changes nothing";
+  absl::Status mine = Complete(taken[0], std::nullopt);
+  EXPECT_TRUE(mine.ok()) << "the new holder's claim still holds: " << mine;
+  EXPECT_EQ(GetOk("req_lost/stage/a"), std::nullopt);
+  EXPECT_THAT(Ids(ClaimOk(later + absl::Hours(4))),
+              ElementsAre("req_bad/stage/a", "req_next/stage/a"))
+      << "req_next at its next point, req_bad again once its lease ended";
+  EXPECT_TRUE(Await(store_->CompleteAll({})).empty());
+}
+
 TEST_P(TimerStoreContractTest, NextDueIsTheEarliestPointOrLeaseEnd) {
   const absl::Time now = clock_.Now();
   EXPECT_EQ(NextDueOk(), std::nullopt);
@@ -579,6 +622,78 @@ TEST_P(RedisTimerStoreTest, LongRecordsSpanPiecesAndNothingIsLeftBehind) {
   for (const redis::Reply& key : scan->elements()[1].elements()) {
     EXPECT_TRUE(key.str().ends_with(":n")) << key.str() << " is left";
   }
+}
+
+// The index of requests is written by the scripts that change the timers:
+// an arm adds, a cancel and a last completion remove, in one script per
+// shard for a batch; a lost claim and a publish point leave it alone.
+TEST_P(RedisTimerStoreTest, TheRequestIndexFollowsArmCancelAndCompleteAll) {
+  auto created = RedisTimerStore::Create(
+      *client_,
+      {.key_prefix = prefix(), .shards = 4, .buckets_per_shard = 8, .index_requests = true});
+  ASSERT_TRUE(created.ok()) << created.status();
+  RedisTimerStore& store = **created;
+  auto of = [&](const std::string& request, const std::string& after = "", size_t limit = 100) {
+    auto ids = Await(store.OfRequest("acme", request, after, limit));
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() ? *ids : std::vector<std::string>{};
+  };
+  const absl::Time now = clock_.Now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    ids.push_back("req_1/stage/" + std::string(1, static_cast<char>('a' + i)));
+    ASSERT_TRUE(Await(store.Arm(Arm(ids.back(), Warning(now)))).ok());
+  }
+  ASSERT_TRUE(Await(store.Arm(Arm("req_2/stage/a", Warning(now + absl::Hours(1))))).ok());
+  TimerArm slot = Arm("publish/slot_1/1/0", {.kind = PointKind::kPublish, .due = now});
+  slot.spec.request_id = "req_1";
+  ASSERT_TRUE(Await(store.Arm(slot)).ok());
+  EXPECT_EQ(of("req_1"), ids) << "every shard's, in id order; not the publish point";
+  EXPECT_THAT(of("req_1", ids[3], 2), ElementsAre(ids[4], ids[5])) << "paged";
+  EXPECT_THAT(of("req_2"), ElementsAre("req_2/stage/a"));
+
+  auto cancelled = Await(store.Cancel("acme", ids[0]));
+  ASSERT_TRUE(cancelled.ok() && *cancelled) << cancelled.status();
+  auto claimed = Await(store.Claim(now, 100, kLease));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 12u) << "11 SLA timers and the publish point";
+  // The publish point and every other SLA timer fire their last point, one
+  // claim is stale (its lease was lost), the others move on.
+  std::vector<Completion> batch;
+  std::vector<std::string> kept;
+  std::vector<ClaimedTimer> stale;
+  stale.reserve(1);
+  for (const ClaimedTimer& c : *claimed) {
+    Completion completion;
+    completion.claimed = &c;
+    if (c.timer.next.kind == PointKind::kPublish) {
+      batch.push_back(std::move(completion));
+      continue;
+    }
+    kept.push_back(c.timer.timer_id);
+    if (stale.empty()) {
+      stale.push_back(c);
+      stale[0].timer.revision += 1000;
+      completion.claimed = &stale[0];
+    } else if (c.timer.timer_id.back() % 2 == 0) {
+      kept.pop_back();
+    } else {
+      completion.next = Breach(now + absl::Hours(4));
+    }
+    batch.push_back(std::move(completion));
+  }
+  const std::vector<absl::Status> done = Await(store.CompleteAll(batch));
+  ASSERT_EQ(done.size(), batch.size());
+  for (size_t i = 0; i < done.size(); ++i) {
+    if (batch[i].claimed == &stale[0]) {
+      EXPECT_EQ(done[i].code(), absl::StatusCode::kAborted) << done[i];
+    } else {
+      EXPECT_TRUE(done[i].ok()) << i << ": " << done[i];
+    }
+  }
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(of("req_1"), kept) << "the retired are gone, the stale claim's timer stays";
+  EXPECT_THAT(of("req_2"), ElementsAre("req_2/stage/a"));
 }
 
 TEST_P(RedisTimerStoreTest, EveryKeyOfAShardCarriesItsHashTag) {

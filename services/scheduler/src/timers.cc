@@ -419,15 +419,22 @@ asio::awaitable<absl::Status> Timers::Apply(const v1::TimerRequested& request) {
   co_return status;
 }
 
-asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Duration lease) {
-  const absl::Time now = clock_.Now();
-  auto claimed = co_await store_.Claim(now, max, lease);
+asio::awaitable<absl::StatusOr<ClaimedBatch>> Timers::ClaimDue(size_t max, absl::Duration lease) {
+  const absl::Time asked = clock_.Now();
+  auto claimed = co_await store_.Claim(asked, max, lease);
   if (!claimed.ok()) co_return claimed.status();
-  if (claimed->empty()) co_return size_t{0};
+  if (!claimed->empty()) metrics_.ObserveClaim(clock_.Now() - asked);
+  ClaimedBatch batch;
+  batch.claimed = claimed->size();
+  if (!claimed->empty()) batch.fire = Fire(*std::move(claimed));
+  co_return std::move(batch);
+}
+
+asio::awaitable<absl::Status> Timers::Fire(std::vector<ClaimedTimer> claimed) {
   // Publish points ask the publishing calendar, all at once; one that
   // fails stays claimed and fires again when its lease ends.
   std::vector<asio::awaitable<absl::StatusOr<std::optional<kafka::OutgoingEvent>>>> asked;
-  for (const ClaimedTimer& c : *claimed) {
+  for (const ClaimedTimer& c : claimed) {
     if (c.timer.next.kind == PointKind::kPublish && on_publish_) {
       asked.push_back(on_publish_(c.timer));
     }
@@ -435,11 +442,11 @@ asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Durati
   std::vector<absl::StatusOr<std::optional<kafka::OutgoingEvent>>> decided =
       co_await async::WhenAll(std::move(asked));
   std::vector<kafka::OutgoingEvent> events;
-  events.reserve(claimed->size());
+  events.reserve(claimed.size());
   std::vector<const ClaimedTimer*> settled;
-  settled.reserve(claimed->size());
+  settled.reserve(claimed.size());
   size_t next_decision = 0;
-  for (const ClaimedTimer& c : *claimed) {
+  for (const ClaimedTimer& c : claimed) {
     if (c.timer.next.kind != PointKind::kPublish) {
       events.push_back(EventOf(c.timer));
     } else if (on_publish_) {
@@ -449,14 +456,14 @@ asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Durati
     }
     settled.push_back(&c);
   }
+  const absl::Time publishing = clock_.Now();
   auto published = co_await kafka::Published(publisher_, std::move(events));
   // Unpublished points stay claimed until their lease ends, then fire again
   // under the same ids.
   if (!published.ok()) co_return published.status();
   const absl::Time sent = clock_.Now();
-  std::vector<std::optional<FirePoint>> nexts;
-  nexts.reserve(settled.size());
-  std::vector<asio::awaitable<absl::Status>> completions;
+  metrics_.ObservePublish(sent - publishing);
+  std::vector<Completion> completions;
   completions.reserve(settled.size());
   for (const ClaimedTimer* c : settled) {
     const FirePoint& point = c->timer.next;
@@ -465,21 +472,22 @@ asio::awaitable<absl::StatusOr<size_t>> Timers::FireDue(size_t max, absl::Durati
                         : point.escalation_level == 0       ? "breach"
                                                             : "escalation");
     metrics_.ObserveFireLag(sent - point.due);
-    nexts.push_back(point.kind == PointKind::kPublish ? std::nullopt : After(c->timer));
+    Completion completion;
+    completion.claimed = c;
+    if (point.kind != PointKind::kPublish) completion.next = After(c->timer);
+    completions.push_back(std::move(completion));
   }
-  for (size_t i = 0; i < settled.size(); ++i) {
-    completions.push_back(store_.Complete(*settled[i], nexts[i]));
-  }
-  // All at once: a batch's completions are independent round trips.
-  for (const absl::Status& completed : co_await async::WhenAll(std::move(completions))) {
+  std::vector<absl::Status> completed = co_await store_.CompleteAll(completions);
+  metrics_.ObserveCompletion(clock_.Now() - sent);
+  for (const absl::Status& one : completed) {
     // ABORTED: the timer changed since the claim (re-armed, paused,
     // cancelled); its new state stands.
-    if (!completed.ok() && !absl::IsAborted(completed)) co_return completed;
+    if (!one.ok() && !absl::IsAborted(one)) co_return one;
   }
   for (const auto& d : decided) {
     if (!d.ok()) co_return d.status();
   }
-  co_return claimed->size();
+  co_return absl::OkStatus();
 }
 
 asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> Timers::NextDue() {

@@ -23,9 +23,6 @@ namespace flywheel::scheduler {
 /// The scheduler policy as the service holds it: replaced whole on reload.
 using PolicyHolder = runtime::LivePolicy<Policy>;
 
-/// How long a claimed timer is held before another claimer may take it.
-inline constexpr absl::Duration kDefaultLease = absl::Seconds(30);
-
 /// What a publish point (PointKind::kPublish) does when it fires: the event
 /// to publish, none when nothing goes out, or an error, after which the
 /// point fires again once its lease ends.
@@ -94,14 +91,12 @@ class Timers final : public DueSource {
   /// INVALID_ARGUMENT (dead-lettered with its reason).
   asio::awaitable<absl::Status> Apply(const v1::TimerRequested& request);
 
-  /// Fires up to `max` due points: claims them, publishes their events in
-  /// one batch (ids from the timer and due time, so a point fired twice is
-  /// the same event), then moves each timer to its next point. A publish
-  /// point's event is the one `on_publish` gives (all of the batch's are
-  /// asked at once); it is the timer's last point. Returns how many were
-  /// claimed.
-  asio::awaitable<absl::StatusOr<size_t>> FireDue(size_t max,
-                                                  absl::Duration lease = kDefaultLease) override;
+  /// Claims up to `max` due points. The batch's `fire` publishes their
+  /// events in one batch (ids from the timer and due time, so a point fired
+  /// twice is the same event), then moves each timer to its next point. A
+  /// publish point's event is the one `on_publish` gives (all of the
+  /// batch's are asked at once); it is the timer's last point.
+  asio::awaitable<absl::StatusOr<ClaimedBatch>> ClaimDue(size_t max, absl::Duration lease) override;
 
   /// When the next point is due (or a lease ends); nullopt when nothing is.
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override;
@@ -119,6 +114,8 @@ class Timers final : public DueSource {
   // The event of `timer`'s next point, and the point after it.
   kafka::OutgoingEvent EventOf(const StoredTimer& timer) const;
   std::optional<FirePoint> After(const StoredTimer& timer) const;
+  // Publishes the claimed points' events and completes them.
+  asio::awaitable<absl::Status> Fire(std::vector<ClaimedTimer> claimed);
   asio::awaitable<absl::StatusOr<StoredTimer>> Read(const std::string& tenant_id,
                                                     const std::string& timer_id);
   void Armed(absl::Time due) const;

@@ -46,9 +46,12 @@ class InMemoryTimerStore final : public TimerStore {
                                                                    absl::Duration lease) override {
     co_return ClaimNow(now, max, lease);
   }
-  asio::awaitable<absl::Status> Complete(const ClaimedTimer& claimed,
-                                         const std::optional<FirePoint>& next) override {
-    co_return CompleteNow(claimed, next);
+  asio::awaitable<std::vector<absl::Status>> CompleteAll(
+      const std::vector<Completion>& batch) override {
+    std::vector<absl::Status> done;
+    done.reserve(batch.size());
+    for (const Completion& c : batch) done.push_back(CompleteNow(*c.claimed, c.next));
+    co_return done;
   }
   asio::awaitable<absl::StatusOr<std::optional<absl::Time>>> NextDue() override {
     co_return NextDueNow();
