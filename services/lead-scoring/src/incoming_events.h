@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "flywheel/kafka/consumer.h"
 #include "lead_scoring.h"
 
@@ -15,10 +16,9 @@ namespace flywheel::lead_scoring {
 /// `max_event_bytes` (1 MiB by default) is refused (INVALID_ARGUMENT with the reason:
 /// dead-lettered, no score changes).
 ///
-/// A batch is handled by record key (the lead, or the visitor): one key's
-/// events in order, different keys at once, so the batch's Redis work is
-/// pipelined. After a failure to be retried, the key's later events are
-/// retried too (ABORTED), so one lead's events never overtake each other.
+/// A batch's decoded events are applied together (`LeadScoring::Apply`):
+/// one lead's events in order, one Redis round trip to read and one to
+/// write per tenant; a refused event is dead-lettered while the rest score.
 /// Thread-safe; a coroutine (`kafka::AwaitBatches`).
 class IncomingEvents {
  public:
@@ -28,9 +28,7 @@ class IncomingEvents {
   asio::awaitable<std::vector<absl::Status>> Batch(kafka::EventBatch batch);
 
  private:
-  asio::awaitable<absl::Status> One(const kafka::ConsumedEvent& consumed);
-  asio::awaitable<std::vector<absl::Status>> Key(const kafka::EventBatch& batch,
-                                                 std::vector<size_t> indexes);
+  absl::StatusOr<LeadEvent> Decode(const kafka::ConsumedEvent& consumed) const;
 
   LeadScoring& scoring_;
   const size_t max_event_bytes_;

@@ -14,9 +14,6 @@
 namespace flywheel::lead_scoring {
 namespace {
 
-// Read, compute, write: tries before a change that keeps losing to
-// concurrent changes of the same lead is left to the consumer's retry.
-constexpr int kAttempts = 5;
 // Leads read per round trip when a listing filters, backtests or rolls up.
 constexpr size_t kScanChunk = 200;
 // Leads one account roll-up reads at most.
@@ -102,7 +99,6 @@ std::vector<kafka::OutgoingEvent> LeadScoring::HandoffEvents(
                       .extensions = {{"tenant", tenant}},
                       .id = absl::StrCat(lead, "/scored/", revision),
                       .time = at});
-    metrics_.BandChanged();
   }
   if (handoff.hand_off) {
     v1::LeadQualified qualified;
@@ -124,107 +120,13 @@ std::vector<kafka::OutgoingEvent> LeadScoring::HandoffEvents(
   return events;
 }
 
-asio::awaitable<absl::Status> LeadScoring::Activity(const v1::LeadActivity& activity) {
-  std::shared_ptr<const Policy> policy = policy_.Get();
-  if (absl::Status checked = CheckActivity(*policy, activity); !checked.ok()) {
-    metrics_.Activity(EventOutcome::kRefused);
-    co_return checked;
-  }
-  const Model& model = *policy->ModelFor(activity.tenant_id());
-  const std::string& tenant = activity.tenant_id();
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(
-        LeadRead read, co_await store_.Read(tenant, activity.lead_id(), activity.anonymous_id(),
-                                            activity.activity_id()));
-    if (read.seen) {
-      metrics_.Activity(EventOutcome::kDuplicate);
-      co_return absl::OkStatus();
-    }
-    const absl::Time now = clock_.Now();
-    stored::StoredLead state = read.state;
-    LeadCommit commit;
-    commit.subject = read.subject;
-    commit.expected_revision = read.revision;
-    commit.activity_id = activity.activity_id();
-    if (!activity.lead_id().empty()) commit.linked_visitor = activity.anonymous_id();
-    if (read.visitor_state) {
-      MergeInto(model, state, *read.visitor_state);
-      commit.merged_visitor = activity.anonymous_id();
-      commit.expected_visitor_revision = read.visitor_revision;
-    }
-    commit.entry = AddActivity(model, state, activity);
-    std::vector<kafka::OutgoingEvent> events;
-    std::optional<Handoff> handoff;
-    if (!read.subject.visitor) {
-      handoff = Evaluate(model, state, now);
-      Index(commit, read.state, state);
-      events = HandoffEvents(tenant, read.subject.id, model, *handoff, state, read.revision + 1,
-                             activity.activity_id());
-    }
-    commit.state = std::move(state);
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(
-        bool written, co_await store_.Commit(tenant, std::move(commit), std::move(events)));
-    if (!written) {
-      metrics_.WriteConflict();
-      continue;
-    }
-    metrics_.Activity(EventOutcome::kScored);
-    if (read.visitor_state) metrics_.VisitorMerged();
-    if (handoff && handoff->qualified_now) metrics_.Qualified(handoff->hand_off);
-    co_return absl::OkStatus();
-  }
-  co_return absl::AbortedError(absl::StrCat("lead ", activity.lead_id(), " kept changing while ",
-                                            "activity ", activity.activity_id(), " was applied"));
-}
-
-asio::awaitable<absl::Status> LeadScoring::Profile(const v1::LeadProfile& profile) {
-  std::shared_ptr<const Policy> policy = policy_.Get();
+absl::Status LeadScoring::CheckProfile(const Policy& policy, const v1::LeadProfile& p) {
   FieldErrors errors;
-  if (profile.tenant_id().empty()) errors.Add("tenant_id", "is required");
-  if (profile.lead_id().empty()) errors.Add("lead_id", "is required");
-  if (!errors.empty()) {
-    metrics_.Profile(EventOutcome::kRefused);
-    co_return errors.ToStatus();
-  }
-  const Model* model = policy->ModelFor(profile.tenant_id());
-  if (model == nullptr) {
-    metrics_.Profile(EventOutcome::kRefused);
-    co_return NoModelEvent(profile.tenant_id());
-  }
-  const std::string& tenant = profile.tenant_id();
-  const std::string no_visitor, no_activity;
-  const int64_t update_us =
-      profile.has_update_time() ? absl::ToUnixMicros(FromProtoTime(profile.update_time())) : 0;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(
-        LeadRead read, co_await store_.Read(tenant, profile.lead_id(), no_visitor, no_activity));
-    if (!read.state.profile().empty() && update_us < read.state.profile_us()) {
-      metrics_.Profile(EventOutcome::kStale);
-      co_return absl::OkStatus();
-    }
-    stored::StoredLead state = read.state;
-    state.set_profile(profile.SerializeAsString());
-    state.set_profile_us(update_us);
-    LeadCommit commit;
-    commit.subject = read.subject;
-    commit.expected_revision = read.revision;
-    Handoff handoff = Evaluate(*model, state, clock_.Now());
-    Index(commit, read.state, state);
-    std::vector<kafka::OutgoingEvent> events =
-        HandoffEvents(tenant, profile.lead_id(), *model, handoff, state, read.revision + 1, "");
-    commit.state = std::move(state);
-    FLYWHEEL_CO_ASSIGN_OR_RETURN(
-        bool written, co_await store_.Commit(tenant, std::move(commit), std::move(events)));
-    if (!written) {
-      metrics_.WriteConflict();
-      continue;
-    }
-    metrics_.Profile(EventOutcome::kScored);
-    if (handoff.qualified_now) metrics_.Qualified(handoff.hand_off);
-    co_return absl::OkStatus();
-  }
-  co_return absl::AbortedError(
-      absl::StrCat("lead ", profile.lead_id(), " kept changing while its profile was applied"));
+  if (p.tenant_id().empty()) errors.Add("tenant_id", "is required");
+  if (p.lead_id().empty()) errors.Add("lead_id", "is required");
+  if (!errors.empty()) return errors.ToStatus();
+  if (policy.ModelFor(p.tenant_id()) == nullptr) return NoModelEvent(p.tenant_id());
+  return absl::OkStatus();
 }
 
 asio::awaitable<absl::StatusOr<v1::GetScoreResponse>> LeadScoring::GetScore(

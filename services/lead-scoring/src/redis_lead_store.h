@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -69,6 +70,77 @@ struct LeadCommit {
   int score = 0;
 };
 
+/// One event's keys for `ReadBatch`. The views must outlive the call.
+struct ReadKey {
+  /// The lead named; may be empty.
+  std::string_view lead_id;
+  /// The visitor named; may be empty (not both).
+  std::string_view visitor_id;
+  /// The activity to check for a duplicate; may be empty.
+  std::string_view activity_id;
+};
+
+/// A subject's stored state, as `ReadBatch` found it.
+struct SubjectRead {
+  Subject subject;
+  /// 0 when nothing is stored yet.
+  int64_t revision = 0;
+  stored::StoredLead state;
+};
+
+/// What `ReadBatch` returns: each subject the batch touches, read once, and
+/// per event which of them it applies to.
+struct BatchRead {
+  struct Event {
+    /// Index into `subjects` of the state the event applies to, resolved as
+    /// `Read` does and as if the batch's earlier events that were not
+    /// duplicates had been applied (a link earlier in the batch sends a
+    /// visitor's later activity to the lead).
+    size_t subject = 0;
+    /// For an event naming a lead and a visitor: index of the visitor's own
+    /// state (its revision is 0 when it has none). SIZE_MAX otherwise.
+    size_t visitor = SIZE_MAX;
+    /// A duplicate: seen by its subject (or the visitor being merged) in
+    /// Redis, or earlier in the batch.
+    bool seen = false;
+  };
+  std::vector<SubjectRead> subjects;
+  std::vector<Event> events;
+};
+
+/// A visitor a lead's change links to the lead.
+struct VisitorLink {
+  std::string visitor;
+  /// The visitor's revision when read: its stored state (if any) is merged
+  /// into the lead and deleted, only if it is still that one (0: it must
+  /// still have none). -1: link only, nothing checked (the visitor was
+  /// merged by an earlier change in the same batch).
+  int64_t expected_revision = 0;
+};
+
+/// One subject's change for `CommitBatch`: every event of the batch that
+/// applied to it, folded into one write.
+struct SubjectChange {
+  Subject subject;
+  /// The revision read; the write happens only if it is still the stored one.
+  int64_t expected_revision = 0;
+  /// The revision written: one more per event applied.
+  int64_t revision = 0;
+  stored::StoredLead state;
+  /// Activity ids to remember as seen.
+  std::vector<std::string_view> seen;
+  /// History entries to keep, oldest first.
+  std::vector<stored::StoredActivity> entries;
+  /// Visitors linked to the lead, in the order of their events.
+  std::vector<VisitorLink> links;
+  /// For a lead: the band, account and score to index it under.
+  v1::ScoreBand previous_band = v1::SCORE_BAND_UNSPECIFIED;
+  v1::ScoreBand band = v1::SCORE_BAND_UNSPECIFIED;
+  std::string previous_account;
+  std::string account;
+  int score = 0;
+};
+
 /// A lead's state and recent history, for reading.
 struct LeadView {
   stored::StoredLead state;
@@ -113,17 +185,25 @@ class RedisLeadStore {
   RedisLeadStore(redis::AsyncClient& redis, outbox::RedisOutbox& outbox,
                  RedisLeadStoreOptions options);
 
-  /// The state an event for `lead_id` (may be empty) and `visitor_id` (may
-  /// be empty, not both) applies to, and whether `activity_id` (may be
-  /// empty) is a duplicate. One round trip.
+  /// The states a batch of events of one tenant applies to, each subject
+  /// read once, and which events are duplicates. One script, one round trip.
+  asio::awaitable<absl::StatusOr<BatchRead>> ReadBatch(std::string tenant,
+                                                       std::vector<ReadKey> keys);
+
+  /// Writes every change and stores `events` in the tenant's outbox in one
+  /// script, all or nothing, then publishes them (a failed publish is the
+  /// relay's to retry). False, writing nothing, when any subject (or a
+  /// linked visitor) changed since it was read, or a visitor written to was
+  /// linked to a lead meanwhile: read again.
+  asio::awaitable<absl::StatusOr<bool>> CommitBatch(std::string tenant,
+                                                    std::vector<SubjectChange> changes,
+                                                    std::vector<kafka::OutgoingEvent> events);
+
+  /// `ReadBatch` of one event.
   asio::awaitable<absl::StatusOr<LeadRead>> Read(std::string tenant, std::string lead_id,
                                                  std::string visitor_id, std::string activity_id);
 
-  /// Writes `commit` and stores `events` in the tenant's outbox in the same
-  /// script, then publishes them (a failed publish is the relay's to
-  /// retry). False, writing nothing, when the subject (or the merged
-  /// visitor) changed since it was read, or the visitor written to was
-  /// linked to a lead meanwhile: read again.
+  /// `CommitBatch` of one change of one revision.
   asio::awaitable<absl::StatusOr<bool>> Commit(std::string tenant, LeadCommit commit,
                                                std::vector<kafka::OutgoingEvent> events);
 

@@ -6,37 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "flywheel/async/io_threads.h"
-#include "flywheel/async/spawn.h"
-#include "flywheel/outbox/testing/contract_outbox.h"
-#include "flywheel/redis/testing/redis_test_env.h"
+#include "lead_store_env.h"
 
 namespace flywheel::lead_scoring {
 namespace {
 
 using ::testing::ElementsAre;
 
-class RedisLeadStoreTest : public redis::RedisTestEnv {
+class RedisLeadStoreTest : public testing::LeadStoreEnv {
  protected:
-  void SetUp() override {
-    RedisTestEnv::SetUp();
-    if (HasFatalFailure()) return;
-    absl::Status connected = outbox_.ConnectRedis(io_.context(), options(), prefix());
-    ASSERT_TRUE(connected.ok()) << connected;
-    store_ = std::make_unique<RedisLeadStore>(
-        outbox_.async(), outbox_.redis(),
-        RedisLeadStoreOptions{.key_prefix = prefix(), .seen_kept = 3, .history_kept = 2});
-  }
-
-  void TearDown() override {
-    io_.Stop();  // nothing runs on the Redis client after this
-    RedisTestEnv::TearDown();
-  }
-
-  template <typename T>
-  T Await(asio::awaitable<T> task) {
-    return async::BlockOn(io_.context(), std::move(task));
-  }
+  RedisLeadStoreTest() : LeadStoreEnv({.seen_kept = 3, .history_kept = 2}) {}
 
   LeadRead ReadOk(const std::string& lead, const std::string& visitor,
                   const std::string& activity) {
@@ -78,10 +57,6 @@ class RedisLeadStoreTest : public redis::RedisTestEnv {
     EXPECT_TRUE(ids.ok()) << ids.status();
     return ids.ok() ? *ids : std::vector<std::string>{};
   }
-
-  async::IoThreads io_{2};
-  outbox::testing::ContractOutbox outbox_;
-  std::unique_ptr<RedisLeadStore> store_;
 };
 
 TEST_F(RedisLeadStoreTest, AWriteLandsOnlyOnTheRevisionItRead) {
