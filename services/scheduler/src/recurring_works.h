@@ -74,7 +74,6 @@ class RecurringWorks final : public DueSource {
   asio::awaitable<absl::Status> Restore(const v1::RecurringWork& work,
                                         std::optional<absl::Time> filed);
 
-
   /// Claims up to `max` due occurrences; the batch's `fire` files each
   /// one's intake request and arms the work's next occurrence.
   asio::awaitable<absl::StatusOr<ClaimedBatch>> ClaimDue(size_t max, absl::Duration lease) override;
