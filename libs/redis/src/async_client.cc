@@ -321,10 +321,11 @@ asio::awaitable<absl::StatusOr<Reply>> AsyncClient::Eval(const ScriptRegistry& s
   for (std::string& arg : args) command.push_back(std::move(arg));
   absl::StatusOr<Reply> result = co_await Command(command);
   if (result.ok() || ServerErrorCode(result.status()) != "NOSCRIPT") co_return result;
-  // A server restarted, failed over or flushed since the script was loaded.
-  std::vector<std::string> load = {"SCRIPT", "LOAD", *scripts.Source(name)};
-  absl::StatusOr<Reply> loaded = co_await Command(std::move(load));
-  if (!loaded.ok()) co_return loaded.status();
+  // A server restarted, failed over or flushed since the script was loaded:
+  // sent again with its source, which Redis also caches (SCRIPT LOAD then
+  // EVALSHA would lose to a flush by another client between the two).
+  command[0] = "EVAL";
+  command[1] = *scripts.Source(name);
   co_return co_await Command(std::move(command));
 }
 

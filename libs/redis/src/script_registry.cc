@@ -94,22 +94,16 @@ std::vector<absl::StatusOr<Reply>> ScriptRegistry::EvalMany(Connection& conn, st
     if (!results[i].ok() && ServerErrorCode(results[i].status()) == "NOSCRIPT") missed.push_back(i);
   }
   if (missed.empty()) return results;
-  absl::StatusOr<Reply> loaded = conn.Command({"SCRIPT", "LOAD", script.source});
-  absl::Status load_failed;
-  if (!loaded.ok()) {
-    load_failed = loaded.status();
-  } else if (!loaded->is_string() || loaded->str() != script.sha1) {
-    load_failed = absl::InternalError(
-        absl::StrCat("redis script \"", AbslView(name), "\": SCRIPT LOAD returned ",
-                     loaded->DebugString(), ", expected ", script.sha1));
-  }
-  if (!load_failed.ok()) {
-    for (size_t i : missed) results[i] = load_failed;
-    return results;
-  }
+  // Sent again as EVAL with the source, which Redis also caches: loading it
+  // and sending EVALSHA again would lose to a flush by another client between
+  // the two.
   std::vector<std::vector<std::string>> again;
   again.reserve(missed.size());
-  for (size_t i : missed) again.push_back(std::move(commands[i]));
+  for (size_t i : missed) {
+    std::vector<std::string>& cmd = again.emplace_back(std::move(commands[i]));
+    cmd[0] = "EVAL";
+    cmd[1] = script.source;
+  }
   std::vector<absl::StatusOr<Reply>> retried = conn.Pipeline(again);
   for (size_t k = 0; k < missed.size(); ++k) results[missed[k]] = std::move(retried[k]);
   return results;

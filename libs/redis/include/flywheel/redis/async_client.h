@@ -57,8 +57,8 @@ class AsyncClient {
   /// empty `args` (nothing is sent).
   asio::awaitable<absl::StatusOr<Reply>> Command(std::vector<std::string> args);
 
-  /// Runs the registered script `name` (`EVALSHA`; on NOSCRIPT it loads the
-  /// source and retries once), as `ScriptRegistry::Eval` does. NOT_FOUND for
+  /// Runs the registered script `name` (`EVALSHA`; on NOSCRIPT it retries
+  /// once with `EVAL` and the source), as `ScriptRegistry::Eval` does. NOT_FOUND for
   /// an unknown name; an error the script raises is FAILED_PRECONDITION.
   asio::awaitable<absl::StatusOr<Reply>> Eval(const ScriptRegistry& scripts, std::string name,
                                               std::vector<std::string> keys,

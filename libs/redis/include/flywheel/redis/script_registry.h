@@ -20,7 +20,8 @@ std::string ScriptSha1(std::string_view source);
 /// are how services make multi-key steps atomic.
 ///
 /// `Eval` sends `EVALSHA`; when the server answers NOSCRIPT (restart, failover,
-/// `SCRIPT FLUSH`) it loads the source with `SCRIPT LOAD` and retries once.
+/// `SCRIPT FLUSH`) it retries once with `EVAL` and the source, which also
+/// caches the script again.
 ///
 /// Threads: register everything before sharing the registry; after that,
 /// `Eval`, `Sha1` and `Contains` may run from any number of threads at once
@@ -57,8 +58,8 @@ class ScriptRegistry {
   /// Runs the script `name` once per call, all in one round trip (a
   /// pipeline): one result per call, in order, each what `Eval` would have
   /// returned. Each run is atomic on its own, not the whole set. When the
-  /// server lacks the script, it is loaded and the calls that missed it are
-  /// sent again (one more round trip). An unknown name is NOT_FOUND for
+  /// server lacks the script, the calls that missed it are sent again with
+  /// the source (one more round trip). An unknown name is NOT_FOUND for
   /// every call, and nothing is sent.
   std::vector<absl::StatusOr<Reply>> EvalMany(Connection& conn, std::string_view name,
                                               const std::vector<Call>& calls) const;
