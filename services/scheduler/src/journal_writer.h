@@ -3,6 +3,7 @@
 #include <asio/awaitable.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "flywheel/kafka/producer.h"
@@ -25,6 +26,19 @@ class JournalWriter {
   /// it until the next change of the same key.
   asio::awaitable<absl::Status> Write(std::string key, std::optional<std::string> value,
                                       const std::string& what);
+
+  /// One change of a batch: the key and its value, nullopt for a tombstone.
+  struct Entry {
+    std::string key;
+    std::optional<std::string> value;
+  };
+
+  /// Writes every entry in one send and returns once the broker acknowledged
+  /// them all (the entries of one key stay in order); UNAVAILABLE naming
+  /// `what` ("3 timers") when one was not: some may then be written, and
+  /// each key the journal missed catches up at its next change. Nothing is
+  /// sent for an empty batch.
+  asio::awaitable<absl::Status> WriteAll(std::vector<Entry> entries, const std::string& what);
 
  private:
   kafka::Producer& producer_;

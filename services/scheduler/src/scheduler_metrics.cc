@@ -6,7 +6,12 @@ SchedulerMetrics::SchedulerMetrics(metrics::Metrics& metrics)
     : commands_(metrics.Counter("flywheel_scheduler_timer_commands_total",
                                 "Timer commands taken in from events and gRPC, by result.")),
       fired_(metrics.Counter("flywheel_scheduler_fired_total",
-                             "SLA points fired: warnings, breaches and escalations.")),
+                             "Points fired: SLA warnings, breaches and escalations, and "
+                             "publishing slots.")),
+      fired_warning_(fired_.Add({{"point", "warning"}})),
+      fired_breach_(fired_.Add({{"point", "breach"}})),
+      fired_escalation_(fired_.Add({{"point", "escalation"}})),
+      fired_publish_(fired_.Add({{"point", "publish"}})),
       fire_lag_(metrics
                     .Histogram("flywheel_scheduler_fire_lag_seconds",
                                "How long after its due time a point's event was published.")
@@ -26,8 +31,18 @@ void SchedulerMetrics::CountCommand(const std::string& action, const std::string
   commands_.Add({{"action", action}, {"result", result}}).Increment();
 }
 
-void SchedulerMetrics::CountFired(const std::string& point) {
-  fired_.Add({{"point", point}}).Increment();
+void SchedulerMetrics::CountFired(const FirePoint& point) {
+  switch (point.kind) {
+    case PointKind::kWarning:
+      fired_warning_.Increment();
+      return;
+    case PointKind::kPublish:
+      fired_publish_.Increment();
+      return;
+    case PointKind::kBreach:
+      (point.escalation_level == 0 ? fired_breach_ : fired_escalation_).Increment();
+      return;
+  }
 }
 
 void SchedulerMetrics::ObserveFireLag(absl::Duration lag) {

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "flywheel/metrics/metrics.h"
+#include "timer_store.h"
 
 namespace flywheel::scheduler {
 
@@ -23,8 +24,9 @@ class SchedulerMetrics {
   /// refusal's code in lower case.
   void CountCommand(const std::string& action, const std::string& result);
 
-  /// `flywheel_scheduler_fired_total{point}`: warning, breach, escalation.
-  void CountFired(const std::string& point);
+  /// `flywheel_scheduler_fired_total{point}`: warning, breach, escalation
+  /// (a breach's later levels) or publish, for a point just fired.
+  void CountFired(const FirePoint& point);
 
   /// `flywheel_scheduler_fire_lag_seconds`: how long after its due time a
   /// point's event was published.
@@ -48,6 +50,11 @@ class SchedulerMetrics {
  private:
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Counter>& fired_;
+  // Bound once: they count every point of every batch.
+  prometheus::Counter& fired_warning_;
+  prometheus::Counter& fired_breach_;
+  prometheus::Counter& fired_escalation_;
+  prometheus::Counter& fired_publish_;
   prometheus::Histogram& fire_lag_;
   prometheus::Family<prometheus::Histogram>& stages_;
   prometheus::Histogram& claim_;

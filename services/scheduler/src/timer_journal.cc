@@ -100,16 +100,27 @@ asio::awaitable<absl::StatusOr<StoredTimer>> JournaledTimerStore::Resume(
 asio::awaitable<std::vector<absl::Status>> JournaledTimerStore::CompleteAll(
     const std::vector<Completion>& batch) {
   std::vector<absl::Status> done = co_await inner().CompleteAll(batch);
+  // Every completion that stands goes to the journal in one send: a batch
+  // waits for one acknowledgement, not one per timer.
+  std::vector<JournalWriter::Entry> entries;
+  std::vector<size_t> written;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!done[i].ok()) continue;
     const ClaimedTimer& claimed = *batch[i].claimed;
-    std::optional<StoredTimer> after;
+    JournalWriter::Entry& entry = entries.emplace_back();
+    entry.key = JournalKey(claimed.timer.tenant_id, claimed.timer.timer_id);
     if (batch[i].next) {
-      after = claimed.timer;
-      after->next = *batch[i].next;
-      after->paused_at.reset();
+      StoredTimer after = claimed.timer;
+      after.next = *batch[i].next;
+      after.paused_at.reset();
+      entry.value = EncodeJournaled(after);
     }
-    done[i] = co_await Write(claimed.timer.tenant_id, claimed.timer.timer_id, after);
+    written.push_back(i);
+  }
+  const std::string what = absl::StrCat(written.size(), " completed timers");
+  const absl::Status journaled = co_await journal_.WriteAll(std::move(entries), what);
+  if (!journaled.ok()) {
+    for (size_t i : written) done[i] = journaled;
   }
   co_return done;
 }

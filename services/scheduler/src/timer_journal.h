@@ -36,8 +36,8 @@ class JournaledTimerStore final : public ForwardingTimerStore {
                                                       const std::string& timer_id,
                                                       const FirePoint& next,
                                                       uint32_t expected_revision) override;
-  /// Each completion that stands is journaled; its status is UNAVAILABLE
-  /// when its record was not acknowledged.
+  /// Every completion that stands is journaled, the whole batch in one send;
+  /// their statuses are UNAVAILABLE when the send was not acknowledged.
   asio::awaitable<std::vector<absl::Status>> CompleteAll(
       const std::vector<Completion>& batch) override;
 

@@ -467,10 +467,7 @@ asio::awaitable<absl::Status> Timers::Fire(std::vector<ClaimedTimer> claimed) {
   completions.reserve(settled.size());
   for (const ClaimedTimer* c : settled) {
     const FirePoint& point = c->timer.next;
-    metrics_.CountFired(point.kind == PointKind::kWarning   ? "warning"
-                        : point.kind == PointKind::kPublish ? "publish"
-                        : point.escalation_level == 0       ? "breach"
-                                                            : "escalation");
+    metrics_.CountFired(point);
     metrics_.ObserveFireLag(sent - point.due);
     Completion completion;
     completion.claimed = c;
