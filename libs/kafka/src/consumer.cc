@@ -58,8 +58,8 @@ class KafkaConsumer final : public Consumer {
     if (!options_.group_instance_id.empty()) {
       props["group.instance.id"] = options_.group_instance_id;
     }
-    // Cooperative unless the caller chose otherwise (see ConsumerOptions).
-    props.try_emplace("partition.assignment.strategy", "cooperative-sticky");
+    // The version's default unless the caller chose (see ConsumerOptions).
+    props.try_emplace("partition.assignment.strategy", DefaultAssignmentStrategy());
     // At least once: the offset of a record is stored only after its handler
     // has returned OK (or it went to the dead-letter topic); auto commit then
     // commits what was stored.
@@ -147,13 +147,15 @@ class KafkaConsumer final : public Consumer {
   bool HasAssignment() const override { return assigned_partitions_.load() > 0; }
 
  private:
-  // librdkafka 2.0.2 (Debian 12) aborts in rd_kafka_destroy when the
+  // librdkafka before 2.3.0 aborts in rd_kafka_destroy when the
   // cooperative-sticky assignor is torn down between a member's first
   // JoinGroup response (which picks the assignor: the protocol is no longer
-  // NONE) and its first SyncGroup (librdkafka issue 4312, fixed in 2.3.0).
-  // So a consumer stopped inside that window lets the poll thread finish the
-  // sync first: the first assign callback (even of no partitions) says it
-  // has. Bounded, so a consumer whose group never syncs still stops.
+  // NONE) and its first SyncGroup (librdkafka issue 4312). The default
+  // assignor there is range; for a caller that chose cooperative-sticky
+  // anyway, a consumer stopped inside that window lets the poll thread
+  // finish the sync first: the first assign callback (even of no
+  // partitions) says it has. Bounded, so a consumer whose group never syncs
+  // still stops (and may then abort: choose range on such a version).
   void AwaitFirstSync() {
     const auto deadline = std::chrono::steady_clock::now() + kFirstSyncWait;
     std::unique_lock lock(mu_);
@@ -567,6 +569,12 @@ class KafkaConsumer final : public Consumer {
 };
 
 }  // namespace
+
+const char* DefaultAssignmentStrategy() {
+  // RD_KAFKA_VERSION's layout: 0xMMmmrrpp, pp 0xff for a release.
+  constexpr int kFixedIn = 0x020300ff;
+  return rd_kafka_version() >= kFixedIn ? "cooperative-sticky" : "range";
+}
 
 BatchHandler PerEvent(EventHandler handler) {
   return [handler = std::move(handler)](EventBatch batch, BatchDone done) {

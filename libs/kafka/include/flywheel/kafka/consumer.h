@@ -81,12 +81,19 @@ struct ConsumerOptions {
   /// left empty), for tools that read dead-letter topics or replay.
   bool decode_cloud_events = true;
   /// Extra librdkafka properties; they cannot turn on auto offset store.
-  /// `partition.assignment.strategy` defaults to cooperative-sticky; a
-  /// one-member reader may choose `range`, which librdkafka 2.0.2 destroys
-  /// safely in every state (its sticky assignor can abort on destroy before
-  /// its first assignment: librdkafka issue 4312, fixed in 2.3.0).
+  /// `partition.assignment.strategy` defaults to
+  /// `DefaultAssignmentStrategy()`.
   std::map<std::string, std::string> properties;
 };
+
+/// The `partition.assignment.strategy` a consumer uses unless its
+/// properties name one: cooperative-sticky (incremental rebalances) on
+/// librdkafka 2.3.0 and later; range (eager: every member gives up its
+/// partitions at each rebalance) before it, as on Debian 12's 2.0.2, whose
+/// cooperative-sticky assignor aborts the process when a member is
+/// destroyed between its first JoinGroup and its first SyncGroup
+/// (librdkafka issue 4312): a service stopped while its group rebalances.
+const char* DefaultAssignmentStrategy();
 
 /// What the handler sees: the decoded event and the record it came in. The
 /// record's key and value are the event's `key` and `data` (moved there, so
@@ -142,8 +149,8 @@ using BatchHandler = std::function<void(EventBatch batch, BatchDone done)>;
 /// retried or dead-lettered, as they did when records came one at a time.
 BatchHandler PerEvent(EventHandler handler);
 
-/// A consumer-group member with at-least-once processing and
-/// cooperative-sticky rebalancing. Records that do not decode as CloudEvents
+/// A consumer-group member with at-least-once processing, rebalanced by
+/// `DefaultAssignmentStrategy()` unless told otherwise. Records that do not decode as CloudEvents
 /// go to the dead-letter topic and the consumer goes on. Each partition
 /// keeps a bounded window of events in flight (see `max_in_flight_events`);
 /// offsets are stored up to the oldest event that is not done and committed
