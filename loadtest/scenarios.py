@@ -852,7 +852,7 @@ class Run:
                             "never_fired": result["never_fired"],
                             "fired_twice": result["fired_twice"], "fired_per_replica": shares,
                             "batches_in_flight":
-                                int(extra.get("FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT", 1)),
+                                int(extra.get("FLYWHEEL_SCHEDULER_CLAIMER_IN_FLIGHT", 4)),
                             "batches": batches,
                             "points_per_batch": round(sum(shares) / batches, 1) if batches else None,
                             "stage_mean_ms": stages,

@@ -26,8 +26,8 @@ struct ClaimerOptions {
   absl::Duration max_idle = absl::Seconds(5);
   /// Most claimed batches being fired at once: the next claim goes out
   /// while earlier batches wait for their publish acknowledgement and
-  /// their completions. 1 (the default) fires one batch after the other.
-  size_t in_flight = 1;
+  /// their completions. 1 fires one batch after the other.
+  size_t in_flight = 4;
 };
 
 /// Fires due points (SLA timers, or recurring work's occurrences: any

@@ -396,6 +396,13 @@ TEST_F(TimerDurabilityTest, AfterRedisLostItsStateARestartRebuildsEveryTimerSlot
   ExtendByAnHour(extended);
   Cancel(cancelled);
   front_clock_.Advance(absl::Minutes(10));
+  // The finished timer is done before the clock moves on: a jump past the
+  // lease of a batch still waiting for its acknowledgements would have its
+  // points fired again (allowed, at least once), and this test counts ids.
+  WakeClaimer(app());
+  v1::Timer timer;
+  ASSERT_TRUE(
+      WaitFor([&] { return GetTimer(finished, &timer).error_code() == ::grpc::NOT_FOUND; }));
   Pause(paused);
   Pause(resumed);
   front_clock_.Advance(absl::Minutes(10));
@@ -403,9 +410,6 @@ TEST_F(TimerDurabilityTest, AfterRedisLostItsStateARestartRebuildsEveryTimerSlot
   front_clock_.Advance(absl::Minutes(10));
   WakeClaimer(app());
   ASSERT_EQ(FiredIds(3).size(), 3u) << "the finished timer's two points and one warning";
-  v1::Timer timer;
-  ASSERT_TRUE(
-      WaitFor([&] { return GetTimer(finished, &timer).error_code() == ::grpc::NOT_FOUND; }));
   ASSERT_TRUE(WaitFor(
       [&] { return GetTimer(warned, &timer).ok() && timer.state() == v1::TIMER_STATE_WARNED; }));
   const std::vector<std::string> live = {running, paused, resumed, extended, warned};
