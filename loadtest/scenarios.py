@@ -464,6 +464,12 @@ class Run:
             service.stop()
             setattr(self, name, None)
 
+    def alone(self):
+        """Stops intake and routing, which the first groups run: each later
+        group measures its own service with nothing else consuming."""
+        for name in ("intake", "routing"):
+            self.stop_service(name)
+
     def caught_up(self, deadline_seconds):
         """Waits until routing has handled every record on the requests topic."""
         deadline = time.monotonic() + deadline_seconds
@@ -649,8 +655,7 @@ class Run:
         # Topics and keys of their own: the workflows topic already holds the
         # earlier groups' request.routed events, which a fresh approval group
         # would read from the start and open chains for.
-        for name in ("intake", "routing"):
-            self.stop_service(name)
+        self.alone()
         env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": "lt-approval.",
                "FLYWHEEL_REDIS_KEY_PREFIX": "lt-approval:"}
         prefix = f"--topic_prefix={env['FLYWHEEL_KAFKA_TOPIC_PREFIX']}"
@@ -790,8 +795,7 @@ class Run:
         return result
 
     def timers(self):
-        for name in ("intake", "routing"):
-            self.stop_service(name)
+        self.alone()
         if not os.path.isdir(os.path.join(BULLMQ, "node_modules", "bullmq")):
             say("installing BullMQ (npm ci)")
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BULLMQ, check=True,
@@ -998,8 +1002,7 @@ class Run:
         return max((r for r in runs if r["ok"]), key=lambda r: r["rate"], default=None), runs
 
     def leads(self):
-        for name in ("intake", "routing"):
-            self.stop_service(name)
+        self.alone()
         count = self.size["leads"]
         warmup, seconds = self.size["warmup"], self.size["seconds"]
         # The last leads are kept for the hand-off latency; the mix goes to
@@ -1108,8 +1111,7 @@ class Run:
             f"--topic_prefix={REPORTING_PREFIX}", "--json", *flags])
 
     def reporting(self):
-        for name in ("intake", "routing"):
-            self.stop_service(name)
+        self.alone()
         requests = self.size["history_requests"]
         warmup, seconds = self.size["warmup"], self.size["seconds"]
         env = {"FLYWHEEL_KAFKA_TOPIC_PREFIX": REPORTING_PREFIX,
