@@ -13,10 +13,12 @@
 //         arrived twice (double fires) or never.
 //
 // One JSON object goes to stdout with --json.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -165,18 +167,26 @@ int Run() {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, int> seen;  // event id -> arrivals
     Samples lag;
-    auto follower = FollowTopics(
-        absl::GetFlag(FLAGS_kafka), {absl::GetFlag(FLAGS_topic_prefix) + events::kSlaTopic},
-        [&](const kafka::CloudEvent& e) {
-          if (e.type != events::kSlaBreached) return;
-          scheduler::v1::SlaBreached breached;
-          if (!breached.ParseFromString(e.data)) return;
-          if (breached.request_id().find(run) == std::string::npos) return;
-          const absl::Time now = absl::Now();
-          absl::MutexLock lock(&mu);
-          if (++seen[e.id] == 1)
-            lag.Add(absl::ToDoubleSeconds(now - FromProtoTime(breached.due_time())));
-        });
+    // The worst lag of the points due in each second of the run: where in
+    // the run the lag builds (a stall at the start, or throughout).
+    std::map<int64_t, double> worst_by_second;
+    auto follower = FollowTopics(absl::GetFlag(FLAGS_kafka),
+                                 {absl::GetFlag(FLAGS_topic_prefix) + events::kSlaTopic},
+                                 [&](const kafka::CloudEvent& e) {
+                                   if (e.type != events::kSlaBreached) return;
+                                   scheduler::v1::SlaBreached breached;
+                                   if (!breached.ParseFromString(e.data)) return;
+                                   if (breached.request_id().find(run) == std::string::npos) return;
+                                   const absl::Time now = absl::Now();
+                                   absl::MutexLock lock(&mu);
+                                   if (++seen[e.id] == 1) {
+                                     const absl::Time due = FromProtoTime(breached.due_time());
+                                     const double late = absl::ToDoubleSeconds(now - due);
+                                     lag.Add(late);
+                                     double& worst = worst_by_second[absl::ToUnixSeconds(due)];
+                                     worst = std::max(worst, late);
+                                   }
+                                 });
     if (!follower.ok()) {
       std::fprintf(stderr, "cannot follow the SLA topic: %s\n",
                    follower.status().ToString().c_str());
@@ -209,6 +219,16 @@ int Run() {
       for (const auto& [id, arrivals] : seen) doubled += arrivals > 1;
     }
     lag.Print("fire lag");
+    std::string by_second;
+    {
+      absl::MutexLock lock(&mu);
+      for (const auto& [second, worst] : worst_by_second) {
+        absl::StrAppend(&by_second, by_second.empty() ? "" : " ",
+                        second - worst_by_second.begin()->first, ":",
+                        static_cast<int64_t>(worst * 1000));
+      }
+    }
+    std::fprintf(stderr, "worst lag in ms by second of due time: %s\n", by_second.c_str());
     std::fprintf(stderr, "fired %lld of %lld, %lld more than once\n",
                  static_cast<long long>(received()), static_cast<long long>(count),
                  static_cast<long long>(doubled));
