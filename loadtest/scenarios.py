@@ -837,7 +837,11 @@ class Run:
                         r.stop()
                     replicas = []
                 while len(replicas) < wanted:
-                    replicas.append(Service("scheduler", self.build, self.logs, {**env, **extra}))
+                    # Each its own static group member, as each pod is.
+                    member = {"FLYWHEEL_KAFKA_GROUP_INSTANCE_ID":
+                              f"loadtest-scheduler-{len(replicas) + 1}"}
+                    replicas.append(Service("scheduler", self.build, self.logs,
+                                            {**env, **extra, **member}))
                     replicas[-1].extra = extra
                 before = [self.fired(r) for r in replicas]
                 stages_before = [self.fire_stages(r) for r in replicas]
