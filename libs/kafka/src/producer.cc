@@ -4,6 +4,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "flywheel/core/status.h"
 #include "flywheel/log/log.h"
@@ -106,6 +107,36 @@ class KafkaProducer final : public Producer {
   absl::Status Flush(std::chrono::milliseconds timeout) override {
     return StatusFromKafkaError(rd_kafka_flush(handle_.get(), static_cast<int>(timeout.count())),
                                 "flush");
+  }
+
+  absl::Status Prepare(const std::vector<std::string>& topics,
+                       std::chrono::milliseconds timeout) override {
+    for (const std::string& topic : topics) {
+      // A topic handle joins the producer's topics; the metadata request
+      // for it alone fills in its partitions and their leaders.
+      rd_kafka_topic_t* handle = rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr);
+      if (handle == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("kafka topic '", topic, "': ", rd_kafka_err2str(rd_kafka_last_error())));
+      }
+      const rd_kafka_metadata_t* metadata = nullptr;
+      const rd_kafka_resp_err_t err =
+          rd_kafka_metadata(handle_.get(), 0, handle, &metadata, static_cast<int>(timeout.count()));
+      rd_kafka_resp_err_t topic_err = err;
+      if (metadata != nullptr) {
+        // The request can succeed for a topic the broker does not have.
+        if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1) {
+          topic_err = metadata->topics[0].err;
+        }
+        rd_kafka_metadata_destroy(metadata);
+      }
+      rd_kafka_topic_destroy(handle);
+      if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return absl::UnavailableError(
+            absl::StrCat("kafka topic '", topic, "': no metadata: ", rd_kafka_err2str(topic_err)));
+      }
+    }
+    return absl::OkStatus();
   }
 
  private:

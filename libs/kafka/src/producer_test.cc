@@ -78,6 +78,20 @@ TEST_F(ProducerTest, AsynchronousSendsAllReportDelivery) {
   EXPECT_EQ(failed.load(), 0);
 }
 
+TEST_F(ProducerTest, PrepareLearnsATopicAndNamesOneTheBrokerDoesNotHave) {
+  auto producer = Producer::Create({.bootstrap_servers = servers_});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  absl::Status prepared = (*producer)->Prepare({topic_}, std::chrono::seconds(10));
+  EXPECT_TRUE(prepared.ok()) << prepared;
+  const std::string missing = topic_ + ".missing";
+  absl::Status refused = (*producer)->Prepare({topic_, missing}, std::chrono::seconds(10));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_NE(refused.message().find("'" + missing + "'"), std::string::npos) << refused;
+  // The prepared topic takes records as before.
+  auto sent = (*producer)->SendAndWait(Record{.topic = topic_, .key = "k", .value = "v"});
+  EXPECT_TRUE(sent.ok()) << sent.status();
+}
+
 TEST_F(ProducerTest, RecordOverBrokerLimitIsRefusedWithReason) {
   auto producer = Producer::Create({.bootstrap_servers = servers_});
   ASSERT_TRUE(producer.ok()) << producer.status();

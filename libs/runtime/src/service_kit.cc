@@ -226,6 +226,11 @@ absl::StatusOr<std::unique_ptr<ServiceKit>> ServiceKit::Connect(ServiceDeclarati
                                .client_id = "flywheel-" + declaration.name,
                                .properties = producer_properties},
                               &metrics));
+  // The service's own topics are where it writes most: their metadata now,
+  // not on the first record (which waited up to a second for it).
+  std::vector<std::string> owned;
+  for (const kafka::TopicSpec& topic : topics) owned.push_back(topic.name);
+  FLYWHEEL_RETURN_IF_ERROR(parts->producer->Prepare(owned, std::chrono::seconds(10)));
   parts->stops.push_back([p = parts.get()] {
     if (absl::Status st = p->producer->Flush(std::chrono::seconds(10)); !st.ok()) {
       log::Warn("producer did not flush", {{"error", st.ToString()}});

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,6 +57,13 @@ class Producer {
 
   /// Waits until every queued record is delivered or `timeout` passes.
   virtual absl::Status Flush(std::chrono::milliseconds timeout) = 0;
+
+  /// Learns where `topics` live (their metadata) now, so the first record
+  /// sent to each does not wait for it: a fresh producer's first records to
+  /// a topic otherwise took up to a second. Waits up to `timeout` for each;
+  /// UNAVAILABLE naming the topic when its metadata did not come.
+  virtual absl::Status Prepare(const std::vector<std::string>& topics,
+                               std::chrono::milliseconds timeout) = 0;
 };
 
 /// True when a Send failed because the record is larger than the producer's
