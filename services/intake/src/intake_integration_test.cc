@@ -233,7 +233,7 @@ TEST_F(IntakeIntegrationTest, UpdateAndCancelArePublishedOnce) {
   EXPECT_EQ(stub_->UpdateRequest(Context().get(), update, &updated).error_code(),
             ::grpc::StatusCode::FAILED_PRECONDITION);
 
-  std::vector<kafka::Record> records = RequestsTopic();
+  std::vector<kafka::Record> records = RequestsTopic(3);
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(TypeOf(records[0]), events::kRequestSubmitted);
   EXPECT_EQ(TypeOf(records[1]), events::kRequestUpdated);
