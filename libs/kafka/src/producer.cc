@@ -120,9 +120,8 @@ class KafkaProducer final : public Producer {
             absl::StrCat("kafka topic '", topic, "': ", rd_kafka_err2str(rd_kafka_last_error())));
       }
       const rd_kafka_metadata_t* metadata = nullptr;
-      const rd_kafka_resp_err_t err =
+      rd_kafka_resp_err_t topic_err =
           rd_kafka_metadata(handle_.get(), 0, handle, &metadata, static_cast<int>(timeout.count()));
-      rd_kafka_resp_err_t topic_err = err;
       if (metadata != nullptr) {
         // The request can succeed for a topic the broker does not have.
         if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1) {
