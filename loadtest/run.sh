@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every load-test scenario and its limit in one go and regenerates the
-# benchmarks page from the results: installs kcat and matplotlib when missing,
+# benchmarks page from the results: installs what is missing (./flywheel deps),
 # builds the release preset, starts a fresh Kafka broker and redis-server (the
 # test bed), runs the services as separate processes (scenarios.py), then
 # writes the page and its plots (report.py).
@@ -48,25 +48,10 @@ out="$(cd "$out" && pwd)"
 
 say() { echo "loadtest: $*" >&2; }
 
-# apt_install PACKAGE...: as ./flywheel deps installs what it needs.
-apt_install() {
-  local sudo=()
-  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  say "installing $*"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    "$@" >/dev/null
-}
-
-# A Python with matplotlib: the one on the PATH, else Debian's.
-python=""
-for candidate in python3 /usr/bin/python3; do
-  if "$candidate" -c 'import matplotlib' 2>/dev/null; then python="$candidate"; break; fi
-done
-if [[ -z "$python" ]]; then
-  apt_install python3-matplotlib
-  python=/usr/bin/python3
-fi
+# kcat (the consume limit) and matplotlib (the plots) come with the
+# project's other dependencies, installed the one way.
+./flywheel deps
+python=python3
 
 report() {
   "$python" loadtest/report.py --results "$out/benchmarks/results.jsonl" \
@@ -75,8 +60,6 @@ report() {
   say "wrote $out/benchmarks.md"
 }
 if ((report_only)); then report; exit 0; fi
-
-command -v kcat >/dev/null || apt_install kcat
 
 build="build/$preset"
 lock=()
